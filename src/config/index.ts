@@ -1,0 +1,75 @@
+/**
+ * Loading a config: read the file, resolve secrets, validate, plan.
+ * This is the one boundary where raw input becomes typed config.
+ */
+import * as v from "valibot";
+import { ConfigError } from "../errors.ts";
+import { Redactor } from "../redact.ts";
+import { planConfig, type Plan } from "./plan.ts";
+import { readConfigFile } from "./read.ts";
+import { ConfigSchema, formatIssues, type Config } from "./schema.ts";
+import { resolveSecrets, type SecretSources } from "./secrets.ts";
+
+export { secret, isSecretRef, secretEnvName, type SecretRef, type SecretSources } from "./secrets.ts";
+export type { Plan, ResourcePlan } from "./plan.ts";
+export type * from "./schema.ts";
+
+/** A validated config with its plan and the secret values to redact from all output. */
+export interface LoadedConfig {
+  path?: string;
+  config: Config;
+  plan: Plan;
+  secrets: string[];
+  secretOrigins: Record<string, string>;
+}
+
+/** Validates a raw config object (secrets already resolved). Throws a ConfigError listing every problem with its path. */
+export function parseConfig(data: unknown, source = "config"): Config {
+  const result = v.safeParse(ConfigSchema, data);
+  if (!result.success) {
+    const problems = formatIssues(result.issues);
+    throw new ConfigError(`Invalid ${source}:\n  ${problems.join("\n  ")}`, {
+      problems,
+      hint: "fix the keys named above; `restduck validate <config>` checks a config without running it",
+    });
+  }
+  return result.output;
+}
+
+/** Resolves secrets in, validates and plans an in-memory config object. */
+export function prepareConfig(data: unknown, options: SecretSources & { source?: string } = {}): LoadedConfig {
+  const { value, values, origins } = resolveSecrets(data, options);
+  let config: Config;
+  try {
+    config = parseConfig(value, options.source);
+  } catch (error) {
+    // A secret put where another type belongs would be echoed by "got …": mask it.
+    if (error instanceof ConfigError) {
+      const redactor = new Redactor(values);
+      throw new ConfigError(redactor.redact(error.message), { problems: error.problems.map((p) => redactor.redact(p)), hint: error.hint });
+    }
+    throw error;
+  }
+  const plan = planConfig(config);
+  return { config, plan, secrets: [...values, ...inlineSecrets(config)], secretOrigins: origins };
+}
+
+/** Reads, resolves, validates and plans a config file. */
+export async function loadConfig(path: string, options: SecretSources = {}): Promise<LoadedConfig> {
+  const raw = await readConfigFile(path);
+  return { path, ...prepareConfig(raw.data, { ...options, source: `config ${path}` }) };
+}
+
+/** Secret-looking values written inline in a config: redacted like resolved secrets. */
+function inlineSecrets(config: Config): string[] {
+  const out: string[] = [];
+  const auths = [config.client.auth, ...config.resources.map((r) => (typeof r === "object" && typeof r.endpoint === "object" ? r.endpoint.auth : undefined))];
+  for (const auth of auths) {
+    if (!auth) continue;
+    if (auth.type === "bearer") out.push(auth.token);
+    if (auth.type === "api_key") out.push(auth.api_key);
+    if (auth.type === "http_basic") out.push(auth.password);
+    if (auth.type === "oauth2_client_credentials") out.push(auth.client_secret);
+  }
+  return out.filter((s) => s.length >= 4);
+}

@@ -1,0 +1,278 @@
+/**
+ * The valibot schema of a restduck config: the single source of the config
+ * types. The vocabulary is dlt's `rest_api_source` (snake_case keys, `type`
+ * discriminators) so dlt configs carry over unchanged; restduck's own keys
+ * (`retry`, `views`, `pipeline_name`, …) sit beside them.
+ *
+ * Reference: https://dlthub.com/docs/dlt-ecosystem/verified-sources/rest_api/basic
+ */
+import * as v from "valibot";
+
+// ---------------------------------------------------------------- helpers
+
+const describe = (input: unknown): string => {
+  if (input === undefined) return "nothing";
+  try {
+    const text = JSON.stringify(input);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  } catch {
+    return String(input);
+  }
+};
+
+/** A strict object whose unknown-key error lists the keys it knows. */
+function obj<const E extends v.ObjectEntries>(entries: E, what = "an object") {
+  const known = Object.keys(entries).join(", ");
+  return v.strictObject(entries, (issue) =>
+    issue.expected === "never"
+      ? `unknown key ${issue.received}; known: ${known}`
+      : `expected ${what}, got ${describe(issue.input)}`,
+  );
+}
+
+const str = (what = "a string") => v.string(`expected ${what}`);
+const nonEmpty = (what = "a non-empty string") => v.pipe(str(what), v.minLength(1, `expected ${what}`));
+const posInt = (what = "a positive integer") =>
+  v.pipe(v.number(`expected ${what}`), v.integer(`expected ${what}`), v.minValue(1, `expected ${what}`));
+const nonNegInt = (what = "a non-negative integer") =>
+  v.pipe(v.number(`expected ${what}`), v.integer(`expected ${what}`), v.minValue(0, `expected ${what}`));
+const nonNegNum = (what = "a non-negative number") =>
+  v.pipe(v.number(`expected ${what}`), v.minValue(0, `expected ${what}`));
+const posNum = (what = "a positive number") =>
+  v.pipe(v.number(`expected ${what}`), v.gtValue(0, `expected ${what}`));
+const bool = () => v.boolean("expected true or false");
+const scalar = v.union([v.string(), v.number(), v.boolean()], "expected a string, number or boolean");
+const stringMap = v.record(v.string(), str(), "expected an object of strings");
+const oneOf = <const T extends readonly string[]>(values: T) =>
+  v.picklist(values, (issue) => `expected one of ${values.map((x) => `"${x}"`).join(", ")}, got ${describe(issue.input)}`);
+
+/** A `type`-discriminated union whose error for an unknown type lists the known ones. */
+function byType<const O extends v.VariantOptions<"type">>(what: string, known: readonly string[], options: O) {
+  return v.variant("type", options, (issue) =>
+    issue.input && typeof issue.input === "object" && "type" in issue.input
+      ? `unknown ${what} ${describe((issue.input as { type: unknown }).type)}; known: ${known.join(", ")}`
+      : `expected a ${what} object with a "type" (one of: ${known.join(", ")}), got ${describe(issue.input)}`,
+  );
+}
+
+// ------------------------------------------------------------------- auth
+
+const BearerAuth = obj({ type: v.literal("bearer"), token: nonEmpty() });
+
+const ApiKeyAuth = obj({
+  type: v.literal("api_key"),
+  name: v.optional(nonEmpty(), "Authorization"),
+  api_key: nonEmpty(),
+  location: v.optional(oneOf(["header", "query", "cookie"] as const), "header"),
+});
+
+const HttpBasicAuth = obj({ type: v.literal("http_basic"), username: str(), password: str() });
+
+const OAuth2Auth = v.pipe(
+  obj({
+    type: oneOf(["oauth2_client_credentials", "oauth2"] as const),
+    access_token_url: v.optional(nonEmpty("a URL")),
+    token_url: v.optional(nonEmpty("a URL")),
+    client_id: nonEmpty(),
+    client_secret: nonEmpty(),
+    scopes: v.optional(v.union([str(), v.array(str())], "expected a string or a list of strings")),
+    access_token_request_data: v.optional(v.record(v.string(), scalar)),
+    default_token_expiration: v.optional(posInt("a positive number of seconds"), 3600),
+    client_auth: v.optional(oneOf(["body", "basic"] as const), "body"),
+  }),
+  v.check(
+    (a) => Boolean(a.access_token_url ?? a.token_url),
+    'expected "access_token_url" (or its alias "token_url"): the URL to request tokens from',
+  ),
+  v.transform(({ token_url, access_token_url, ...rest }) => ({
+    ...rest,
+    type: "oauth2_client_credentials" as const,
+    access_token_url: (access_token_url ?? token_url) as string,
+  })),
+);
+
+/** Every auth type restduck implements, by its config name (aliases included). */
+export const AUTH_TYPES = ["bearer", "api_key", "http_basic", "oauth2_client_credentials", "oauth2"] as const;
+
+export const AuthSchema = byType("auth type", AUTH_TYPES, [BearerAuth, ApiKeyAuth, HttpBasicAuth, OAuth2Auth]);
+
+// -------------------------------------------------------------- paginators
+
+const SinglePage = obj({ type: v.literal("single_page") });
+
+const stopRules = {
+  total_path: v.optional(v.nullable(str("a JSONPath"))),
+  stop_after_empty_page: v.optional(bool(), true),
+  has_more_path: v.optional(str("a JSONPath")),
+};
+
+const Offset = obj({
+  type: v.literal("offset"),
+  limit: posInt(),
+  offset: v.optional(nonNegInt(), 0),
+  offset_param: v.optional(nonEmpty(), "offset"),
+  limit_param: v.optional(nonEmpty(), "limit"),
+  offset_body_path: v.optional(nonEmpty("a dotted path")),
+  limit_body_path: v.optional(nonEmpty("a dotted path")),
+  maximum_offset: v.optional(posInt()),
+  ...stopRules,
+});
+
+const PageNumber = obj({
+  type: v.literal("page_number"),
+  base_page: v.optional(nonNegInt(), 0),
+  page: v.optional(nonNegInt()),
+  page_param: v.optional(nonEmpty(), "page"),
+  page_body_path: v.optional(nonEmpty("a dotted path")),
+  maximum_page: v.optional(posInt()),
+  ...stopRules,
+});
+
+const Cursor = obj({
+  type: v.literal("cursor"),
+  cursor_path: v.optional(str("a JSONPath"), "cursors.next"),
+  cursor_param: v.optional(nonEmpty()),
+  cursor_body_path: v.optional(nonEmpty("a dotted path")),
+  has_more_path: v.optional(str("a JSONPath")),
+  stop_after_empty_page: v.optional(bool(), false),
+});
+
+const JsonLink = obj({ type: v.literal("json_link"), next_url_path: v.optional(str("a JSONPath"), "next") });
+const HeaderLink = obj({ type: v.literal("header_link"), links_next_key: v.optional(nonEmpty(), "next") });
+const HeaderCursor = obj({
+  type: v.literal("header_cursor"),
+  cursor_key: v.optional(nonEmpty(), "next"),
+  cursor_param: v.optional(nonEmpty(), "cursor"),
+});
+const Auto = obj({ type: v.literal("auto") });
+
+/** Every paginator type restduck implements, by its config name. */
+export const PAGINATOR_TYPES = [
+  "auto",
+  "single_page",
+  "offset",
+  "page_number",
+  "cursor",
+  "json_link",
+  "header_link",
+  "header_cursor",
+] as const;
+
+export const PaginatorSchema = v.pipe(
+  v.union([v.string(), v.looseObject({})], (issue) => `expected a paginator object or name, got ${describe(issue.input)}`),
+  v.transform((p) => (typeof p === "string" ? { type: p } : p)),
+  byType("paginator", PAGINATOR_TYPES, [SinglePage, Offset, PageNumber, Cursor, JsonLink, HeaderLink, HeaderCursor, Auto]),
+);
+
+// ----------------------------------------------------------------- client
+
+export const RetrySchema = obj({
+  max_retries: v.optional(nonNegInt(), 3),
+  backoff_factor: v.optional(nonNegNum(), 2),
+  max_delay: v.optional(posNum("a positive number of seconds"), 60),
+  status_codes: v.optional(
+    v.array(v.pipe(v.number(), v.integer(), v.minValue(100, "expected an HTTP status"), v.maxValue(599, "expected an HTTP status"))),
+    [429, 500, 502, 503, 504],
+  ),
+  timeout: v.optional(posNum("a positive number of seconds"), 30),
+  respect_retry_after: v.optional(bool(), true),
+});
+
+const ClientSchema = obj({
+  base_url: v.optional(nonEmpty("a URL")),
+  headers: v.optional(stringMap),
+  auth: v.optional(AuthSchema),
+  paginator: v.optional(PaginatorSchema),
+  retry: v.optional(RetrySchema, {}),
+});
+
+// --------------------------------------------------------------- resources
+
+const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
+
+const EndpointSchema = obj({
+  path: v.optional(nonEmpty("a path or URL")),
+  method: v.optional(oneOf(["GET", "POST", "get", "post"] as const)),
+  params: v.optional(v.record(v.string(), v.union([scalar, v.null()], "expected a string, number or boolean"))),
+  json: v.optional(v.record(v.string(), v.unknown())),
+  headers: v.optional(stringMap),
+  data_selector: v.optional(v.nullable(str("a JSONPath"))),
+  paginator: v.optional(PaginatorSchema),
+  auth: v.optional(AuthSchema),
+});
+
+const PrimaryKey = v.union([nonEmpty(), v.pipe(v.array(nonEmpty()), v.minLength(1))], "expected a column name or a list of them");
+
+const resourceEntries = {
+  name: v.optional(nonEmpty("a resource name")),
+  table_name: v.optional(nonEmpty("a table name")),
+  primary_key: v.optional(PrimaryKey),
+  write_disposition: v.optional(oneOf(WRITE_DISPOSITIONS)),
+  selected: v.optional(bool()),
+  endpoint: v.optional(v.union([nonEmpty("a path"), EndpointSchema], "expected an endpoint object or a path")),
+};
+
+const ResourceSchema = v.union(
+  [nonEmpty("a resource name"), obj(resourceEntries, "a resource object")],
+  (issue) => `expected a resource object or a name, got ${describe(issue.input)}`,
+);
+
+const ResourceDefaultsSchema = obj({ ...resourceEntries, name: v.optional(v.never("a default cannot set the name")) });
+
+/** Identifier a view may be named: letters, digits and underscores, not starting with a digit. */
+const ViewName = v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a view name made of letters, digits and _"));
+
+export const ConfigSchema = obj({
+  pipeline_name: v.optional(v.pipe(str(), v.regex(/^[A-Za-z0-9_]+$/, "expected letters, digits and _"))),
+  dataset_name: v.optional(v.pipe(str(), v.regex(/^[A-Za-z0-9_]+$/, "expected letters, digits and _"))),
+  client: obj({ ...ClientSchema.entries }, "a client object"),
+  resource_defaults: v.optional(ResourceDefaultsSchema),
+  resources: v.pipe(v.array(ResourceSchema, "expected a list of resources"), v.minLength(1, "expected at least one resource")),
+  views: v.optional(v.record(ViewName, nonEmpty("a SQL query"))),
+  batch_size: v.optional(posInt("a positive number of rows")),
+});
+
+/** A config as written, before validation. */
+export type ConfigInput = v.InferInput<typeof ConfigSchema>;
+/** A validated config. */
+export type Config = v.InferOutput<typeof ConfigSchema>;
+export type AuthConfig = v.InferOutput<typeof AuthSchema>;
+export type AuthType = AuthConfig["type"];
+export type PaginatorConfig = v.InferOutput<typeof PaginatorSchema>;
+export type PaginatorType = PaginatorConfig["type"];
+export type RetryConfig = v.InferOutput<typeof RetrySchema>;
+export type EndpointConfig = v.InferOutput<typeof EndpointSchema>;
+export type ResourceConfig = Exclude<Config["resources"][number], string>;
+export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];
+
+/** Turns valibot issues into `path: message` lines, e.g. `resources[0].endpoint.paginator.limit: expected a positive integer, got "100"`. */
+export function formatIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    // A union's own message is vague; its sub-issues name the real problem when exactly one branch was an object.
+    if (issue.type === "union" && issue.issues?.length) {
+      const nested = issue.issues.filter((i) => (i.path?.length ?? 0) > (issue.path?.length ?? 0));
+      if (nested.length) {
+        lines.push(...formatIssues(nested));
+        continue;
+      }
+    }
+    const path = formatPath(issue.path);
+    let message = issue.message;
+    if (!/, got /.test(message) && issue.expected !== "never" && issue.type !== "check" && !message.startsWith("unknown ")) {
+      message += `, got ${describe(issue.input)}`;
+    }
+    lines.push(path ? `${path}: ${message}` : message);
+  }
+  return [...new Set(lines)];
+}
+
+function formatPath(path: v.BaseIssue<unknown>["path"]): string {
+  let out = "";
+  for (const item of path ?? []) {
+    const key = (item as { key: unknown }).key;
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}

@@ -1,0 +1,285 @@
+/**
+ * The HTTP client: the only importer of ofetch. One request = up to
+ * `max_retries + 1` attempts, each with its own timeout signal (ofetch 1.5's
+ * own `timeout` reuses the first attempt's signal across retries, and its
+ * retry ignores Retry-After, so the loop lives here).
+ */
+import { createFetch, type FetchResponse } from "ofetch";
+import { HttpError, ResponseError } from "../errors.ts";
+import { Redactor } from "../redact.ts";
+import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from "./retry.ts";
+
+/** What to send. `url` may be absolute or relative to the client's base URL. */
+export interface HttpRequest {
+  method: "GET" | "POST";
+  url: string;
+  params?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  /** A form body (application/x-www-form-urlencoded), e.g. for token endpoints. */
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** A successful response, its body parsed as JSON. */
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** Final URL of the request (after base URL and query). */
+  url: string;
+  body: unknown;
+  /** Size of the body in bytes. */
+  bytes: number;
+}
+
+/** Adds credentials to a request and refreshes them when the server says 401. */
+export interface Authenticator {
+  /** Mutates headers/params to carry credentials. */
+  apply(request: { headers: Record<string, string>; params: Record<string, string | number | boolean | undefined> }, signal?: AbortSignal): Promise<void>;
+  /** Called once after a 401; returns true when new credentials were obtained and the request is worth repeating. */
+  refresh?(signal?: AbortSignal): Promise<boolean>;
+}
+
+/** Something worth telling the user about while a request is under way. */
+export type HttpEvent =
+  | { type: "retry"; url: string; attempt: number; delayMs: number; status?: number; reason: string }
+  | { type: "auth_refresh"; url: string };
+
+export interface RetryPolicy {
+  max_retries: number;
+  backoff_factor: number;
+  max_delay: number;
+  status_codes: number[];
+  timeout: number;
+  respect_retry_after: boolean;
+}
+
+export interface HttpClientOptions {
+  baseUrl?: string;
+  headers?: Record<string, string>;
+  retry: RetryPolicy;
+  auth?: Authenticator;
+  redactor?: Redactor;
+  /** Largest response body accepted, in bytes (default 64 MiB). */
+  maxResponseBytes?: number;
+  /** Longest Retry-After honoured, in seconds (default 300). */
+  maxRetryAfter?: number;
+  onEvent?: (event: HttpEvent) => void;
+  fetch?: typeof globalThis.fetch;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+export interface HttpClient {
+  request(request: HttpRequest, options?: { signal?: AbortSignal; auth?: Authenticator | null }): Promise<HttpResponse>;
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Creates a client that sends requests with retries, auth and redacted errors. */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const $fetch = createFetch({ fetch: options.fetch ?? globalThis.fetch });
+  const redactor = options.redactor ?? new Redactor();
+  const sleep = options.sleep ?? abortableSleep;
+  const now = options.now ?? Date.now;
+  const policy = options.retry;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_BYTES;
+  const maxRetryAfterMs = (options.maxRetryAfter ?? 300) * 1000;
+
+  const resolveUrl = (url: string): string => {
+    if (/^https?:\/\//i.test(url) || !options.baseUrl) return url;
+    return options.baseUrl.replace(/\/+$/, "") + "/" + url.replace(/^\/+/, "");
+  };
+
+  async function request(req: HttpRequest, opts: { signal?: AbortSignal; auth?: Authenticator | null } = {}): Promise<HttpResponse> {
+    const auth = opts.auth === null ? undefined : (opts.auth ?? options.auth);
+    const url = resolveUrl(req.url);
+    let shownUrl = redactor.redact(withQuery(url, req.params));
+    let attempt = 0;
+    let retries = 0;
+    let refreshed = false;
+    for (;;) {
+      attempt++;
+      const headers: Record<string, string> = { accept: "application/json", ...options.headers, ...req.headers };
+      const params = { ...req.params };
+      if (auth) await auth.apply({ headers, params }, opts.signal);
+      shownUrl = redactor.redact(withQuery(url, params));
+      const signals = [AbortSignal.timeout(policy.timeout * 1000)];
+      if (opts.signal) signals.push(opts.signal);
+      const signal = AbortSignal.any(signals);
+
+      let response: FetchResponse<ReadableStream<Uint8Array> | undefined> | undefined;
+      let text = "";
+      let bytes = 0;
+      let failure: unknown;
+      try {
+        response = await $fetch.raw(url, {
+          method: req.method,
+          query: cleanParams(params),
+          headers: req.form ? { ...headers, "content-type": "application/x-www-form-urlencoded" } : headers,
+          body: req.form ? new URLSearchParams(req.form).toString() : (req.json as Record<string, unknown> | undefined),
+          retry: 0,
+          ignoreResponseError: true,
+          responseType: "stream",
+          signal,
+        });
+        ({ text, bytes } = await readBody(response._data, maxBytes, shownUrl));
+      } catch (error) {
+        if (error instanceof ResponseError) throw error;
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        failure = error;
+      }
+
+      if (failure !== undefined || !response) {
+        const reason = describeNetworkError(failure, policy.timeout);
+        if (isRetryableError(failure) && retries < policy.max_retries) {
+          retries++;
+          const delayMs = backoffDelay(retries, policy.backoff_factor, policy.max_delay);
+          options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, reason });
+          await sleep(delayMs, opts.signal);
+          continue;
+        }
+        throw new HttpError(`[${req.method}] "${shownUrl}": ${reason} (after ${attempt} attempt${attempt > 1 ? "s" : ""})`, {
+          url: shownUrl,
+          attempts: attempt,
+          hint: "check that the API is reachable; retries are set under client.retry",
+          cause: failure,
+        });
+      }
+
+      const status = response.status;
+      if ((status === 401 || status === 403) && auth?.refresh && !refreshed) {
+        refreshed = true;
+        options.onEvent?.({ type: "auth_refresh", url: shownUrl });
+        if (await auth.refresh(opts.signal)) continue;
+      }
+      if (isRetryableStatus(status, policy.status_codes) && retries < policy.max_retries) {
+        retries++;
+        const retryAfter = policy.respect_retry_after ? parseRetryAfter(response.headers.get("retry-after"), now()) : undefined;
+        const delayMs =
+          retryAfter !== undefined ? Math.min(retryAfter, maxRetryAfterMs) : backoffDelay(retries, policy.backoff_factor, policy.max_delay);
+        options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, status, reason: `${status} ${response.statusText}`.trim() });
+        await sleep(delayMs, opts.signal);
+        continue;
+      }
+      if (status < 200 || status >= 300) {
+        const snippet = redactor.redact(bodySnippet(text));
+        throw new HttpError(
+          `[${req.method}] "${shownUrl}": ${status} ${response.statusText}`.trim() +
+            (attempt > 1 ? ` (after ${attempt} attempts)` : "") +
+            (snippet ? ` — ${snippet}` : ""),
+          {
+            status,
+            url: shownUrl,
+            attempts: attempt,
+            hint: hintForStatus(status),
+          },
+        );
+      }
+      return { status, headers: response.headers, url: shownUrl, body: parseJson(text, response, shownUrl, req.method), bytes };
+    }
+  }
+
+  return { request };
+}
+
+function cleanParams(params: Record<string, string | number | boolean | undefined>): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  let any = false;
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    out[k] = String(v);
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+/** The URL a request goes to, with its query, for messages. */
+export function withQuery(url: string, params?: Record<string, string | number | boolean | undefined>): string {
+  const clean = params ? cleanParams(params) : undefined;
+  if (!clean) return url;
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(clean)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+async function readBody(stream: ReadableStream<Uint8Array> | undefined, maxBytes: number, url: string): Promise<{ text: string; bytes: number }> {
+  if (!stream) return { text: "", bytes: 0 };
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new ResponseError(`Response from "${url}" is larger than ${maxBytes} bytes; stopped reading it`, {
+        hint: "raise client.max_response_bytes if this API really sends pages this large, or ask for smaller pages",
+      });
+    }
+    chunks.push(value);
+  }
+  const all = chunks.length === 1 ? chunks[0] : concat(chunks, bytes);
+  return { text: new TextDecoder().decode(all), bytes };
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function parseJson(text: string, response: FetchResponse<unknown>, url: string, method: string): unknown {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    const type = response.headers.get("content-type") ?? "no content type";
+    throw new ResponseError(
+      `[${method}] "${url}": ${response.status} response is not valid JSON (${type}, ${text.length} bytes): ${bodySnippet(text)}`,
+      { hint: "check the endpoint path and that the API answers JSON; an HTML page usually means a wrong URL or a proxy error", cause },
+    );
+  }
+}
+
+/** The first bytes of a body, on one line, for error messages. */
+export function bodySnippet(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${JSON.stringify(flat.slice(0, max))}…` : flat ? JSON.stringify(flat) : "";
+}
+
+function describeNetworkError(error: unknown, timeoutSeconds: number): string {
+  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
+  if (err?.name === "TimeoutError" || /timeout|timed out/i.test(err?.message ?? "")) return `no response within ${timeoutSeconds} s`;
+  const code = err?.cause?.code ?? (err as { code?: string } | undefined)?.code;
+  const detail = err?.cause?.message ?? err?.message ?? String(error);
+  return code ? `network error ${code}` : `network error: ${detail.replace(/\[[A-Z]+\] "[^"]*": /, "").split("\n")[0]}`;
+}
+
+function hintForStatus(status: number): string {
+  if (status === 401 || status === 403) return "check the credentials in client.auth and their secrets";
+  if (status === 404) return "check client.base_url and the endpoint path";
+  if (status === 429) return "the API rate-limits this client; raise client.retry.max_retries or slow down";
+  if (status >= 500) return "the API failed; try again later, or raise client.retry.max_retries";
+  return "check the request parameters in the endpoint config";
+}

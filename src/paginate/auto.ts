@@ -1,0 +1,62 @@
+/**
+ * `auto`: pick a paginator from the first response, as dlt does, and say
+ * which. Order: `Link` header, a next URL in the body (including OData's
+ * `@odata.nextLink`, which dlt misses), a cursor in the body, else one page.
+ */
+import { firstJsonPath } from "../extract/jsonpath.ts";
+import type { HttpResponse } from "../http/client.ts";
+import { cursorPaginator, headerLinkPaginator, jsonLinkPaginator } from "./cursor.ts";
+import { parseLinkHeader } from "./link_header.ts";
+import { singlePage } from "./single_page.ts";
+import type { Paginator } from "./types.ts";
+
+const NEXT_URL_PATHS = ["$['@odata.nextLink']", "next", "next_url", "nextUrl", "next_page_url", "nextLink", "links.next", "_links.next.href", "paging.next", "pagination.next", "meta.next", "links.next.href"];
+/** Where APIs put a cursor, and the parameter they expect it back in. */
+const CURSORS: [path: string, param: string][] = [
+  ["response_metadata.next_cursor", "cursor"], // Slack
+  ["next_cursor", "cursor"],
+  ["nextCursor", "cursor"],
+  ["cursors.next", "cursor"],
+  ["cursor.next", "cursor"],
+  ["meta.next_cursor", "cursor"],
+  ["pagination.next_cursor", "cursor"],
+  ["paging.cursors.after", "after"], // Meta Graph
+  ["next_page_token", "page_token"],
+  ["nextPageToken", "pageToken"], // Google
+];
+
+const isUrl = (v: unknown): v is string => typeof v === "string" && (/^https?:\/\//i.test(v) || v.startsWith("/") || v.startsWith("?"));
+
+/** Chooses a paginator for a response; the returned name says which one. */
+export function detectPaginator(response: HttpResponse): Paginator {
+  const link = response.headers.get("link");
+  if (link && parseLinkHeader(link).next) return headerLinkPaginator({ type: "header_link", links_next_key: "next" });
+  for (const path of NEXT_URL_PATHS) {
+    if (isUrl(firstJsonPath(response.body, path))) return jsonLinkPaginator({ type: "json_link", next_url_path: path });
+  }
+  for (const [path, param] of CURSORS) {
+    const value = firstJsonPath(response.body, path);
+    if (typeof value === "string" && value !== "") {
+      return cursorPaginator({ type: "cursor", cursor_path: path, cursor_param: param, stop_after_empty_page: false });
+    }
+  }
+  return singlePage();
+}
+
+/** A paginator that decides on the first response, then delegates. */
+export function autoPaginator(onDetect?: (name: string) => void): Paginator {
+  let chosen: Paginator | undefined;
+  return {
+    get name() {
+      return chosen ? `auto → ${chosen.name}` : "auto";
+    },
+    init: (r) => r,
+    next(request, response, records) {
+      if (!chosen) {
+        chosen = detectPaginator(response);
+        onDetect?.(chosen.name);
+      }
+      return chosen.next(request, response, records);
+    },
+  };
+}
