@@ -63,7 +63,7 @@ export async function loadConfig(path: string, options: SecretSources = {}): Pro
 /** Secret-looking values written inline in a config: redacted like resolved secrets. */
 function inlineSecrets(config: Config): string[] {
   const out: string[] = [];
-  const auths = [config.client.auth, ...config.resources.map((r) => (typeof r === "object" && typeof r.endpoint === "object" ? r.endpoint.auth : undefined))];
+  const auths = [config.client.auth, ...config.resources.map((r) => r.endpoint?.auth)];
   for (const auth of auths) {
     if (!auth) continue;
     if (auth.type === "bearer") out.push(auth.token);

@@ -37,7 +37,7 @@ export interface Plan {
   batchSize?: number;
 }
 
-const asEndpoint = (e: ResourceConfig["endpoint"]): EndpointConfig => (typeof e === "string" ? { path: e } : (e ?? {}));
+const asEndpoint = (e: ResourceConfig["endpoint"]): EndpointConfig => e ?? {};
 
 /** Merges `resource_defaults` into each resource (shallow; `endpoint.params` and `endpoint.json` one level deep). */
 export function planConfig(config: Config): Plan {
@@ -46,7 +46,7 @@ export function planConfig(config: Config): Plan {
   const seen = new Set<string>();
 
   const resources = config.resources.map((entry, index): ResourcePlan => {
-    const own: ResourceConfig = typeof entry === "string" ? { name: entry } : entry;
+    const own: ResourceConfig = entry;
     const ownEndpoint = asEndpoint(own.endpoint);
     const name = own.name;
     if (!name) {

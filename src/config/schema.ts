@@ -26,7 +26,22 @@ function obj<const E extends v.ObjectEntries>(entries: E, what = "an object") {
   return v.strictObject(entries, (issue) =>
     issue.expected === "never"
       ? `unknown key ${issue.received}; known: ${known}`
-      : `expected ${what}, got ${describe(issue.input)}`,
+      : issue.expected?.startsWith('"')
+        ? `required key ${issue.expected} is missing`
+        : `expected ${what}, got ${describe(issue.input)}`,
+  );
+}
+
+/**
+ * Accepts a shorthand string for an object (`"messages"` for `{ name: "messages" }`)
+ * by expanding it before validation, so errors point inside the object
+ * rather than at a vague union.
+ */
+function orString<S extends v.GenericSchema>(expand: (s: string) => object, schema: S) {
+  return v.pipe(
+    v.unknown(),
+    v.transform((x) => (typeof x === "string" ? expand(x) : x)),
+    schema,
   );
 }
 
@@ -49,9 +64,11 @@ const oneOf = <const T extends readonly string[]>(values: T) =>
 /** A `type`-discriminated union whose error for an unknown type lists the known ones. */
 function byType<const O extends v.VariantOptions<"type">>(what: string, known: readonly string[], options: O) {
   return v.variant("type", options, (issue) =>
-    issue.input && typeof issue.input === "object" && "type" in issue.input
-      ? `unknown ${what} ${describe((issue.input as { type: unknown }).type)}; known: ${known.join(", ")}`
-      : `expected a ${what} object with a "type" (one of: ${known.join(", ")}), got ${describe(issue.input)}`,
+    issue.input === undefined
+      ? `required key "type" is missing; known types: ${known.join(", ")}`
+      : issue.expected === "Object"
+        ? `expected an object with a "type" (one of: ${known.join(", ")}), got ${describe(issue.input)}`
+        : `unknown ${what} ${describe(issue.input)}; known: ${known.join(", ")}`,
   );
 }
 
@@ -158,9 +175,8 @@ export const PAGINATOR_TYPES = [
   "header_cursor",
 ] as const;
 
-export const PaginatorSchema = v.pipe(
-  v.union([v.string(), v.looseObject({})], (issue) => `expected a paginator object or name, got ${describe(issue.input)}`),
-  v.transform((p) => (typeof p === "string" ? { type: p } : p)),
+export const PaginatorSchema = orString(
+  (type) => ({ type }),
   byType("paginator", PAGINATOR_TYPES, [SinglePage, Offset, PageNumber, Cursor, JsonLink, HeaderLink, HeaderCursor, Auto]),
 );
 
@@ -190,7 +206,8 @@ const ClientSchema = obj({
 
 const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
 
-const EndpointSchema = obj({
+const EndpointSchema = obj(
+  {
   path: v.optional(nonEmpty("a path or URL")),
   method: v.optional(oneOf(["GET", "POST", "get", "post"] as const)),
   params: v.optional(v.record(v.string(), v.union([scalar, v.null()], "expected a string, number or boolean"))),
@@ -199,7 +216,9 @@ const EndpointSchema = obj({
   data_selector: v.optional(v.nullable(str("a JSONPath"))),
   paginator: v.optional(PaginatorSchema),
   auth: v.optional(AuthSchema),
-});
+  },
+  "an endpoint object or a path",
+);
 
 const PrimaryKey = v.union([nonEmpty(), v.pipe(v.array(nonEmpty()), v.minLength(1))], "expected a column name or a list of them");
 
@@ -209,13 +228,10 @@ const resourceEntries = {
   primary_key: v.optional(PrimaryKey),
   write_disposition: v.optional(oneOf(WRITE_DISPOSITIONS)),
   selected: v.optional(bool()),
-  endpoint: v.optional(v.union([nonEmpty("a path"), EndpointSchema], "expected an endpoint object or a path")),
+  endpoint: v.optional(orString((path) => ({ path }), EndpointSchema)),
 };
 
-const ResourceSchema = v.union(
-  [nonEmpty("a resource name"), obj(resourceEntries, "a resource object")],
-  (issue) => `expected a resource object or a name, got ${describe(issue.input)}`,
-);
+const ResourceSchema = orString((name) => ({ name }), obj(resourceEntries, "a resource object or a name"));
 
 const ResourceDefaultsSchema = obj({ ...resourceEntries, name: v.optional(v.never("a default cannot set the name")) });
 
@@ -242,7 +258,7 @@ export type PaginatorConfig = v.InferOutput<typeof PaginatorSchema>;
 export type PaginatorType = PaginatorConfig["type"];
 export type RetryConfig = v.InferOutput<typeof RetrySchema>;
 export type EndpointConfig = v.InferOutput<typeof EndpointSchema>;
-export type ResourceConfig = Exclude<Config["resources"][number], string>;
+export type ResourceConfig = Config["resources"][number];
 export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];
 
 /** Turns valibot issues into `path: message` lines, e.g. `resources[0].endpoint.paginator.limit: expected a positive integer, got "100"`. */
@@ -259,7 +275,7 @@ export function formatIssues(issues: readonly v.BaseIssue<unknown>[]): string[] 
     }
     const path = formatPath(issue.path);
     let message = issue.message;
-    if (!/, got /.test(message) && issue.expected !== "never" && issue.type !== "check" && !message.startsWith("unknown ")) {
+    if (!/, got |is missing|^unknown /.test(message) && issue.expected !== "never" && issue.type !== "check") {
       message += `, got ${describe(issue.input)}`;
     }
     lines.push(path ? `${path}: ${message}` : message);

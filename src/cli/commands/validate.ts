@@ -1,0 +1,43 @@
+import type { Argv } from "yargs";
+import type { CommandContext } from "../context.ts";
+import { reportError } from "../output.ts";
+
+export const command = "validate <config>";
+export const describe = "Check a config and its secrets without touching the network or a database";
+
+export function builder(y: Argv) {
+  return y
+    .positional("config", { type: "string", demandOption: true, describe: "Config file" })
+    .option("secrets", { type: "string", describe: "Extra secrets file (TOML or JSON)" });
+}
+
+export async function run(ctx: CommandContext, args: { config: string; secrets?: string; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
+  try {
+    const { loadConfig } = await import("../../config/index.ts");
+    const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets });
+    ctx.redactor.add(loaded.secrets);
+    const { plan } = loaded;
+    if (args.json) {
+      ctx.io.stdout(
+        ctx.redactor.redact(
+          JSON.stringify({
+            valid: true,
+            resources: plan.resources.map((r) => ({ name: r.name, table: r.tableName, path: r.endpoint.path, paginator: r.endpoint.paginator.type, write_disposition: r.writeDisposition, primary_key: r.primaryKey })),
+            secrets: loaded.secretOrigins,
+          }),
+        ) + "\n",
+      );
+      return;
+    }
+    if (args.quiet) return;
+    ctx.io.stdout(`${args.config} is valid: ${plan.resources.length} resource${plan.resources.length === 1 ? "" : "s"}\n`);
+    for (const r of plan.resources) {
+      ctx.io.stdout(
+        `  ${r.name} → table ${r.tableName}: ${r.endpoint.method} ${r.endpoint.path}, paginator ${r.endpoint.paginator.type}, ${r.writeDisposition}${r.primaryKey.length ? ` on ${r.primaryKey.join(", ")}` : ""}${r.selected ? "" : " (not selected)"}\n`,
+      );
+    }
+    for (const [name, origin] of Object.entries(loaded.secretOrigins)) ctx.io.stdout(`  secret ${name}: from ${origin}\n`);
+  } catch (error) {
+    ctx.exitCode = reportError(ctx.io, error, ctx.redactor, args);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Rendering for the terminal: query results (table, csv, json, ndjson),
+ * errors in one shape (what, where, what to do), and run progress. Data goes
+ * to stdout, everything else to stderr. Every string passes the redactor.
+ */
+import { RestduckError } from "../errors.ts";
+import type { PipelineEvent, RunSummary } from "../pipeline/run.ts";
+import { Redactor } from "../redact.ts";
+
+/** Where the CLI writes; injectable so tests run the CLI in-process. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  isTTY: boolean;
+  columns: number;
+}
+
+export interface OutputOptions {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+const useColor = (io: Io) => io.isTTY && !("NO_COLOR" in io.env && io.env.NO_COLOR !== "") && io.env.TERM !== "dumb";
+
+export function paint(io: Io) {
+  const on = useColor(io);
+  const wrap = (code: string) => (text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return { red: wrap("31"), yellow: wrap("33"), green: wrap("32"), dim: wrap("2"), bold: wrap("1") };
+}
+
+/** Prints an error: message, then hint; the stack only with --verbose. Returns the exit code. */
+export function reportError(io: Io, error: unknown, redactor: Redactor, options: OutputOptions = {}): number {
+  const c = paint(io);
+  const err = error as Error & { hint?: string; exitCode?: number; code?: string };
+  const exitCode = error instanceof RestduckError ? error.exitCode : 1;
+  if (options.json) {
+    io.stdout(redactor.redact(JSON.stringify({ type: "error", code: err.code ?? "UNEXPECTED", message: err.message, hint: err.hint, exit_code: exitCode })) + "\n");
+  }
+  io.stderr(`${c.red("error:")} ${redactor.redact(err.message ?? String(error))}\n`);
+  if (err.hint) io.stderr(`${c.dim("hint:")} ${redactor.redact(err.hint)}\n`);
+  if (options.verbose && err.stack) io.stderr(c.dim(redactor.redact(err.stack)) + "\n");
+  else if (!(error instanceof RestduckError)) io.stderr(c.dim("(run with --verbose for details)") + "\n");
+  return exitCode;
+}
+
+const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+const fmtN = (n: number) => n.toLocaleString("en-US");
+
+/** Turns pipeline events into progress lines on stderr (or NDJSON on stdout with --json). */
+export function progressReporter(io: Io, redactor: Redactor, options: OutputOptions = {}): (event: PipelineEvent) => void {
+  const c = paint(io);
+  let lastLine = 0;
+  let live = false;
+  const started = Date.now();
+  const retries = new Map<string, number>();
+  const clearLive = () => {
+    if (live) {
+      io.stderr("\r\x1b[2K");
+      live = false;
+    }
+  };
+  const line = (text: string) => {
+    clearLive();
+    io.stderr(redactor.redact(text) + "\n");
+  };
+  return (event) => {
+    if (options.json) {
+      io.stdout(redactor.redact(JSON.stringify({ ...event, time: new Date().toISOString() })) + "\n");
+      return;
+    }
+    if (options.quiet && event.type !== "warning") return;
+    switch (event.type) {
+      case "run_started":
+        line(
+          `${event.resumed ? "resuming" : "starting"} run ${event.loadId} of pipeline ${c.bold(event.pipeline)} → ${event.database} (dataset ${event.dataset}); resources: ${event.resources.join(", ")}`,
+        );
+        break;
+      case "resource_started":
+        line(`${c.bold(event.resource)}: paginator ${event.paginator}${event.resumedAtPage !== undefined ? `, resuming after page ${event.resumedAtPage}` : ""}`);
+        break;
+      case "paginator_detected":
+        line(`${event.resource}: auto paginator chose ${event.paginator}`);
+        break;
+      case "page": {
+        const now = Date.now();
+        const rate = event.elapsedMs > 0 ? Math.round((event.rows * 1000) / Math.max(event.elapsedMs, 1)) : 0;
+        const text = `${event.resource}: ${fmtN(event.page)} pages, ${fmtN(event.rows)} rows, ${fmtN(rate)} rows/s, ${retries.get(event.resource) ?? 0} retries, ${fmtMs(now - started)}`;
+        if (io.isTTY) {
+          io.stderr(`\r\x1b[2K${text}`);
+          live = true;
+        } else if (options.verbose || now - lastLine >= 2000) {
+          lastLine = now;
+          line(text);
+        }
+        break;
+      }
+      case "batch_committed":
+        if (options.verbose) line(c.dim(`${event.resource}: committed ${fmtN(event.batchRows)} rows (${fmtN(event.rows)} in all, ${event.pages} pages)`));
+        break;
+      case "retry":
+        retries.set(event.resource, (retries.get(event.resource) ?? 0) + 1);
+        line(c.yellow(`${event.resource}: ${event.reason} from ${event.url}; retry ${event.attempt} in ${fmtMs(event.delayMs)}`));
+        break;
+      case "auth_refresh":
+        line(`${event.resource}: access token refused; fetching a new one`);
+        break;
+      case "resource_finished":
+        line(`${c.green("✓")} ${event.resource}: ${fmtN(event.rows)} rows from ${fmtN(event.pages)} pages${event.skipped ? " (already loaded by the interrupted run)" : ""}`);
+        break;
+      case "warning":
+        line(c.yellow(`warning: ${event.message}`));
+        break;
+      case "run_finished":
+        line(summaryLine(event.summary));
+        break;
+    }
+  };
+}
+
+export function summaryLine(s: RunSummary): string {
+  const rows = s.resources.reduce((n, r) => n + r.rows, 0);
+  return `loaded ${fmtN(rows)} rows into ${s.database} in ${fmtMs(s.durationMs)} (${fmtN(s.requests)} requests, ${fmtN(s.retries)} retries); views: ${s.views.filter((v) => !v.startsWith("_")).join(", ")}`;
+}
+
+/** Formats a query result. */
+export function formatResult(result: { columns: string[]; types?: string[]; rows: unknown[][] }, format: "table" | "csv" | "json" | "ndjson", width = 120): string {
+  const { columns, rows } = result;
+  if (format === "json") return JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), null, 2) + "\n";
+  if (format === "ndjson") return rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, r[i]])))).join("\n") + (rows.length ? "\n" : "");
+  if (format === "csv") {
+    const cell = (v: unknown) => {
+      if (v === null || v === undefined) return "";
+      const s = typeof v === "object" ? JSON.stringify(v) : String(v);
+      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    return [columns.map(cell).join(","), ...rows.map((r) => r.map(cell).join(","))].join("\n") + "\n";
+  }
+  return formatTable(columns, rows, width, result.types);
+}
+
+function formatTable(columns: string[], rows: unknown[][], width: number, types?: string[]): string {
+  const text = (v: unknown) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v)).replace(/\s+/g, " ");
+  const cells = rows.map((r) => r.map(text));
+  const numeric = (types ?? []).map((t) => /INT|DOUBLE|DECIMAL|FLOAT|REAL|NUMERIC/i.test(t));
+  let widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+  // Shrink the widest columns until the table fits the terminal.
+  const total = () => widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1) + 4;
+  while (total() > width && Math.max(...widths) > 8) {
+    const i = widths.indexOf(Math.max(...widths));
+    widths[i]--;
+  }
+  widths = widths.map((w) => Math.max(w, 1));
+  const fit = (s: string, w: number, right: boolean) => {
+    const t = s.length > w ? s.slice(0, Math.max(w - 1, 0)) + "…" : s;
+    return right ? t.padStart(w) : t.padEnd(w);
+  };
+  const sep = `+-${widths.map((w) => "-".repeat(w)).join("-+-")}-+`;
+  const fmtRow = (r: string[], header = false) => `| ${r.map((s, i) => fit(s, widths[i], !header && numeric[i])).join(" | ")} |`;
+  return [sep, fmtRow(columns, true), sep, ...cells.map((r) => fmtRow(r)), sep, `${rows.length} row${rows.length === 1 ? "" : "s"}`].join("\n") + "\n";
+}

@@ -1,0 +1,408 @@
+/**
+ * Loading batches into DuckDB: the only importer of @duckdb/node-api besides
+ * db.ts. Each batch is one transaction: rows are appended into temp staging
+ * tables with DuckDB's Appender, moved into the target tables by one
+ * set-based statement per table, and committed together with the resume
+ * checkpoint, so a crash never leaves half a batch.
+ */
+import type { DuckDBAppender } from "@duckdb/node-api";
+import { createHash } from "node:crypto";
+import { DatabaseError } from "../errors.ts";
+import { duckdbType, type ColumnSchema, type Row, type RowsByTable, type Schema, type TableSchema } from "../normalize/types.ts";
+import { quoteIdent as q, quoteString as s, type Database } from "./db.ts";
+import { BOOKKEEPING_DDL, SCHEMA_ENGINE_VERSION } from "./bookkeeping.ts";
+
+/** Where a resource's walk stands after a batch: the checkpoint a run resumes from. */
+export interface Checkpoint {
+  /** The next page request (JSON-serializable), or null when the resource is complete. */
+  next: unknown;
+  pages: number;
+  rows: number;
+  /** Incremental cursor state, if the resource has one. */
+  state?: unknown;
+}
+
+/** One batch of one resource, loaded in one transaction. */
+export interface Batch {
+  loadId: string;
+  resource: string;
+  rootTable: string;
+  primaryKey: string[];
+  disposition: "append" | "replace" | "merge";
+  schema: Schema;
+  rows: RowsByTable;
+  checkpoint: Checkpoint;
+}
+
+/** A run that did not finish, with where each resource stopped. */
+export interface UnfinishedRun {
+  loadId: string;
+  status: string;
+  checkpoints: Map<string, Checkpoint & { done: boolean }>;
+}
+
+export type RunStatus = "running" | "completed" | "failed" | "interrupted";
+
+/** DuckDB type used in the staging table: values the Appender writes natively, everything else as VARCHAR then cast. */
+function stagingType(column: ColumnSchema): "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" {
+  if (column.data_type === "bigint") return "BIGINT";
+  if (column.data_type === "double") return "DOUBLE";
+  if (column.data_type === "bool") return "BOOLEAN";
+  return "VARCHAR";
+}
+
+type Put = (appender: DuckDBAppender, value: unknown) => void;
+
+function putter(column: ColumnSchema): Put {
+  switch (stagingType(column)) {
+    case "BIGINT":
+      return (a, v) => (v == null ? a.appendNull() : a.appendBigInt(typeof v === "bigint" ? v : BigInt(v as number)));
+    case "DOUBLE":
+      return (a, v) => (v == null ? a.appendNull() : a.appendDouble(Number(v)));
+    case "BOOLEAN":
+      return (a, v) => (v == null ? a.appendNull() : a.appendBoolean(Boolean(v)));
+    default:
+      if (column.data_type === "json") return (a, v) => (v == null ? a.appendNull() : a.appendVarchar(JSON.stringify(v)));
+      return (a, v) => (v == null ? a.appendNull() : a.appendVarchar(typeof v === "string" ? v : String(v)));
+  }
+}
+
+/** Loads batches into a dataset schema and keeps the bookkeeping tables. */
+export class Loader {
+  readonly db: Database;
+  readonly dataset: string;
+  readonly pipelineName: string;
+  readonly #ds: string;
+  readonly #staging: string;
+  /** Columns known to exist, per physical table (`schema.table`). */
+  readonly #known = new Map<string, Set<string>>();
+  #stageSeq = 0;
+  #savedSchemaHash: string | undefined;
+
+  private constructor(db: Database, dataset: string, pipelineName: string) {
+    this.db = db;
+    this.dataset = dataset;
+    this.pipelineName = pipelineName;
+    this.#ds = q(dataset);
+    this.#staging = q(`${dataset}_staging`);
+  }
+
+  /** Prepares a dataset (schema and bookkeeping tables) in an open database. */
+  static async open(db: Database, options: { dataset: string; pipelineName: string }): Promise<Loader> {
+    const loader = new Loader(db, options.dataset, options.pipelineName);
+    await db.run(`CREATE SCHEMA IF NOT EXISTS ${loader.#ds};\n${BOOKKEEPING_DDL(loader.#ds)}`);
+    return loader;
+  }
+
+  /** The newest stored schema of this pipeline, or undefined on a first run. */
+  async storedSchema(): Promise<Schema | undefined> {
+    const rows = await this.db.all<{ schema: string }>(
+      `SELECT schema FROM ${this.#ds}._dlt_version WHERE schema_name = ? ORDER BY version DESC, inserted_at DESC LIMIT 1`,
+      [this.pipelineName],
+    );
+    return rows[0] ? (JSON.parse(rows[0].schema) as Schema) : undefined;
+  }
+
+  /** The newest run of this pipeline that did not complete, with its checkpoints. */
+  async unfinishedRun(): Promise<UnfinishedRun | undefined> {
+    const runs = await this.db.all<{ load_id: string; status: string }>(
+      `SELECT load_id, status FROM ${this.#ds}._restduck_runs WHERE pipeline_name = ? ORDER BY started_at DESC LIMIT 1`,
+      [this.pipelineName],
+    );
+    const last = runs[0];
+    if (!last || last.status === "completed") return undefined;
+    const rows = await this.db.all<{ resource: string; next_request: string | null; pages: number; rows: number; done: boolean; state: string | null }>(
+      `SELECT resource, next_request, pages, rows, done, state FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ?`,
+      [last.load_id],
+    );
+    const checkpoints = new Map<string, Checkpoint & { done: boolean }>();
+    for (const r of rows) {
+      checkpoints.set(r.resource, {
+        next: r.next_request == null ? null : JSON.parse(r.next_request),
+        pages: Number(r.pages),
+        rows: Number(r.rows),
+        done: r.done,
+        state: r.state == null ? undefined : JSON.parse(r.state),
+      });
+    }
+    return { loadId: last.load_id, status: last.status, checkpoints };
+  }
+
+  /** Records a run as started (or resumed). */
+  async startRun(loadId: string, info: { version: string; resumed: boolean }): Promise<void> {
+    if (info.resumed) {
+      await this.db.run(`UPDATE ${this.#ds}._restduck_runs SET status = 'running', error = NULL, finished_at = NULL WHERE load_id = ?`, [loadId]);
+      return;
+    }
+    await this.db.run(
+      `INSERT INTO ${this.#ds}._restduck_runs (load_id, pipeline_name, started_at, status, restduck_version) VALUES (?, ?, now(), 'running', ?)`,
+      [loadId, this.pipelineName, info.version],
+    );
+  }
+
+  /** Clears what a previous attempt of a resource left in staging (replace) before it starts over. */
+  async resetResource(schema: Schema, resource: string): Promise<void> {
+    for (const table of tablesOf(schema, resource)) {
+      await this.db.run(`DROP TABLE IF EXISTS ${this.#staging}.${q(table.name)}`);
+      this.#known.delete(`${this.dataset}_staging.${table.name}`);
+    }
+  }
+
+  /** Loads one batch and its checkpoint atomically. */
+  async commitBatch(batch: Batch): Promise<void> {
+    const db = this.db;
+    await db.run("BEGIN TRANSACTION");
+    try {
+      const targetSchema = batch.disposition === "replace" ? `${this.dataset}_staging` : this.dataset;
+      if (batch.disposition === "replace") await db.run(`CREATE SCHEMA IF NOT EXISTS ${this.#staging}`);
+      const root = batch.schema.tables[batch.rootTable];
+      const rootRows = batch.rows.get(batch.rootTable) ?? [];
+      // Child tables first get their tables; the root's staging is needed to filter them.
+      for (const tableName of batch.rows.keys()) await this.#ensureTable(targetSchema, batch.schema.tables[tableName]);
+      if (!root) {
+        // A batch with no rows at all still commits its checkpoint.
+      } else if (batch.disposition === "merge") {
+        await this.#ensureTable(targetSchema, root);
+        await this.#merge(batch, root, rootRows);
+      } else {
+        for (const [tableName, rows] of batch.rows) {
+          if (rows.length === 0) continue;
+          const stage = await this.#stage(batch.schema.tables[tableName], rows);
+          const cols = Object.values(batch.schema.tables[tableName].columns);
+          await db.run(
+            `INSERT INTO ${q(targetSchema)}.${q(tableName)} (${cols.map((c) => q(c.name)).join(", ")}) SELECT ${cols.map((c) => castFromStage(c)).join(", ")} FROM ${stage}`,
+          );
+          await db.run(`DROP TABLE ${stage}`);
+        }
+      }
+      // The schema travels with the rows it describes, so a resumed run sees the columns a crashed one created.
+      await this.saveSchema(batch.schema, batch.loadId);
+      await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, false);
+      await db.run("COMMIT");
+    } catch (error) {
+      await db.run("ROLLBACK").catch(() => {});
+      // The caches may now name columns or a schema version the rollback removed.
+      this.#known.clear();
+      this.#savedSchemaHash = undefined;
+      throw error instanceof DatabaseError ? error : new DatabaseError(`Loading a batch of ${batch.resource} failed: ${(error as Error).message}`, { cause: error, hint: "earlier batches are kept; fix the cause and run again to resume" });
+    }
+  }
+
+  async #merge(batch: Batch, root: TableSchema, rootRows: Row[]): Promise<void> {
+    const db = this.db;
+    const target = `${this.#ds}.${q(root.name)}`;
+    const stage = await this.#stage(root, rootRows, true);
+    const pk = batch.primaryKey;
+    const cols = Object.values(root.columns);
+    const nullKeys = await db.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${stage} WHERE ${pk.map((k) => `${q(k)} IS NULL`).join(" OR ")}`);
+    if (nullKeys[0].n > 0) {
+      throw new DatabaseError(`${batch.resource}: ${nullKeys[0].n} record(s) in this batch have no value for the primary key (${pk.join(", ")})`, {
+        code: "PRIMARY_KEY_NULL",
+        hint: "check primary_key in the config; merge needs every record to carry it",
+      });
+    }
+    // The last record seen wins among duplicates in one batch.
+    const dedup = `${stage}_d`;
+    await db.run(
+      `CREATE TEMP TABLE ${dedup} AS SELECT * FROM ${stage} QUALIFY row_number() OVER (PARTITION BY ${pk.map(q).join(", ")} ORDER BY _rd_seq DESC) = 1`,
+    );
+    // Children of rows being replaced go first: no orphans, no stale children.
+    const children = Object.values(batch.schema.tables).filter((t) => t.parent !== undefined && rootOf(batch.schema, t) === root.name);
+    for (const child of children) {
+      if (!(await this.#exists(this.dataset, child.name))) continue;
+      await db.run(
+        `DELETE FROM ${this.#ds}.${q(child.name)} WHERE _dlt_root_id IN (SELECT t._dlt_id FROM ${target} t JOIN ${dedup} s ON ${pk.map((k) => `t.${q(k)} = s.${q(k)}`).join(" AND ")})`,
+      );
+    }
+    const nonKey = cols.filter((c) => !pk.includes(c.name));
+    // Spelling out UPDATE SET is far faster in DuckDB 1.5 than a bare `UPDATE` (see issue #2).
+    await db.run(
+      `MERGE INTO ${target} AS t USING ${dedup} AS s ON ${pk.map((k) => `t.${q(k)} = s.${q(k)}`).join(" AND ")}
+       ${nonKey.length ? `WHEN MATCHED THEN UPDATE SET ${nonKey.map((c) => `${q(c.name)} = ${castFromStage(c, "s")}`).join(", ")}` : ""}
+       WHEN NOT MATCHED THEN INSERT (${cols.map((c) => q(c.name)).join(", ")}) VALUES (${cols.map((c) => castFromStage(c, "s")).join(", ")})`,
+    );
+    for (const child of children) {
+      const rows = batch.rows.get(child.name);
+      if (!rows?.length) continue;
+      const childStage = await this.#stage(child, rows);
+      const ccols = Object.values(child.columns);
+      await db.run(
+        `INSERT INTO ${this.#ds}.${q(child.name)} (${ccols.map((c) => q(c.name)).join(", ")}) SELECT ${ccols.map((c) => castFromStage(c)).join(", ")} FROM ${childStage} WHERE _dlt_root_id IN (SELECT _dlt_id FROM ${dedup})`,
+      );
+      await db.run(`DROP TABLE ${childStage}`);
+    }
+    await db.run(`DROP TABLE ${dedup}; DROP TABLE ${stage}`);
+  }
+
+  /** Appends rows into a fresh temp staging table and returns its quoted name. */
+  async #stage(table: TableSchema, rows: Row[], withSeq = false): Promise<string> {
+    const name = `_rd_stage_${++this.#stageSeq}`;
+    const cols = Object.values(table.columns);
+    const defs = cols.map((c) => `${q(c.name)} ${stagingType(c)}`);
+    if (withSeq) defs.push(`_rd_seq BIGINT`);
+    await this.db.run(`CREATE TEMP TABLE ${q(name)} (${defs.join(", ")})`);
+    const appender = await this.db.connection.createAppender(name, "main", "temp");
+    const puts = cols.map(putter);
+    const names = cols.map((c) => c.name);
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
+        if (withSeq) appender.appendBigInt(BigInt(i));
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    return `temp.main.${q(name)}`;
+  }
+
+  async #exists(schema: string, table: string): Promise<boolean> {
+    if (this.#known.has(`${schema}.${table}`)) return true;
+    const rows = await this.db.all(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?`, [schema, table]);
+    return rows.length > 0;
+  }
+
+  /** Creates the table or adds the columns the schema gained since. */
+  async #ensureTable(schema: string, table: TableSchema): Promise<void> {
+    const key = `${schema}.${table.name}`;
+    let known = this.#known.get(key);
+    if (!known) {
+      const rows = await this.db.all<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`,
+        [schema, table.name],
+      );
+      known = new Set(rows.map((r) => r.column_name));
+      if (known.size === 0) {
+        const defs = Object.values(table.columns).map((c) => `${q(c.name)} ${duckdbType(c)}`);
+        await this.db.run(`CREATE TABLE ${q(schema)}.${q(table.name)} (${defs.join(", ")})`);
+        known = new Set(Object.keys(table.columns));
+      }
+      this.#known.set(key, known);
+    }
+    for (const column of Object.values(table.columns)) {
+      if (known.has(column.name)) continue;
+      await this.db.run(`ALTER TABLE ${q(schema)}.${q(table.name)} ADD COLUMN ${q(column.name)} ${duckdbType(column)}`);
+      known.add(column.name);
+    }
+  }
+
+  async #saveCheckpoint(loadId: string, resource: string, checkpoint: Checkpoint, done: boolean): Promise<void> {
+    await this.db.run(`DELETE FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ? AND resource = ?`, [loadId, resource]);
+    await this.db.run(
+      `INSERT INTO ${this.#ds}._restduck_checkpoints (load_id, resource, next_request, pages, rows, done, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, now())`,
+      [
+        loadId,
+        resource,
+        checkpoint.next == null ? null : JSON.stringify(checkpoint.next),
+        checkpoint.pages,
+        checkpoint.rows,
+        done,
+        checkpoint.state === undefined ? null : JSON.stringify(checkpoint.state),
+      ],
+    );
+  }
+
+  /**
+   * Marks a resource complete. For `replace`, swaps the freshly loaded rows in
+   * for the old ones in one transaction: readers see the old rows or the new, never half.
+   */
+  async finishResource(batch: Omit<Batch, "rows">): Promise<void> {
+    const db = this.db;
+    await db.run("BEGIN TRANSACTION");
+    try {
+      if (batch.disposition === "replace") {
+        for (const table of tablesOf(batch.schema, batch.resource)) {
+          await this.#ensureTable(this.dataset, table);
+          await db.run(`DELETE FROM ${this.#ds}.${q(table.name)}`);
+          if (await this.#exists(`${this.dataset}_staging`, table.name)) {
+            const cols = Object.keys(table.columns).map(q).join(", ");
+            await db.run(`INSERT INTO ${this.#ds}.${q(table.name)} (${cols}) SELECT ${cols} FROM ${this.#staging}.${q(table.name)}`);
+            await db.run(`DROP TABLE ${this.#staging}.${q(table.name)}`);
+            this.#known.delete(`${this.dataset}_staging.${table.name}`);
+          }
+        }
+      }
+      await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, true);
+      await db.run("COMMIT");
+    } catch (error) {
+      await db.run("ROLLBACK").catch(() => {});
+      this.#known.clear();
+      throw new DatabaseError(`Finishing ${batch.resource} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Stores a new schema version in `_dlt_version` if it changed since the stored one. */
+  async saveSchema(schema: Schema, loadId: string): Promise<string> {
+    const json = JSON.stringify(schema);
+    const hash = createHash("sha256").update(json).digest("base64");
+    if (hash === this.#savedSchemaHash) return hash;
+    const exists = await this.db.all(`SELECT 1 FROM ${this.#ds}._dlt_version WHERE schema_name = ? AND version_hash = ?`, [schema.name, hash]);
+    if (!exists.length) {
+      await this.db.run(
+        `INSERT INTO ${this.#ds}._dlt_version (version, engine_version, inserted_at, schema_name, version_hash, schema) VALUES (?, ?, now(), ?, ?, ?)`,
+        [schema.version, SCHEMA_ENGINE_VERSION, schema.name, hash, json],
+      );
+    }
+    void loadId;
+    this.#savedSchemaHash = hash;
+    return hash;
+  }
+
+  /** Records how a run ended; a completed run also gets its `_dlt_loads` row, as dlt writes it. */
+  async finishRun(loadId: string, status: Exclude<RunStatus, "running">, info: { error?: string; schema?: Schema; requests?: number; retries?: number; state?: unknown }): Promise<void> {
+    const db = this.db;
+    await db.run("BEGIN TRANSACTION");
+    try {
+      let hash: string | null = null;
+      if (info.schema) hash = await this.saveSchema(info.schema, loadId);
+      await db.run(
+        `UPDATE ${this.#ds}._restduck_runs SET status = ?, finished_at = now(), error = ?, requests = coalesce(requests, 0) + ?, retries = coalesce(retries, 0) + ? WHERE load_id = ?`,
+        [status, info.error ?? null, info.requests ?? 0, info.retries ?? 0, loadId],
+      );
+      if (status === "completed") {
+        await db.run(`INSERT INTO ${this.#ds}._dlt_loads (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES (?, ?, 0, now(), ?)`, [
+          loadId,
+          this.pipelineName,
+          hash,
+        ]);
+        if (info.state !== undefined) {
+          const state = JSON.stringify(info.state);
+          const stateHash = createHash("sha256").update(state).digest("base64");
+          const prev = await db.all<{ v: number }>(`SELECT coalesce(max(version), 0)::INTEGER AS v FROM ${this.#ds}._dlt_pipeline_state WHERE pipeline_name = ?`, [this.pipelineName]);
+          await db.run(
+            `INSERT INTO ${this.#ds}._dlt_pipeline_state (version, engine_version, pipeline_name, state, created_at, version_hash, _dlt_load_id, _dlt_id) VALUES (?, 4, ?, ?, now(), ?, ?, ?)`,
+            [prev[0].v + 1, this.pipelineName, state, stateHash, loadId, createHash("sha256").update(loadId + state).digest("hex").slice(0, 14)],
+          );
+        }
+      }
+      await db.run("COMMIT");
+    } catch (error) {
+      await db.run("ROLLBACK").catch(() => {});
+      throw new DatabaseError(`Recording the end of run ${loadId} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+/** The root table a table belongs to. */
+export function rootOf(schema: Schema, table: TableSchema): string {
+  let t = table;
+  while (t.parent && schema.tables[t.parent]) t = schema.tables[t.parent];
+  return t.name;
+}
+
+/** Every table of a resource: its root table and all nested tables under it. */
+export function tablesOf(schema: Schema, resource: string): TableSchema[] {
+  const roots = Object.values(schema.tables).filter((t) => !t.parent && t.resource === resource);
+  const rootNames = new Set(roots.map((t) => t.name));
+  return Object.values(schema.tables).filter((t) => rootNames.has(rootOf(schema, t)));
+}
+
+/** The staged value cast to the column's real type. */
+function castFromStage(column: ColumnSchema, alias?: string): string {
+  const ref = alias ? `${alias}.${q(column.name)}` : q(column.name);
+  return stagingType(column) === "VARCHAR" && column.data_type !== "text" ? `CAST(${ref} AS ${duckdbType(column)})` : ref;
+}
+
+export { s as quoteString };

@@ -1,0 +1,316 @@
+/**
+ * Orchestration: config plan → pages → records → rows → batches → views.
+ * Library code never prints; it emits typed events the CLI renders.
+ */
+import { createAuthenticator } from "../auth/index.ts";
+import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
+import { InterruptedError, RestduckError } from "../errors.ts";
+import { createHttpClient, type HttpClient, type HttpEvent } from "../http/client.ts";
+import { openDatabase, type Database } from "../load/db.ts";
+import { Loader, type Checkpoint } from "../load/loader.ts";
+import { refreshViews } from "../load/views.ts";
+import { Normalizer } from "../normalize/normalizer.ts";
+import type { Row, Schema } from "../normalize/types.ts";
+import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
+import { Redactor } from "../redact.ts";
+import { VERSION } from "../version.ts";
+
+/** What a run reports while it works. */
+export type PipelineEvent =
+  | { type: "run_started"; loadId: string; pipeline: string; dataset: string; database: string; resumed: boolean; resources: string[] }
+  | { type: "resource_started"; resource: string; paginator: string; resumedAtPage?: number }
+  | { type: "paginator_detected"; resource: string; paginator: string }
+  | { type: "page"; resource: string; page: number; records: number; rows: number; elapsedMs: number }
+  | { type: "batch_committed"; resource: string; pages: number; rows: number; batchRows: number }
+  | { type: "retry"; resource: string; url: string; attempt: number; delayMs: number; status?: number; reason: string }
+  | { type: "auth_refresh"; resource: string; url: string }
+  | { type: "resource_finished"; resource: string; pages: number; rows: number; skipped?: boolean }
+  | { type: "warning"; message: string }
+  | { type: "run_finished"; summary: RunSummary };
+
+export interface ResourceSummary {
+  name: string;
+  table: string;
+  pages: number;
+  rows: number;
+}
+
+/** The outcome of a run. */
+export interface RunSummary {
+  loadId: string;
+  pipeline: string;
+  dataset: string;
+  database: string;
+  status: "completed" | "failed" | "interrupted";
+  resumed: boolean;
+  resources: ResourceSummary[];
+  requests: number;
+  retries: number;
+  durationMs: number;
+  views: string[];
+  viewErrors: { name: string; error: string }[];
+  error?: string;
+}
+
+export interface RunOptions {
+  /** DuckDB database path (or anything DuckDB's ATTACH accepts). */
+  database: string;
+  pipelineName?: string;
+  dataset?: string;
+  /** Only these resources (by name). */
+  resources?: string[];
+  /** Start over instead of resuming an unfinished run. */
+  restart?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: PipelineEvent) => void;
+  /** Commit a batch every N pages (default 10). */
+  batchPages?: number;
+  /** …or once this many rows are pending (default 5,000). */
+  batchRows?: number;
+  fetch?: typeof globalThis.fetch;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  /** An open database to use instead of opening `database` (the library keeps one per pipeline). */
+  db?: Database;
+}
+
+/** dlt-style load id: seconds since the epoch with microseconds. */
+export function newLoadId(now = Date.now()): string {
+  return (now / 1000).toFixed(6);
+}
+
+/** Runs a loaded config into a DuckDB database. Throws on failure after recording it. */
+export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const plan = loaded.plan;
+  const emit = options.onEvent ?? (() => {});
+  const redactor = new Redactor(loaded.secrets);
+  const pipelineName = options.pipelineName ?? plan.pipelineName ?? "restduck";
+  const dataset = options.dataset ?? plan.datasetName ?? `${pipelineName}_dataset`;
+  const wanted = options.resources?.length ? new Set(options.resources) : undefined;
+  if (wanted) {
+    const unknown = [...wanted].filter((n) => !plan.resources.some((r) => r.name === n));
+    if (unknown.length) {
+      throw new RestduckError("RESOURCE_UNKNOWN", `Unknown resource${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}; known: ${plan.resources.map((r) => r.name).join(", ")}`, {
+        exitCode: 2,
+        hint: "check --resource against the names under resources",
+      });
+    }
+  }
+  const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
+  warnInsecure(plan.baseUrl, emit);
+
+  const db = options.db ?? (await openDatabase(options.database));
+  let requests = 0;
+  let retries = 0;
+  let currentResource = "";
+  const onHttp = (e: HttpEvent) => {
+    if (e.type === "retry") {
+      retries++;
+      emit({ type: "retry", resource: currentResource, url: e.url, attempt: e.attempt, delayMs: e.delayMs, status: e.status, reason: e.reason });
+    } else emit({ type: "auth_refresh", resource: currentResource, url: e.url });
+  };
+  const baseHttp = createHttpClient({
+    baseUrl: plan.baseUrl,
+    headers: plan.headers,
+    retry: plan.retry,
+    redactor,
+    onEvent: onHttp,
+    fetch: options.fetch,
+    sleep: options.sleep,
+    now: options.now,
+  });
+  const counting: HttpClient = {
+    request(req, opts) {
+      requests++;
+      return baseHttp.request(req, opts);
+    },
+  };
+  const authFor = (r: ResourcePlan) => {
+    const config = r.endpoint.auth ?? plan.auth;
+    return config ? createAuthenticator(config, { http: counting, redactor, now: options.now }) : undefined;
+  };
+  const clientAuth = plan.auth ? createAuthenticator(plan.auth, { http: counting, redactor, now: options.now }) : undefined;
+
+  let loader: Loader | undefined;
+  let loadId = "";
+  let schema: Schema | undefined;
+  const summaries: ResourceSummary[] = [];
+  try {
+    loader = await Loader.open(db, { dataset, pipelineName });
+    schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
+    const unfinished = options.restart ? undefined : await loader.unfinishedRun();
+    loadId = unfinished?.loadId ?? newLoadId(options.now?.() ?? Date.now());
+    const resumed = unfinished !== undefined;
+    await loader.startRun(loadId, { version: VERSION, resumed });
+    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name) });
+
+    for (const resource of resources) {
+      currentResource = resource.name;
+      const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
+      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
+      const checkpoint = unfinished?.checkpoints.get(resource.name);
+      const summary = await loadResource({ resource, http, loader, schema, loadId, checkpoint, options, emit });
+      summaries.push(summary);
+    }
+
+    await loader.finishRun(loadId, "completed", { schema, requests, retries });
+    const views = await refreshViews(db, {
+      dataset,
+      schema,
+      resources: plan.resources.map((r) => ({ name: r.name, table: tableNameOf(schema!, r), primaryKey: primaryKeyColumns(schema!, r) })),
+      views: plan.views,
+    });
+    for (const f of views.failed) emit({ type: "warning", message: `view ${f.name} was not created: ${f.error}` });
+    const summary: RunSummary = {
+      loadId,
+      pipeline: pipelineName,
+      dataset,
+      database: options.database,
+      status: "completed",
+      resumed,
+      resources: summaries,
+      requests,
+      retries,
+      durationMs: Date.now() - started,
+      views: views.created,
+      viewErrors: views.failed,
+    };
+    emit({ type: "run_finished", summary });
+    return summary;
+  } catch (error) {
+    const interrupted = options.signal?.aborted === true;
+    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, currentResource, redactor);
+    if (loader && loadId) {
+      await loader
+        .finishRun(loadId, interrupted ? "interrupted" : "failed", { error: redactor.redact(failure.message), requests, retries })
+        .catch(() => {});
+    }
+    throw failure;
+  } finally {
+    if (!options.db) db.close();
+  }
+}
+
+function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
+  return reason === "SIGTERM" || (reason as { signal?: string })?.signal === "SIGTERM" ? "SIGTERM" : "SIGINT";
+}
+
+/** Adds the resource to an error's message and masks secrets in it. */
+function wrapError(error: unknown, resource: string, redactor: Redactor): Error {
+  if (error instanceof RestduckError) {
+    const message = redactor.redact(resource && !error.message.includes(`resource ${resource}`) ? `resource ${resource}: ${error.message}` : error.message);
+    if (message === error.message) return error;
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message });
+    return copy as Error;
+  }
+  const err = error instanceof Error ? error : new Error(String(error));
+  return new RestduckError("UNEXPECTED", redactor.redact(`${resource ? `resource ${resource}: ` : ""}${err.message}`), { cause: err });
+}
+
+function warnInsecure(baseUrl: string | undefined, emit: (e: PipelineEvent) => void): void {
+  if (!baseUrl) return;
+  try {
+    const u = new URL(baseUrl);
+    if (u.protocol === "http:" && !["127.0.0.1", "localhost", "[::1]", "::1"].includes(u.hostname)) {
+      emit({ type: "warning", message: `client.base_url uses plain http to ${u.hostname}: credentials and data travel unencrypted; use https` });
+    }
+  } catch {
+    // An unparsable base_url fails on the first request with a clearer message.
+  }
+}
+
+const tableNameOf = (schema: Schema, r: ResourcePlan) =>
+  Object.values(schema.tables).find((t) => !t.parent && t.resource === r.name)?.name ?? r.tableName;
+
+const primaryKeyColumns = (schema: Schema, r: ResourcePlan) => {
+  const table = Object.values(schema.tables).find((t) => !t.parent && t.resource === r.name);
+  return table ? Object.values(table.columns).filter((c) => c.primary_key).map((c) => c.name) : [];
+};
+
+interface ResourceContext {
+  resource: ResourcePlan;
+  http: HttpClient;
+  loader: Loader;
+  schema: Schema;
+  loadId: string;
+  checkpoint: (Checkpoint & { done: boolean }) | undefined;
+  options: RunOptions;
+  emit: (e: PipelineEvent) => void;
+}
+
+async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
+  const { resource, loader, schema, loadId, checkpoint, options, emit } = ctx;
+  const normalizer = new Normalizer(schema, {
+    loadId,
+    table: resource.tableName,
+    resource: resource.name,
+    primaryKey: resource.primaryKey,
+    writeDisposition: resource.writeDisposition,
+  });
+  const base = { loadId, resource: resource.name, rootTable: normalizer.rootTable, primaryKey: normalizer.primaryKeyColumns, disposition: resource.writeDisposition, schema };
+  if (checkpoint?.done) {
+    emit({ type: "resource_finished", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, skipped: true });
+    return { name: resource.name, table: normalizer.rootTable, pages: checkpoint.pages, rows: checkpoint.rows };
+  }
+  const resumeFrom = checkpoint?.next ? (checkpoint.next as PageRequest) : undefined;
+  if (!resumeFrom) await loader.resetResource(schema, resource.name);
+
+  const paginator = createPaginator(resource.endpoint.paginator, {
+    onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
+  });
+  emit({ type: "resource_started", resource: resource.name, paginator: paginator.name, resumedAtPage: resumeFrom ? checkpoint!.pages : undefined });
+
+  const first: PageRequest = {
+    method: resource.endpoint.method,
+    url: resource.endpoint.path,
+    params: { ...resource.endpoint.params },
+    json: resource.endpoint.json,
+    headers: Object.keys(resource.endpoint.headers).length ? resource.endpoint.headers : undefined,
+  };
+  const batchPages = options.batchPages ?? 10;
+  const batchRows = options.batchRows ?? 5000;
+  let pages = resumeFrom ? checkpoint!.pages : 0;
+  let rows = resumeFrom ? checkpoint!.rows : 0;
+  let pending = new Map<string, Row[]>();
+  let pendingPages = 0;
+  let pendingRecords = 0;
+  let next: PageRequest | undefined = resumeFrom;
+  const started = Date.now();
+
+  const flush = async () => {
+    if (pendingPages === 0) return;
+    rows += pendingRecords;
+    await loader.commitBatch({ ...base, rows: pending, checkpoint: { next: next ?? null, pages, rows } });
+    emit({ type: "batch_committed", resource: resource.name, pages, rows, batchRows: pendingRecords });
+    pending = new Map();
+    pendingPages = 0;
+    pendingRecords = 0;
+  };
+
+  for await (const page of walkPages(first, {
+    http: ctx.http,
+    paginator,
+    dataSelector: resource.endpoint.dataSelector,
+    signal: options.signal,
+    resumeFrom,
+  })) {
+    const normalized = normalizer.normalize(page.records);
+    for (const [table, tableRows] of normalized) {
+      const list = pending.get(table);
+      if (list) for (const r of tableRows) list.push(r);
+      else pending.set(table, tableRows);
+    }
+    pages++;
+    pendingPages++;
+    pendingRecords += page.records.length;
+    next = page.next;
+    emit({ type: "page", resource: resource.name, page: pages, records: page.records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
+    if (pendingPages >= batchPages || pendingRecords >= batchRows) await flush();
+    options.signal?.throwIfAborted();
+  }
+  await flush();
+  await loader.finishResource({ ...base, checkpoint: { next: null, pages, rows } });
+  emit({ type: "resource_finished", resource: resource.name, pages, rows });
+  return { name: resource.name, table: normalizer.rootTable, pages, rows };
+}

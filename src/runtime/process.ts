@@ -1,0 +1,44 @@
+/**
+ * The process edge: stdio, environment, signals and exit. Written against
+ * `node:process`, which Bun, Deno and Node all provide.
+ */
+import process from "node:process";
+import type { Io } from "../cli/output.ts";
+
+/** The real terminal as an Io. */
+export function processIo(): Io {
+  return {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: Boolean(process.stderr.isTTY),
+    columns: process.stdout.columns || 120,
+  };
+}
+
+/**
+ * An AbortSignal that aborts on SIGINT/SIGTERM with the signal's name as the
+ * reason. A second Ctrl-C exits at once.
+ */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (controller.signal.aborted) process.exit(sig === "SIGTERM" ? 143 : 130);
+      controller.abort(sig);
+    });
+  }
+  return controller.signal;
+}
+
+/** Command-line arguments after the executable and script. */
+export function cliArgs(): string[] {
+  return process.argv.slice(2);
+}
+
+/** Flushes stdio, then exits with `code`. */
+export async function exit(code: number): Promise<never> {
+  await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once("drain", () => resolve()) : resolve()));
+  process.exit(code);
+}

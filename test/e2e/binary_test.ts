@@ -1,0 +1,92 @@
+/**
+ * The compiled binary, alone in an empty folder, with no Node, Bun, Deno or
+ * node_modules on its PATH: --version, validate, run against the mock API,
+ * and query.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { chatApi, seedConfig, SEED_ENV, tempDir, writeConfig } from "../helpers/index.ts";
+import type { ChatApi } from "../../src/demo/chat_api.ts";
+import { VERSION } from "../../src/version.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const built = join(root, "dist", "restduck");
+let dir: { dir: string; cleanup: () => void };
+let exe: string;
+let api: ChatApi;
+
+/** Runs the binary with a bare environment (nothing on PATH). */
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(exe, args, { cwd: dir.dir, env: { PATH: "/nonexistent", HOME: dir.dir, XDG_CACHE_HOME: join(dir.dir, ".cache"), ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+before(async () => {
+  // Build once per suite run so the test covers the current source.
+  const bun = join(root, "node_modules", ".bin", "bun");
+  const res = spawnSync(bun, ["scripts/build.ts"], { cwd: root, encoding: "utf8" });
+  assert.equal(res.status, 0, `build failed:\n${res.stdout}\n${res.stderr}`);
+  assert.ok(existsSync(built));
+  dir = tempDir("restduck-e2e-");
+  exe = join(dir.dir, "restduck");
+  copyFileSync(built, exe);
+  spawnSync("chmod", ["+x", exe]);
+  api = await chatApi({ messages: 230, faults: [{ nth: 2, status: 429, retryAfter: 1 }] });
+});
+
+after(async () => {
+  await api?.close();
+  dir?.cleanup();
+});
+
+test("the binary answers --version without anything else installed", async () => {
+  const res = await run(["--version"]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout.trim(), VERSION);
+  assert.ok(statSync(exe).size > 50e6, "DuckDB is embedded");
+});
+
+test("the binary validates the seed config", async () => {
+  writeConfig(dir.dir, seedConfig(api.url), "chat.json");
+  const res = await run(["validate", "chat.json"], SEED_ENV);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /chat\.json is valid: 1 resource/);
+  assert.match(res.stdout, /chat_messages → table chat_messages: GET \/v1\/messages, paginator offset, merge on id/);
+  const missing = await run(["validate", "chat.json"], { CLIENT_ID: "x" });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /CLIENT_SECRET/);
+});
+
+test("the binary runs the seed config into DuckDB and queries it", async () => {
+  const res = await run(["run", "chat.json", "--db", "chat.duckdb"], SEED_ENV);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /chat_messages: 230 rows from 3 pages/);
+  assert.match(res.stderr, /429/);
+  assert.ok(!res.stderr.includes(SEED_ENV.CLIENT_SECRET) && !res.stdout.includes(SEED_ENV.CLIENT_SECRET));
+  const q = await run(["query", "--db", "chat.duckdb", "--format", "csv", "select count(*) as n, count(distinct id) as ids from chat_messages"]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.equal(q.stdout, "n,ids\n230,230\n");
+});
+
+test("the binary's errors exit non-zero without a stack trace", async () => {
+  const res = await run(["query", "--db", "nope.duckdb", "select 1"]);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /^error: Database nope\.duckdb does not exist/m);
+  assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/);
+  const usage = await run(["frobnicate"]);
+  assert.equal(usage.code, 2);
+});

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { createHttpClient, type HttpEvent } from "../../src/http/client.ts";
+import { HttpError, ResponseError } from "../../src/errors.ts";
+import { Redactor } from "../../src/redact.ts";
+import { recordingSleep } from "../helpers/index.ts";
+
+const policy = { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true };
+
+/** A server whose n-th request (1-based) is answered by `handlers[n-1]` (the last one repeats). */
+async function serve(handlers: ((res: import("node:http").ServerResponse) => void)[]): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  let n = 0;
+  const server: Server = createServer((_req, res) => {
+    const h = handlers[Math.min(n, handlers.length - 1)];
+    n++;
+    h(res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const sockets = new Set<import("node:net").Socket>();
+  server.on("connection", (s) => sockets.add(s));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    count: () => n,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (res: import("node:http").ServerResponse) => {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+};
+
+test("a dropped connection is retried like a 503", async () => {
+  const srv = await serve([(res) => res.socket!.destroy(), json(200, { ok: 1 })]);
+  const { sleep, waits } = recordingSleep();
+  const events: HttpEvent[] = [];
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, sleep, onEvent: (e) => events.push(e) });
+    const res = await http.request({ method: "GET", url: "/x" });
+    assert.deepEqual(res.body, { ok: 1 });
+    assert.equal(srv.count(), 2);
+    assert.deepEqual(waits, [2000]);
+    assert.match((events[0] as { reason: string }).reason, /network error/);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("each attempt gets its own timeout, so a slow first answer does not doom the retry", async () => {
+  const srv = await serve([(res) => setTimeout(() => json(200, { late: true })(res), 1500), json(200, { ok: 2 })]);
+  const { sleep } = recordingSleep();
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: { ...policy, timeout: 0.3 }, sleep });
+    const res = await http.request({ method: "GET", url: "/x" });
+    assert.deepEqual(res.body, { ok: 2 });
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a request that times out on every attempt fails naming the timeout and attempts", async () => {
+  const srv = await serve([(res) => setTimeout(() => json(200, {})(res), 2000)]);
+  const { sleep } = recordingSleep();
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: { ...policy, max_retries: 1, timeout: 0.2 }, sleep });
+    await assert.rejects(http.request({ method: "GET", url: "/slow" }), (e: unknown) => {
+      assert.ok(e instanceof HttpError);
+      assert.match(e.message, /no response within 0\.2 s \(after 2 attempts\)/);
+      return true;
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a 404 is not retried and the error names method, URL and status", async () => {
+  const srv = await serve([json(404, { error: "nope" })]);
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
+    await assert.rejects(http.request({ method: "GET", url: "/v1/missing", params: { a: 1 } }), (e: unknown) => {
+      assert.ok(e instanceof HttpError);
+      assert.equal(e.status, 404);
+      assert.match(e.message, /^\[GET\] "http:\/\/127\.0\.0\.1:\d+\/v1\/missing\?a=1": 404 Not Found/);
+      assert.match(e.hint ?? "", /base_url/);
+      return true;
+    });
+    assert.equal(srv.count(), 1);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("an HTML page with status 200 is a clear error with the content type and first bytes", async () => {
+  const srv = await serve([
+    (res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html><body>Maintenance</body></html>");
+    },
+  ]);
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
+    await assert.rejects(http.request({ method: "GET", url: "/x" }), (e: unknown) => {
+      assert.ok(e instanceof ResponseError);
+      assert.match(e.message, /200 response is not valid JSON \(text\/html, \d+ bytes\): "<html><body>Maintenance/);
+      return true;
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test("secret query parameters and known secrets are masked in errors", async () => {
+  const srv = await serve([json(400, { error: "bad", echo: "tok-ABCDEFG" })]);
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, redactor: new Redactor(["tok-ABCDEFG"]) });
+    await assert.rejects(http.request({ method: "GET", url: "/x", params: { api_key: "k-123456", q: "tok-ABCDEFG" } }), (e: unknown) => {
+      const text = (e as Error).message;
+      assert.ok(!text.includes("k-123456") && !text.includes("tok-ABCDEFG"), text);
+      assert.match(text, /api_key=\*\*\*/);
+      return true;
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a response larger than the limit is refused without reading it all", async () => {
+  const srv = await serve([json(200, { data: "x".repeat(200_000) })]);
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, maxResponseBytes: 10_000 });
+    await assert.rejects(http.request({ method: "GET", url: "/big" }), /larger than 10000 bytes/);
+  } finally {
+    await srv.close();
+  }
+});
