@@ -158,6 +158,6 @@ function formatTable(columns: string[], rows: unknown[][], width: number, types?
     return right ? t.padStart(w) : t.padEnd(w);
   };
   const sep = `+-${widths.map((w) => "-".repeat(w)).join("-+-")}-+`;
-  const fmtRow = (r: string[], header = false) => `| ${r.map((s, i) => fit(s, widths[i], !header && numeric[i])).join(" | ")} |`;
-  return [sep, fmtRow(columns, true), sep, ...cells.map((r) => fmtRow(r)), sep, `${rows.length} row${rows.length === 1 ? "" : "s"}`].join("\n") + "\n";
+  const fmtRow = (r: string[]) => `| ${r.map((s, i) => fit(s, widths[i], numeric[i])).join(" | ")} |`;
+  return [sep, fmtRow(columns), sep, ...cells.map((r) => fmtRow(r)), sep, `${rows.length} row${rows.length === 1 ? "" : "s"}`].join("\n") + "\n";
 }

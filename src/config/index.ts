@@ -56,7 +56,7 @@ export function prepareConfig(data: unknown, options: SecretSources & { source?:
 
 /** Reads, resolves, validates and plans a config file. */
 export async function loadConfig(path: string, options: SecretSources = {}): Promise<LoadedConfig> {
-  const raw = await readConfigFile(path);
+  const raw = await readConfigFile(path, options.cwd);
   return { path, ...prepareConfig(raw.data, { ...options, source: `config ${path}` }) };
 }
 

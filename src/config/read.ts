@@ -17,8 +17,8 @@ export interface RawConfig {
 }
 
 /** Reads and parses a config file without validating it. */
-export async function readConfigFile(path: string): Promise<RawConfig> {
-  const abs = resolve(path);
+export async function readConfigFile(path: string, cwd: string = process.cwd()): Promise<RawConfig> {
+  const abs = resolve(cwd, path);
   const ext = extname(abs).toLowerCase();
   if (MODULE_EXTENSIONS.has(ext)) {
     let mod: { default?: unknown };

@@ -38,9 +38,9 @@ export function isLocalPath(path: string): boolean {
 }
 
 /** Opens (creating if needed) a DuckDB database. */
-export async function openDatabase(path: string, options: { readOnly?: boolean; mustExist?: boolean } = {}): Promise<Database> {
+export async function openDatabase(path: string, options: { readOnly?: boolean; mustExist?: boolean; cwd?: string } = {}): Promise<Database> {
   const local = isLocalPath(path);
-  const abs = local ? resolve(path) : path;
+  const abs = local ? resolve(options.cwd ?? process.cwd(), path) : path;
   if (local && !existsSync(abs)) {
     if (options.mustExist || options.readOnly) {
       throw new DatabaseError(`Database ${path} does not exist`, {

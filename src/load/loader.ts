@@ -202,7 +202,7 @@ export class Loader {
       });
     }
     // The last record seen wins among duplicates in one batch.
-    const dedup = `${stage}_d`;
+    const dedup = stage.replace(/"$/, '_d"');
     await db.run(
       `CREATE TEMP TABLE ${dedup} AS SELECT * FROM ${stage} QUALIFY row_number() OVER (PARTITION BY ${pk.map(q).join(", ")} ORDER BY _rd_seq DESC) = 1`,
     );

@@ -74,6 +74,18 @@ function rangePaginator(o: RangeOptions): Paginator {
       if (o.maximum !== undefined && nextValue >= o.maximum) return undefined;
       return write(request, o.param, o.bodyPath, nextValue);
     },
+    plan(request, response) {
+      if (!o.totalPath) return undefined;
+      const total = Number(firstJsonPath(response.body, o.totalPath));
+      if (!Number.isFinite(total)) return undefined;
+      let end = o.stopAt(total);
+      if (o.maximum !== undefined) end = Math.min(end, o.maximum);
+      const current = read(request, o.param, o.bodyPath) ?? o.start;
+      // Lazy: a huge (or hostile) total costs nothing until pages are actually requested.
+      return (function* () {
+        for (let v = current + o.step; v < end; v += o.step) yield write(request, o.param, o.bodyPath, v);
+      })();
+    },
   };
 }
 

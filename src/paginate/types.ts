@@ -17,6 +17,12 @@ export interface Paginator {
   init(request: PageRequest): PageRequest;
   /** The next request, or undefined when the last page was fetched. */
   next(request: PageRequest, response: HttpResponse, records: readonly unknown[]): PageRequest | undefined;
+  /**
+   * The requests for every remaining page, when they can be computed from this
+   * response (offset and page_number once a total is known). Lets the walk
+   * fetch several pages at once; `next` still decides where the walk stops.
+   */
+  plan?(request: PageRequest, response: HttpResponse, records: readonly unknown[]): Iterable<PageRequest> | undefined;
 }
 
 /** Sets a dotted path (`page.offset`) inside a JSON body, copying the objects on the way. */

@@ -1,6 +1,9 @@
 /**
  * Walks an endpoint's pages as an async generator: fetch, select records,
- * ask the paginator for the next request. Memory holds one page at a time.
+ * ask the paginator for the next request. When the paginator can compute the
+ * remaining requests up front (offset, page_number with a total), up to
+ * `concurrency` of them are in flight at once; pages are still yielded in
+ * order, so checkpoints stay correct.
  */
 import { ResponseError } from "../errors.ts";
 import type { HttpClient, HttpResponse } from "../http/client.ts";
@@ -19,6 +22,11 @@ export interface Page {
   next: PageRequest | undefined;
 }
 
+/** How many requests may be in flight; shrinks on 429, grows back on success (AIMD). */
+export interface ConcurrencyLimit {
+  readonly current: number;
+}
+
 export interface WalkOptions {
   http: HttpClient;
   paginator: Paginator;
@@ -28,21 +36,74 @@ export interface WalkOptions {
   resumeFrom?: PageRequest;
   /** Stop after this many pages. */
   maxPages?: number;
+  /** Most requests in flight when pages can be planned (default 1: sequential). */
+  concurrency?: number | ConcurrencyLimit;
 }
 
 /** Yields every page of an endpoint, starting at `first` (or `resumeFrom`). */
 export async function* walkPages(first: PageRequest, options: WalkOptions): AsyncGenerator<Page> {
-  let request: PageRequest | undefined = options.resumeFrom ?? options.paginator.init(first);
+  const { http, paginator, signal } = options;
+  const limit = (): number => Math.max(1, typeof options.concurrency === "object" ? options.concurrency.current : (options.concurrency ?? 1));
+  let request: PageRequest | undefined = options.resumeFrom ?? paginator.init(first);
   let index = 0;
+  const atMax = () => options.maxPages !== undefined && index + 1 >= options.maxPages;
+
   while (request) {
-    options.signal?.throwIfAborted();
-    const response = await options.http.request(request, { signal: options.signal });
+    signal?.throwIfAborted();
+    const response = await http.request(request, { signal });
     const records = extractRecords(response, options.dataSelector);
-    let next = options.paginator.next(request, response, records);
-    if (options.maxPages !== undefined && index + 1 >= options.maxPages) next = undefined;
-    yield { index, request, response, records, next };
-    request = next;
-    index++;
+    const next: PageRequest | undefined = atMax() ? undefined : paginator.next(request, response, records);
+    const planned = next && paginator.plan && (limit() > 1 || typeof options.concurrency === "object") ? paginator.plan(request, response, records) : undefined;
+    if (!next || !planned) {
+      yield { index, request, response, records, next };
+      request = next;
+      index++;
+      continue;
+    }
+
+    // Fan out over the planned requests, in order.
+    const queue = planned[Symbol.iterator]();
+    let upcoming = queue.next();
+    if (upcoming.done) {
+      yield { index, request, response, records, next };
+      request = next;
+      index++;
+      continue;
+    }
+    yield { index: index++, request, response, records, next: upcoming.value };
+    const controller = new AbortController();
+    const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    const inFlight: { request: PageRequest; result: Promise<HttpResponse> }[] = [];
+    const launch = () => {
+      while (!upcoming.done && inFlight.length < limit() && (options.maxPages === undefined || index + inFlight.length < options.maxPages)) {
+        const req = upcoming.value;
+        const result = http.request(req, { signal: inner });
+        result.catch(() => {}); // surfaced in order below
+        inFlight.push({ request: req, result });
+        upcoming = queue.next();
+      }
+    };
+    try {
+      request = undefined;
+      launch();
+      while (inFlight.length) {
+        const head = inFlight.shift()!;
+        const res = await head.result;
+        const recs = extractRecords(res, options.dataSelector);
+        const after = atMax() ? undefined : paginator.next(head.request, res, recs);
+        // The planned successor, or the paginator's own next after the last planned page.
+        const successor = !after ? undefined : inFlight.length ? inFlight[0].request : !upcoming.done ? upcoming.value : after;
+        yield { index: index++, request: head.request, response: res, records: recs, next: successor };
+        if (!after) break;
+        if (!inFlight.length && upcoming.done) {
+          request = after; // the total grew, or planning ended: go on one by one
+          break;
+        }
+        launch();
+      }
+    } finally {
+      controller.abort();
+    }
   }
 }
 

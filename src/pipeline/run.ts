@@ -70,6 +70,8 @@ export interface RunOptions {
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** Folder relative paths are resolved against (default: the working directory). */
+  cwd?: string;
   /** An open database to use instead of opening `database` (the library keeps one per pipeline). */
   db?: Database;
 }
@@ -100,7 +102,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
   warnInsecure(plan.baseUrl, emit);
 
-  const db = options.db ?? (await openDatabase(options.database));
+  const db = options.db ?? (await openDatabase(options.database, { cwd: options.cwd }));
   let requests = 0;
   let retries = 0;
   let currentResource = "";

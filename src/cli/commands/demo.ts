@@ -33,20 +33,19 @@ export async function run(ctx: CommandContext, args: { db: string; messages: num
     const summary = await runPipeline(loaded, {
       database: args.db,
       pipelineName: "demo",
+      cwd: ctx.io.cwd,
       signal: ctx.signal,
       onEvent: progressReporter(ctx.io, ctx.redactor, args),
     });
     if (args.json) return;
-    const db = await openDatabase(args.db, { readOnly: true });
+    const db = await openDatabase(args.db, { readOnly: true, cwd: ctx.io.cwd });
     try {
       const width = ctx.io.columns;
       const show = async (title: string, sql: string) => {
         ctx.io.stdout(`\n${title}\n${formatResult(await db.table(sql), "table", width)}`);
       };
-      await show(
-        "What was loaded",
-        `select table_schema || '.' || table_name as "table", estimated_size as rows from duckdb_tables() where table_schema = 'demo_dataset' and not table_name like '\\_%' escape '\\' order by 1`,
-      );
+      const dataViews = summary.views.filter((v) => !v.startsWith("_"));
+      await show("What was loaded (views in main)", dataViews.map((v) => `select '${v}' as view, count(*) as rows from "${v}"`).join(" union all ") + " order by 1");
       await show("Messages per sender", `select sender_id, count(*) as messages, count(distinct channel) as channels from chat_messages group by 1 order by 2 desc`);
       await show("Messages per day", `select timestamp::date as day, count(*) as messages from chat_messages group by 1 order by 1`);
       await show(

@@ -22,7 +22,7 @@ export async function run(
   const { openDatabase } = await import("../../load/db.ts");
   let db;
   try {
-    db = await openDatabase(args.db, { readOnly: !args.write, mustExist: true });
+    db = await openDatabase(args.db, { readOnly: !args.write, mustExist: true, cwd: ctx.io.cwd });
     const result = await db.table(args.sql);
     ctx.io.stdout(formatResult(result, args.json ? "ndjson" : args.format, ctx.io.columns));
   } catch (error) {

@@ -44,6 +44,7 @@ export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
       dataset: args.dataset,
       resources: args.resource,
       restart: args.restart,
+      cwd: ctx.io.cwd,
       signal: ctx.signal,
       onEvent: progressReporter(ctx.io, ctx.redactor, args),
     });
