@@ -2,7 +2,7 @@
  * Turns a validated config into a plan: one fully-merged description per
  * resource, with dlt's defaults applied. Inner code reads only plans.
  */
-import type { AuthConfig, Config, EndpointConfig, PaginatorConfig, ResourceConfig, RetryConfig, WriteDisposition } from "./schema.ts";
+import type { AuthConfig, ColumnHintConfig, Config, EndpointConfig, PaginatorConfig, ResourceConfig, RetryConfig, SchemaContractConfig, WriteDisposition } from "./schema.ts";
 import { ConfigError } from "../errors.ts";
 
 /** One resource, ready to extract and load. */
@@ -10,8 +10,14 @@ export interface ResourcePlan {
   name: string;
   tableName: string;
   primaryKey: string[];
+  mergeKey: string[];
   writeDisposition: WriteDisposition;
+  /** Merge strategy (dlt's): `upsert` is the default when a primary key exists. */
+  mergeStrategy?: "upsert" | "delete-insert" | "scd2";
   selected: boolean;
+  columns: Record<string, ColumnHintConfig>;
+  maxTableNesting?: number;
+  schemaContract?: SchemaContractConfig;
   endpoint: {
     path: string;
     method: "GET" | "POST";
@@ -68,9 +74,15 @@ export function planConfig(config: Config): Plan {
       json: defaultEndpoint.json || ownEndpoint.json ? { ...defaultEndpoint.json, ...ownEndpoint.json } : undefined,
       headers: { ...defaultEndpoint.headers, ...ownEndpoint.headers },
     };
-    const primaryKey = merged.primary_key === undefined ? [] : typeof merged.primary_key === "string" ? [merged.primary_key] : merged.primary_key;
-    const writeDisposition = merged.write_disposition ?? "append";
-    if (writeDisposition === "merge" && primaryKey.length === 0) {
+    const columns = { ...defaults.columns, ...own.columns };
+    const keysOf = (k: string | string[] | undefined) => (k === undefined ? [] : typeof k === "string" ? [k] : k);
+    // Column hints may mark keys too (dlt's `columns: { id: { primary_key: true } }`).
+    const hinted = (flag: "primary_key" | "merge_key") => Object.entries(columns).filter(([, h]) => h[flag]).map(([name]) => name);
+    const primaryKey = merged.primary_key !== undefined ? keysOf(merged.primary_key) : hinted("primary_key");
+    const mergeKey = merged.merge_key !== undefined ? keysOf(merged.merge_key) : hinted("merge_key");
+    const writeDisposition = merged.write_disposition?.disposition ?? "append";
+    const mergeStrategy = writeDisposition === "merge" ? (merged.write_disposition?.strategy ?? (primaryKey.length ? "upsert" : "delete-insert")) : undefined;
+    if (writeDisposition === "merge" && primaryKey.length === 0 && mergeKey.length === 0) {
       throw new ConfigError(`resources[${index}]: write_disposition "merge" needs a primary_key`, {
         hint: 'add "primary_key": "id" to the resource or to resource_defaults',
       });
@@ -81,8 +93,13 @@ export function planConfig(config: Config): Plan {
       name,
       tableName: merged.table_name ?? name,
       primaryKey,
+      mergeKey,
       writeDisposition,
+      mergeStrategy,
       selected: merged.selected ?? true,
+      columns,
+      maxTableNesting: merged.max_table_nesting ?? config.max_table_nesting,
+      schemaContract: merged.schema_contract ?? config.schema_contract,
       endpoint: {
         path: endpoint.path ?? name,
         method: (endpoint.method?.toUpperCase() ?? "GET") as "GET" | "POST",

@@ -204,8 +204,6 @@ const ClientSchema = obj({
 
 // --------------------------------------------------------------- resources
 
-const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
-
 const EndpointSchema = obj(
   {
   path: v.optional(nonEmpty("a path or URL")),
@@ -220,13 +218,48 @@ const EndpointSchema = obj(
   "an endpoint object or a path",
 );
 
+const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
+
+/** dlt's data types, for `columns` hints. */
+const DATA_TYPE_NAMES = ["text", "bigint", "double", "bool", "timestamp", "date", "time", "json", "decimal", "wei", "binary"] as const;
+
+const ColumnHintSchema = obj({
+  data_type: v.optional(oneOf(DATA_TYPE_NAMES)),
+  nullable: v.optional(bool()),
+  precision: v.optional(posInt()),
+  scale: v.optional(nonNegInt()),
+  primary_key: v.optional(bool()),
+  merge_key: v.optional(bool()),
+});
+
+const CONTRACT_MODES = ["evolve", "freeze", "discard_row", "discard_value"] as const;
+const SchemaContractSchema = v.union(
+  [
+    oneOf(CONTRACT_MODES),
+    obj({ tables: v.optional(oneOf(CONTRACT_MODES)), columns: v.optional(oneOf(CONTRACT_MODES)), data_type: v.optional(oneOf(CONTRACT_MODES)) }),
+  ],
+  (issue) => `expected one of "evolve", "freeze", "discard_row", "discard_value" or { tables, columns, data_type }, got ${describe(issue.input)}`,
+);
+
+const WriteDispositionSchema = orString(
+  (disposition) => ({ disposition }),
+  obj({
+    disposition: oneOf(WRITE_DISPOSITIONS),
+    strategy: v.optional(oneOf(["upsert", "delete-insert", "scd2"] as const)),
+  }, "a write disposition or { disposition, strategy }"),
+);
+
 const PrimaryKey = v.union([nonEmpty(), v.pipe(v.array(nonEmpty()), v.minLength(1))], "expected a column name or a list of them");
 
 const resourceEntries = {
   name: v.optional(nonEmpty("a resource name")),
   table_name: v.optional(nonEmpty("a table name")),
   primary_key: v.optional(PrimaryKey),
-  write_disposition: v.optional(oneOf(WRITE_DISPOSITIONS)),
+  merge_key: v.optional(PrimaryKey),
+  write_disposition: v.optional(WriteDispositionSchema),
+  columns: v.optional(v.record(v.string(), ColumnHintSchema)),
+  max_table_nesting: v.optional(nonNegInt()),
+  schema_contract: v.optional(SchemaContractSchema),
   selected: v.optional(bool()),
   endpoint: v.optional(orString((path) => ({ path }), EndpointSchema)),
 };
@@ -245,6 +278,8 @@ export const ConfigSchema = obj({
   resource_defaults: v.optional(ResourceDefaultsSchema),
   resources: v.pipe(v.array(ResourceSchema, "expected a list of resources"), v.minLength(1, "expected at least one resource")),
   views: v.optional(v.record(ViewName, nonEmpty("a SQL query"))),
+  max_table_nesting: v.optional(nonNegInt()),
+  schema_contract: v.optional(SchemaContractSchema),
   batch_size: v.optional(posInt("a positive number of rows")),
 });
 
@@ -260,6 +295,8 @@ export type RetryConfig = v.InferOutput<typeof RetrySchema>;
 export type EndpointConfig = v.InferOutput<typeof EndpointSchema>;
 export type ResourceConfig = Config["resources"][number];
 export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];
+export type ColumnHintConfig = v.InferOutput<typeof ColumnHintSchema>;
+export type SchemaContractConfig = v.InferOutput<typeof SchemaContractSchema>;
 
 /** Turns valibot issues into `path: message` lines, e.g. `resources[0].endpoint.paginator.limit: expected a positive integer, got "100"`. */
 export function formatIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {

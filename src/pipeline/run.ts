@@ -248,7 +248,12 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     table: resource.tableName,
     resource: resource.name,
     primaryKey: resource.primaryKey,
+    mergeKey: resource.mergeKey,
     writeDisposition: resource.writeDisposition,
+    mergeStrategy: resource.mergeStrategy === "upsert" ? "upsert" : resource.mergeStrategy === "delete-insert" ? "delete-insert" : undefined,
+    maxTableNesting: resource.maxTableNesting,
+    columns: resource.columns,
+    schemaContract: resource.schemaContract,
   });
   const base = { loadId, resource: resource.name, rootTable: normalizer.rootTable, primaryKey: normalizer.primaryKeyColumns, disposition: resource.writeDisposition, schema };
   if (checkpoint?.done) {

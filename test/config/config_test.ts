@@ -58,7 +58,7 @@ const invalid: [string, (c: any) => void, RegExp][] = [
   ["an unknown paginator", (c) => (c.resources[0].endpoint.paginator.type = "ofset"), /^resources\[0\]\.endpoint\.paginator\.type: unknown paginator "ofset"; known: auto, single_page, offset, page_number, cursor/],
   ["an unknown auth type", (c) => (c.client.auth.type = "oauth3"), /^client\.auth\.type: unknown auth type "oauth3"; known: bearer, api_key, http_basic, oauth2_client_credentials, oauth2$/],
   ["oauth2 without a token URL", (c) => delete c.client.auth.token_url, /^client\.auth: expected "access_token_url" \(or its alias "token_url"\)/],
-  ["a wrong write disposition", (c) => (c.resource_defaults.write_disposition = "upsert"), /^resource_defaults\.write_disposition: expected one of "append", "replace", "merge", got "upsert"$/],
+  ["a wrong write disposition", (c) => (c.resource_defaults.write_disposition = "upsert"), /^resource_defaults\.write_disposition(\.disposition)?: expected one of "append", "replace", "merge", got "upsert"$/],
   ["no resources", (c) => (c.resources = []), /^resources: expected at least one resource/],
   ["resources not a list", (c) => (c.resources = { a: 1 }), /^resources: expected a list of resources/],
   ["a missing client", (c) => delete c.client, /^client: required key "client" is missing$/],
