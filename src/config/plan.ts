@@ -40,7 +40,8 @@ export interface Plan {
   retry: RetryConfig;
   resources: ResourcePlan[];
   views: Record<string, string>;
-  batchSize?: number;
+  batchPages?: number;
+  batchSeconds?: number;
 }
 
 const asEndpoint = (e: ResourceConfig["endpoint"]): EndpointConfig => e ?? {};
@@ -122,6 +123,7 @@ export function planConfig(config: Config): Plan {
     retry: config.client.retry,
     resources,
     views: { ...config.views },
-    batchSize: config.batch_size,
+    batchPages: config.batch_pages,
+    batchSeconds: config.batch_seconds,
   };
 }

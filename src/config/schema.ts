@@ -280,7 +280,10 @@ export const ConfigSchema = obj({
   views: v.optional(v.record(ViewName, nonEmpty("a SQL query"))),
   max_table_nesting: v.optional(nonNegInt()),
   schema_contract: v.optional(SchemaContractSchema),
-  batch_size: v.optional(posInt("a positive number of rows")),
+  /** Commit a batch every N pages… */
+  batch_pages: v.optional(posInt("a positive number of pages")),
+  /** …or after this many seconds, whichever comes first. */
+  batch_seconds: v.optional(posNum("a positive number of seconds")),
 });
 
 /** A config as written, before validation. */

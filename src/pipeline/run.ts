@@ -63,10 +63,12 @@ export interface RunOptions {
   restart?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
-  /** Commit a batch every N pages (default 10). */
+  /** Commit a batch every N pages (default: config's batch_pages, else 10). */
   batchPages?: number;
-  /** …or once this many rows are pending (default 5,000). */
+  /** …or once this many rows are pending (default 10,000). */
   batchRows?: number;
+  /** …or when the oldest pending page is this many seconds old (default: config's batch_seconds, else 5). */
+  batchSeconds?: number;
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
@@ -152,7 +154,16 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
       const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
       const checkpoint = unfinished?.checkpoints.get(resource.name);
-      const summary = await loadResource({ resource, http, loader, schema, loadId, checkpoint, options, emit });
+      const summary = await loadResource({
+        resource,
+        http,
+        loader,
+        schema,
+        loadId,
+        checkpoint,
+        options: { ...options, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
+        emit,
+      });
       summaries.push(summary);
     }
 
@@ -276,7 +287,9 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     headers: Object.keys(resource.endpoint.headers).length ? resource.endpoint.headers : undefined,
   };
   const batchPages = options.batchPages ?? 10;
-  const batchRows = options.batchRows ?? 5000;
+  const batchRows = options.batchRows ?? 10_000;
+  const batchMs = (options.batchSeconds ?? 5) * 1000;
+  let batchStarted = Date.now();
   let pages = resumeFrom ? checkpoint!.pages : 0;
   let rows = resumeFrom ? checkpoint!.rows : 0;
   let pending = new Map<string, Row[]>();
@@ -291,6 +304,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     await loader.commitBatch({ ...base, rows: pending, checkpoint: { next: next ?? null, pages, rows } });
     emit({ type: "batch_committed", resource: resource.name, pages, rows, batchRows: pendingRecords });
     pending = new Map();
+    batchStarted = Date.now();
     pendingPages = 0;
     pendingRecords = 0;
   };
@@ -313,7 +327,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     pendingRecords += page.records.length;
     next = page.next;
     emit({ type: "page", resource: resource.name, page: pages, records: page.records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
-    if (pendingPages >= batchPages || pendingRecords >= batchRows) await flush();
+    if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
     options.signal?.throwIfAborted();
   }
   await flush();
