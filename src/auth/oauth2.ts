@@ -89,9 +89,13 @@ export function oauth2ClientCredentials(config: OAuth2Config, options: OAuth2Opt
       if (!token || now() >= expiresAt) await renew(signal);
       headers.authorization = `Bearer ${token}`;
     },
-    async refresh(signal) {
-      token = undefined;
-      await renew(signal);
+    async refresh(signal, used) {
+      // Another request already replaced the token this one was refused with: just retry.
+      if (pending) await pending;
+      else if (!used || used.headers.authorization === `Bearer ${token}`) {
+        token = undefined;
+        await renew(signal);
+      }
       return true;
     },
   };

@@ -81,6 +81,8 @@ export interface ChatApi {
   messages: ChatMessage[];
   /** Tokens issued so far. */
   tokensIssued: number;
+  /** Most message requests that were being served at the same time. */
+  maxInFlight: number;
   /** Makes every issued token invalid (the next API call gets 401). */
   expireTokens(): void;
   /** Changes a message in place (a later run should update it). */
@@ -170,6 +172,8 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
   let messageRequests = 0;
   let tokenRequests = 0;
   let tokensIssued = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const sockets = new Set<import("node:net").Socket>();
 
   const takeFault = (token: boolean, path: string, query: URLSearchParams, count: number): Fault | undefined => {
@@ -255,6 +259,9 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
 
       if (url.pathname === "/v1/messages" && req.method === "GET") {
         messageRequests++;
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        res.once("close", () => inFlight--);
         const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
         const expiry = auth ? tokens.get(auth) : undefined;
         if (!expiry || expiry < Date.now()) {
@@ -296,6 +303,9 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
     messages,
     get tokensIssued() {
       return tokensIssued;
+    },
+    get maxInFlight() {
+      return maxInFlight;
     },
     expireTokens() {
       for (const k of tokens.keys()) tokens.set(k, 0);

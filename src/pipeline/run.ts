@@ -72,6 +72,8 @@ export interface RunOptions {
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** Most requests in flight per resource (default: the config's client.concurrency, 4). */
+  concurrency?: number;
   /** Folder relative paths are resolved against (default: the working directory). */
   cwd?: string;
   /** An open database to use instead of opening `database` (the library keeps one per pipeline). */
@@ -163,6 +165,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         checkpoint,
         options: { ...options, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
         emit,
+        concurrency: options.concurrency ?? plan.concurrency,
       });
       summaries.push(summary);
     }
@@ -250,6 +253,7 @@ interface ResourceContext {
   checkpoint: (Checkpoint & { done: boolean }) | undefined;
   options: RunOptions;
   emit: (e: PipelineEvent) => void;
+  concurrency: number;
 }
 
 async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
@@ -298,39 +302,57 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   let next: PageRequest | undefined = resumeFrom;
   const started = Date.now();
 
+  // One batch commits while the next one is fetched and normalized: DuckDB works on its own
+  // threads, so loading overlaps fetching and parsing. At most one commit is in flight.
+  let committing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (pendingPages === 0) return;
     rows += pendingRecords;
-    await loader.commitBatch({ ...base, rows: pending, checkpoint: { next: next ?? null, pages, rows } });
-    emit({ type: "batch_committed", resource: resource.name, pages, rows, batchRows: pendingRecords });
+    const batchRowsNow = pendingRecords;
+    const checkpoint: Checkpoint = { next: next ?? null, pages, rows };
+    // The normalizer keeps evolving the schema while this batch commits: give the batch its own copy.
+    const batch = { ...base, schema: structuredClone(schema), rows: pending, checkpoint };
     pending = new Map();
     batchStarted = Date.now();
     pendingPages = 0;
     pendingRecords = 0;
+    await committing;
+    committing = loader.commitBatch(batch).then(() => {
+      emit({ type: "batch_committed", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, batchRows: batchRowsNow });
+    });
+    committing.catch(() => {}); // surfaced by the next await
   };
 
-  for await (const page of walkPages(first, {
-    http: ctx.http,
-    paginator,
-    dataSelector: resource.endpoint.dataSelector,
-    signal: options.signal,
-    resumeFrom,
-  })) {
-    const normalized = normalizer.normalize(page.records);
-    for (const [table, tableRows] of normalized) {
-      const list = pending.get(table);
-      if (list) for (const r of tableRows) list.push(r);
-      else pending.set(table, tableRows);
+  try {
+    for await (const page of walkPages(first, {
+      http: ctx.http,
+      paginator,
+      dataSelector: resource.endpoint.dataSelector,
+      signal: options.signal,
+      resumeFrom,
+      concurrency: ctx.concurrency,
+    })) {
+      const normalized = normalizer.normalize(page.records);
+      for (const [table, tableRows] of normalized) {
+        const list = pending.get(table);
+        if (list) for (const r of tableRows) list.push(r);
+        else pending.set(table, tableRows);
+      }
+      pages++;
+      pendingPages++;
+      pendingRecords += page.records.length;
+      next = page.next;
+      emit({ type: "page", resource: resource.name, page: pages, records: page.records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
+      if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
+      options.signal?.throwIfAborted();
     }
-    pages++;
-    pendingPages++;
-    pendingRecords += page.records.length;
-    next = page.next;
-    emit({ type: "page", resource: resource.name, page: pages, records: page.records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
-    if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
-    options.signal?.throwIfAborted();
+  } catch (error) {
+    // Let the batch in flight finish (or roll back) before the run records its end.
+    await committing.catch(() => {});
+    throw error;
   }
   await flush();
+  await committing;
   await loader.finishResource({ ...base, checkpoint: { next: null, pages, rows } });
   emit({ type: "resource_finished", resource: resource.name, pages, rows });
   return { name: resource.name, table: normalizer.rootTable, pages, rows };
