@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { chatApi, seedConfig, SEED_ENV, tempDir, writeConfig } from "../helpers/index.ts";
@@ -80,6 +80,23 @@ test("the binary runs the seed config into DuckDB and queries it", async () => {
   const q = await run(["query", "--db", "chat.duckdb", "--format", "csv", "select count(*) as n, count(distinct id) as ids from chat_messages"]);
   assert.equal(q.code, 0, q.stderr);
   assert.equal(q.stdout, "n,ids\n230,230\n");
+});
+
+test("the binary runs a TS config that imports secret() from restduck", async () => {
+  writeFileSync(
+    join(dir.dir, "chat.ts"),
+    `import { secret } from "restduck";
+const config = ${JSON.stringify(seedConfig(api.url), null, 2).replace(/\{\s*"\$secret":\s*"(\w+)"\s*\}/g, 'secret("$1")')};
+export default config;
+`,
+  );
+  const v = await run(["validate", "chat.ts"], SEED_ENV);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stdout, /secret client_secret: from env CLIENT_SECRET/);
+  const r = await run(["run", "chat.ts", "--db", "ts.duckdb", "--quiet"], SEED_ENV);
+  assert.equal(r.code, 0, r.stderr);
+  const q = await run(["query", "--db", "ts.duckdb", "-f", "csv", "select count(*) as n from chat_messages"]);
+  assert.equal(q.stdout, "n\n230\n");
 });
 
 test("the binary's errors exit non-zero without a stack trace", async () => {
