@@ -194,12 +194,33 @@ export const RetrySchema = obj({
   respect_retry_after: v.optional(bool(), true),
 });
 
+/**
+ * `client.rate_limit`: requests per second (`10`), or N per window
+ * (`{ requests: 100, per_seconds: 60 }`), plus which rate-limit headers the
+ * server sends (`X-RateLimit-Remaining` / `X-RateLimit-Reset` by default;
+ * reset as epoch seconds, seconds from now, or `auto`).
+ */
+export const RateLimitSchema = v.pipe(
+  v.unknown(),
+  v.transform((x) => (typeof x === "number" ? { requests_per_second: x } : x)),
+  obj({
+    requests_per_second: v.optional(posNum("a positive number of requests per second")),
+    requests: v.optional(posInt("a positive number of requests")),
+    per_seconds: v.optional(posNum("a positive number of seconds"), 1),
+    headers: v.optional(bool(), true),
+    remaining_header: v.optional(nonEmpty("a header name")),
+    reset_header: v.optional(nonEmpty("a header name")),
+    reset_format: v.optional(oneOf(["auto", "epoch", "delta"] as const), "auto"),
+  }, "a number of requests per second or { requests, per_seconds }"),
+);
+
 const ClientSchema = obj({
   base_url: v.optional(nonEmpty("a URL")),
   headers: v.optional(stringMap),
   auth: v.optional(AuthSchema),
   paginator: v.optional(PaginatorSchema),
   retry: v.optional(RetrySchema, {}),
+  rate_limit: v.optional(RateLimitSchema),
 });
 
 // --------------------------------------------------------------- resources
@@ -295,6 +316,7 @@ export type AuthType = AuthConfig["type"];
 export type PaginatorConfig = v.InferOutput<typeof PaginatorSchema>;
 export type PaginatorType = PaginatorConfig["type"];
 export type RetryConfig = v.InferOutput<typeof RetrySchema>;
+export type RateLimitConfig = v.InferOutput<typeof RateLimitSchema>;
 export type EndpointConfig = v.InferOutput<typeof EndpointSchema>;
 export type ResourceConfig = Config["resources"][number];
 export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];

@@ -8,6 +8,7 @@ import { createFetch, type FetchResponse } from "ofetch";
 import { HttpError, ResponseError } from "../errors.ts";
 import { Redactor } from "../redact.ts";
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from "./retry.ts";
+import { createRateLimiter, type RateLimiter, type RateLimitOptions, type ThrottleReason } from "./rate_limit.ts";
 
 /** What to send. `url` may be absolute or relative to the client's base URL. */
 export interface HttpRequest {
@@ -42,7 +43,9 @@ export interface Authenticator {
 /** Something worth telling the user about while a request is under way. */
 export type HttpEvent =
   | { type: "retry"; url: string; attempt: number; delayMs: number; status?: number; reason: string }
-  | { type: "auth_refresh"; url: string };
+  | { type: "auth_refresh"; url: string }
+  /** A request waits before it is sent, so as not to exceed a rate limit (`client.rate_limit` or the server's headers). */
+  | { type: "throttle"; url: string; delayMs: number; reason: ThrottleReason };
 
 export interface RetryPolicy {
   max_retries: number;
@@ -64,6 +67,10 @@ export interface HttpClientOptions {
   /** Longest Retry-After honoured, in seconds (default 300). */
   maxRetryAfter?: number;
   onEvent?: (event: HttpEvent) => void;
+  /** Proactive rate limit: a limiter, or options for one (a rate and/or the server's X-RateLimit-* headers). */
+  rateLimit?: RateLimiter | RateLimitOptions;
+  /** Told each response's outcome, e.g. an AdaptiveConcurrency that shrinks on 429 and grows on success. */
+  adaptive?: { onSuccess(): void; onThrottle(): void };
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
@@ -100,6 +107,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const policy = options.retry;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_BYTES;
   const maxRetryAfterMs = (options.maxRetryAfter ?? 300) * 1000;
+  const limiter =
+    options.rateLimit === undefined ? undefined : "acquire" in options.rateLimit ? options.rateLimit : createRateLimiter({ now, sleep, ...options.rateLimit });
 
   const resolveUrl = (url: string): string => {
     if (/^https?:\/\//i.test(url) || !options.baseUrl) return url;
@@ -127,6 +136,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let text = "";
       let bytes = 0;
       let failure: unknown;
+      if (limiter) {
+        const at = shownUrl;
+        await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at, delayMs, reason }));
+      }
       try {
         response = await $fetch.raw(url, {
           method: req.method,
@@ -143,6 +156,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (error instanceof ResponseError) throw error;
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = error;
+      } finally {
+        limiter?.release(response?.headers);
       }
 
       if (failure !== undefined || !response) {
@@ -163,6 +178,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
 
       const status = response.status;
+      if (status === 429) options.adaptive?.onThrottle();
+      else if (status >= 200 && status < 300) options.adaptive?.onSuccess();
       if ((status === 401 || status === 403) && auth?.refresh && !refreshed) {
         refreshed = true;
         options.onEvent?.({ type: "auth_refresh", url: shownUrl });
