@@ -1,0 +1,274 @@
+/**
+ * The library API for notebooks and scripts, in dlt's vocabulary: a source
+ * describes what to pull (`restApiSource`), a pipeline says where it lands
+ * (`pipeline`), `run` loads and `query` reads back. The same file runs
+ * unbundled on Node ≥ 22, Deno 2 and Bun.
+ *
+ * @example
+ * ```ts
+ * import { pipeline, restApiSource, secret } from "restduck";
+ * const source = restApiSource({
+ *   client: { base_url: "https://api.example.com", auth: { type: "bearer", token: secret("api_token") } },
+ *   resources: ["messages"],
+ * });
+ * await using p = pipeline({ database: "chat.duckdb" });
+ * const summary = await p.run(source);
+ * console.table(await p.query("select count(*) as n from messages"));
+ * ```
+ */
+import { basename, extname, resolve } from "node:path";
+import { isSecretRef, loadConfig, parseConfig, prepareConfig, secretEnvName, type ConfigInput, type LoadedConfig, type SecretRef, type SecretSources } from "./config/index.ts";
+import { planConfig } from "./config/plan.ts";
+import { RestduckError } from "./errors.ts";
+import { openDatabase, type Database } from "./load/db.ts";
+import { runPipeline, type PipelineEvent, type RunSummary } from "./pipeline/run.ts";
+
+/** A config value as written in code: any string may instead be a `secret("name")` reference. */
+export type WithSecrets<T> = T extends string
+  ? T | SecretRef
+  : T extends readonly (infer U)[]
+    ? WithSecrets<U>[]
+    : T extends object
+      ? { [K in keyof T]: WithSecrets<T[K]> }
+      : T;
+
+/** A `rest_api_source` config written in code, `secret()` references allowed. */
+export type SourceConfig = WithSecrets<ConfigInput>;
+
+/** A validated REST API source, ready for `pipeline(…).run(source)`. */
+export interface RestApiSource {
+  readonly kind: "rest_api_source";
+  /** The config file's absolute path, or `undefined` for a config object. */
+  readonly path?: string;
+  /** The resource names, in order; empty for a file until it is run. */
+  readonly resources: readonly string[];
+}
+
+export interface RestApiSourceOptions {
+  /** Folder a relative config path is resolved against (default: the working directory). */
+  cwd?: string;
+}
+
+type SourceLoader = (secrets: SecretSources) => Promise<LoadedConfig>;
+const loaders = new WeakMap<RestApiSource, SourceLoader>();
+
+/**
+ * Makes a source from a config object (validated now) or a config file path
+ * (JSON, YAML, or a TS/JS module; read and validated when the pipeline runs).
+ * Secrets are resolved at run time from the pipeline's environment, secrets and
+ * `.dlt/secrets.toml`, so a source never holds a secret value.
+ *
+ * Throws a {@link ConfigError} listing every problem with its config path.
+ *
+ * @example
+ * ```ts
+ * import { restApiSource, secret } from "restduck";
+ * const source = restApiSource({
+ *   client: {
+ *     base_url: "https://api.example.com",
+ *     auth: { type: "oauth2", client_id: secret("client_id"), client_secret: secret("client_secret"), token_url: "https://api.example.com/oauth/token" },
+ *   },
+ *   resource_defaults: { primary_key: "id", write_disposition: "merge" },
+ *   resources: [{ name: "chat_messages", endpoint: { path: "/v1/messages", data_selector: "messages", paginator: { type: "offset", limit: 100 } } }],
+ * });
+ * const fromFile = restApiSource("chat.yaml");
+ * ```
+ */
+export function restApiSource(config: SourceConfig | string, options: RestApiSourceOptions = {}): RestApiSource {
+  if (typeof config === "string") {
+    const path = resolve(options.cwd ?? process.cwd(), config);
+    const source: RestApiSource = Object.freeze({ kind: "rest_api_source" as const, path, resources: [] });
+    loaders.set(source, (secrets) => loadConfig(path, secrets));
+    return source;
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new RestduckError("CONFIG_INVALID", `restApiSource expects a config object or a file path, got ${Array.isArray(config) ? "an array" : typeof config}`, {
+      exitCode: 2,
+      hint: "pass { client: …, resources: […] } or a path such as \"chat.json\"",
+    });
+  }
+  // Validate the shape now, with each secret reference standing in as a string.
+  const resources = planConfig(parseConfig(withPlaceholders(config), "source config")).resources.map((r) => r.name);
+  const raw = structuredClone(config);
+  const source: RestApiSource = Object.freeze({ kind: "rest_api_source" as const, resources: Object.freeze(resources) });
+  loaders.set(source, (secrets) => Promise.resolve(prepareConfig(raw, { ...secrets, source: "source config" })));
+  return source;
+}
+
+function withPlaceholders(node: unknown): unknown {
+  if (isSecretRef(node)) return `<secret ${node.$secret}>`;
+  if (Array.isArray(node)) return node.map(withPlaceholders);
+  if (typeof node === "object" && node !== null && Object.getPrototypeOf(node) === Object.prototype) {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, withPlaceholders(v)]));
+  }
+  return node;
+}
+
+export interface PipelineOptions {
+  /** DuckDB database file (relative to `cwd`), `:memory:`, or anything DuckDB's ATTACH accepts. */
+  database: string;
+  /** Schema the tables go into (default: the config's `dataset_name`, else `<pipelineName>_dataset`). */
+  dataset?: string;
+  /** Name the run bookkeeping is kept under (default: the config's `pipeline_name`, else the config file's name, else `restduck`). */
+  pipelineName?: string;
+  /** Folder for relative paths and `.dlt/secrets.toml` (default: the working directory). */
+  cwd?: string;
+  /** Secret values by name (`{ client_id: "…" }`), looked at first; or the path of a secrets file (TOML or JSON), looked at last. */
+  secrets?: Record<string, string> | string;
+  /** Environment the secrets are looked up in (default: `process.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface PipelineRunOptions {
+  /** Aborting stops the run after the current page; committed batches are kept and the next run resumes. */
+  signal?: AbortSignal;
+  /** Called with every progress event (pages, committed batches, retries, warnings). */
+  onProgress?: (event: PipelineEvent) => void;
+  /** Only these resources (by name). */
+  resources?: string[];
+  /** Start over instead of resuming an unfinished run. */
+  restart?: boolean;
+}
+
+/** A JSON-safe row: column name → value. */
+export type QueryRow = Record<string, unknown>;
+
+/** Where sources load to; holds the DuckDB file open between calls until `close()`. */
+export interface Pipeline extends AsyncDisposable {
+  readonly database: string;
+  /** Loads a source and returns what was loaded. Throws (after recording the failure) if the run fails. */
+  run(source: RestApiSource, options?: PipelineRunOptions): Promise<RunSummary>;
+  /** Runs SQL on the database and returns rows as plain, JSON-safe objects. */
+  query<T extends QueryRow = QueryRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Releases the DuckDB file (so another process can write it); the next call opens it again. */
+  close(): void;
+}
+
+/**
+ * Makes a pipeline that loads sources into one DuckDB database. The file is
+ * opened on first use and kept open (DuckDB allows one writing process per
+ * file): `close()` it, or declare it with `await using`, to let another
+ * process in.
+ *
+ * @example
+ * ```ts
+ * import { pipeline, restApiSource, seedConfig, startChatApi } from "restduck";
+ * const api = await startChatApi({ clientId: "id", clientSecret: "secret" });
+ * const p = pipeline({ database: "chat.duckdb", secrets: { client_id: "id", client_secret: "secret" } });
+ * try {
+ *   const summary = await p.run(restApiSource(seedConfig(api.url)), { onProgress: (e) => e.type === "page" && console.log(e.rows) });
+ *   console.log(summary.resources, await p.query("select sender_id, count(*) as n from chat_messages group by 1"));
+ * } finally {
+ *   p.close();
+ *   await api.close();
+ * }
+ * ```
+ */
+export function pipeline(options: PipelineOptions): Pipeline {
+  if (typeof options?.database !== "string" || options.database === "") {
+    throw new RestduckError("USAGE", "pipeline() needs a database", { exitCode: 2, hint: 'pass { database: "chat.duckdb" }' });
+  }
+  const cwd = options.cwd ?? process.cwd();
+  let db: Database | undefined;
+  let busy = 0;
+  let closeRequested = false;
+  // One operation at a time: a DuckDB connection runs one transaction.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const release = () => {
+    closeRequested = false;
+    const open = db;
+    db = undefined;
+    open?.close();
+  };
+  const exclusive = <T>(work: (db: Database) => Promise<T>): Promise<T> => {
+    const next = queue.then(async () => {
+      busy++;
+      try {
+        db ??= await openDatabase(options.database, { cwd });
+        return await work(db);
+      } finally {
+        busy--;
+        if (closeRequested && busy === 0) release();
+      }
+    });
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  const secretSources = (): SecretSources => {
+    const { secrets } = options;
+    const env = options.env ?? process.env;
+    if (typeof secrets === "string") return { env, cwd, secretsFile: secrets };
+    if (!secrets) return { env, cwd };
+    const given = Object.fromEntries(Object.entries(secrets).map(([name, value]) => [secretEnvName(name), value]));
+    return { env: { ...env, ...given }, cwd };
+  };
+
+  return {
+    database: options.database,
+    run(source, runOptions = {}) {
+      const load = loaders.get(source);
+      if (!load) {
+        return Promise.reject(
+          new RestduckError("USAGE", "pipeline.run() expects a source made by restApiSource()", { exitCode: 2, hint: "wrap the config: p.run(restApiSource(config))" }),
+        );
+      }
+      return exclusive(async (db) => {
+        const loaded = await load(secretSources());
+        return runPipeline(loaded, {
+          database: options.database,
+          db,
+          cwd,
+          pipelineName: options.pipelineName ?? loaded.plan.pipelineName ?? (source.path ? stemName(source.path) : undefined),
+          dataset: options.dataset,
+          resources: runOptions.resources,
+          restart: runOptions.restart,
+          signal: runOptions.signal,
+          onEvent: runOptions.onProgress,
+        });
+      });
+    },
+    query<T extends QueryRow = QueryRow>(sql: string, params?: unknown[]) {
+      return exclusive(async (db) => {
+        const reader = await db.connection.runAndReadAll(sql, params as never);
+        const exact = reader.getRowObjectsJson() as unknown[];
+        const native = reader.getRowObjectsJS() as unknown[];
+        return exact.map((row, i) => plainValue(row, native[i])) as T[];
+      });
+    },
+    close() {
+      if (busy > 0) closeRequested = true;
+      else release();
+    },
+    async [Symbol.asyncDispose]() {
+      await queue;
+      release();
+    },
+  };
+}
+
+/**
+ * DuckDB's JSON form keeps every value exact but spells BIGINT and DECIMAL as
+ * strings; notebooks want numbers. Walk the JSON form beside the JS form and
+ * use a number wherever it is exact.
+ */
+function plainValue(json: unknown, js: unknown): unknown {
+  if (typeof json === "string") {
+    if (typeof js === "bigint" && json === js.toString()) return Number.isSafeInteger(Number(js)) ? Number(js) : json;
+    if (typeof js === "number" && /^-?\d+(\.\d+)?$/.test(json) && json.replace(/[-.]/g, "").replace(/^0+/, "").length <= 15) return js;
+    return json;
+  }
+  if (Array.isArray(json)) return json.map((item, i) => plainValue(item, Array.isArray(js) ? js[i] : undefined));
+  if (typeof json === "object" && json !== null) {
+    const nativeObj = typeof js === "object" && js !== null && !Array.isArray(js) ? (js as Record<string, unknown>) : {};
+    return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, plainValue(v, nativeObj[k])]));
+  }
+  return json;
+}
+
+/** `configs/Chat API.yaml` → `chat_api` (the CLI's rule for a pipeline name). */
+function stemName(path: string): string {
+  const stem = basename(path, extname(path)).toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  return stem === "" ? "restduck" : /^\d/.test(stem) ? `_${stem}` : stem;
+}
