@@ -87,6 +87,47 @@ export class Loader {
     this.#staging = q(`${dataset}_staging`);
   }
 
+  /** True while a whole run is one transaction (see beginAtomic). */
+  #atomic = false;
+
+  /**
+   * Makes everything up to commitAtomic one transaction: batches no longer
+   * commit on their own. Used when a schema contract freezes something, so
+   * a violation leaves nothing of the run behind (and the run cannot resume).
+   */
+  async beginAtomic(): Promise<void> {
+    await this.db.run("BEGIN TRANSACTION");
+    this.#atomic = true;
+  }
+
+  /** Commits the run-wide transaction. */
+  async commitAtomic(): Promise<void> {
+    this.#atomic = false;
+    await this.db.run("COMMIT");
+  }
+
+  /** Rolls back the run-wide transaction, if one is open. */
+  async rollbackAtomic(): Promise<void> {
+    if (!this.#atomic) return;
+    this.#atomic = false;
+    await this.db.run("ROLLBACK").catch(() => {});
+    this.#known.clear();
+    this.#savedSchemaHash = undefined;
+  }
+
+  async #begin(): Promise<void> {
+    if (!this.#atomic) await this.db.run("BEGIN TRANSACTION");
+  }
+
+  async #commit(): Promise<void> {
+    if (!this.#atomic) await this.db.run("COMMIT");
+  }
+
+  async #rollback(): Promise<void> {
+    if (this.#atomic) return; // the run-wide transaction is rolled back by rollbackAtomic
+    await this.db.run("ROLLBACK").catch(() => {});
+  }
+
   /** Prepares a dataset (schema and bookkeeping tables) in an open database. */
   static async open(db: Database, options: { dataset: string; pipelineName: string }): Promise<Loader> {
     const loader = new Loader(db, options.dataset, options.pipelineName);
@@ -151,7 +192,7 @@ export class Loader {
   /** Loads one batch and its checkpoint atomically. */
   async commitBatch(batch: Batch): Promise<void> {
     const db = this.db;
-    await db.run("BEGIN TRANSACTION");
+    await this.#begin();
     try {
       const targetSchema = batch.disposition === "replace" ? `${this.dataset}_staging` : this.dataset;
       if (batch.disposition === "replace") await db.run(`CREATE SCHEMA IF NOT EXISTS ${this.#staging}`);
@@ -178,9 +219,9 @@ export class Loader {
       // The schema travels with the rows it describes, so a resumed run sees the columns a crashed one created.
       await this.saveSchema(batch.schema, batch.loadId);
       await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, false);
-      await db.run("COMMIT");
+      await this.#commit();
     } catch (error) {
-      await db.run("ROLLBACK").catch(() => {});
+      await this.#rollback();
       // The caches may now name columns or a schema version the rollback removed.
       this.#known.clear();
       this.#savedSchemaHash = undefined;
@@ -310,7 +351,7 @@ export class Loader {
    */
   async finishResource(batch: Omit<Batch, "rows">): Promise<void> {
     const db = this.db;
-    await db.run("BEGIN TRANSACTION");
+    await this.#begin();
     try {
       if (batch.disposition === "replace") {
         for (const table of tablesOf(batch.schema, batch.resource)) {
@@ -325,9 +366,9 @@ export class Loader {
         }
       }
       await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, true);
-      await db.run("COMMIT");
+      await this.#commit();
     } catch (error) {
-      await db.run("ROLLBACK").catch(() => {});
+      await this.#rollback();
       this.#known.clear();
       throw new DatabaseError(`Finishing ${batch.resource} failed: ${(error as Error).message}`, { cause: error });
     }

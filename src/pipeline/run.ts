@@ -151,6 +151,12 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     await loader.startRun(loadId, { version: VERSION, resumed });
     emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name) });
 
+    // A frozen schema contract promises that a violation leaves nothing of the run: load it as one transaction.
+    const atomic = resources.some((r) => freezes(r.schemaContract));
+    if (atomic) {
+      emit({ type: "warning", message: "schema_contract freezes the schema: this run loads in one transaction, so it commits all or nothing and cannot resume" });
+      await loader.beginAtomic();
+    }
     for (const resource of resources) {
       currentResource = resource.name;
       const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
@@ -170,6 +176,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       summaries.push(summary);
     }
 
+    if (atomic) await loader.commitAtomic();
     await loader.finishRun(loadId, "completed", { schema, requests, retries });
     const views = await refreshViews(db, {
       dataset,
@@ -197,6 +204,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
     const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, currentResource, redactor);
+    await loader?.rollbackAtomic();
     if (loader && loadId) {
       await loader
         .finishRun(loadId, interrupted ? "interrupted" : "failed", { error: redactor.redact(failure.message), requests, retries })
@@ -206,6 +214,13 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   } finally {
     if (!options.db) db.close();
   }
+}
+
+/** Whether a schema contract freezes tables, columns or data types anywhere. */
+function freezes(contract: ResourcePlan["schemaContract"]): boolean {
+  if (contract === undefined) return false;
+  if (typeof contract === "string") return contract === "freeze";
+  return Object.values(contract).includes("freeze");
 }
 
 function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
