@@ -51,7 +51,7 @@ export function oauth2ClientCredentials(config: OAuth2Config, options: OAuth2Opt
       if (error instanceof HttpError && error.status !== undefined) {
         const detail = tokenErrorDetail(error.message);
         throw new AuthError(
-          options.redactor.redact(`OAuth2 token request to ${error.url} failed: ${error.status}${detail ? ` ${detail}` : ""}`),
+          options.redactor.redact(`OAuth2 token request to ${error.url} failed: ${error.status}${detail ? ` ${detail}` : ""}${error.attempts > 1 ? ` (after ${error.attempts} attempts)` : ""}`),
           {
             hint:
               error.status === 400 || error.status === 401
