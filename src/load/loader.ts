@@ -9,7 +9,7 @@ import type { DuckDBAppender } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
 import { DatabaseError } from "../errors.ts";
 import { duckdbType, type ColumnSchema, type Row, type RowsByTable, type Schema, type TableSchema } from "../normalize/types.ts";
-import { quoteIdent as q, quoteString as s, type Database } from "./db.ts";
+import { quoteIdent as q, type Database } from "./db.ts";
 import { BOOKKEEPING_DDL, SCHEMA_ENGINE_VERSION } from "./bookkeeping.ts";
 
 /** Where a resource's walk stands after a batch: the checkpoint a run resumes from. */
@@ -217,7 +217,7 @@ export class Loader {
         }
       }
       // The schema travels with the rows it describes, so a resumed run sees the columns a crashed one created.
-      await this.saveSchema(batch.schema, batch.loadId);
+      await this.saveSchema(batch.schema);
       await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, false);
       await this.#commit();
     } catch (error) {
@@ -375,7 +375,7 @@ export class Loader {
   }
 
   /** Stores a new schema version in `_dlt_version` if it changed since the stored one. */
-  async saveSchema(schema: Schema, loadId: string): Promise<string> {
+  async saveSchema(schema: Schema): Promise<string> {
     const json = JSON.stringify(schema);
     const hash = createHash("sha256").update(json).digest("base64");
     if (hash === this.#savedSchemaHash) return hash;
@@ -386,7 +386,6 @@ export class Loader {
         [schema.version, SCHEMA_ENGINE_VERSION, schema.name, hash, json],
       );
     }
-    void loadId;
     this.#savedSchemaHash = hash;
     return hash;
   }
@@ -397,7 +396,7 @@ export class Loader {
     await db.run("BEGIN TRANSACTION");
     try {
       let hash: string | null = null;
-      if (info.schema) hash = await this.saveSchema(info.schema, loadId);
+      if (info.schema) hash = await this.saveSchema(info.schema);
       await db.run(
         `UPDATE ${this.#ds}._restduck_runs SET status = ?, finished_at = now(), error = ?, requests = coalesce(requests, 0) + ?, retries = coalesce(retries, 0) + ? WHERE load_id = ?`,
         [status, info.error ?? null, info.requests ?? 0, info.retries ?? 0, loadId],
@@ -446,4 +445,3 @@ function castFromStage(column: ColumnSchema, alias?: string): string {
   return stagingType(column) === "VARCHAR" && column.data_type !== "text" ? `CAST(${ref} AS ${duckdbType(column)})` : ref;
 }
 
-export { s as quoteString };
