@@ -2,8 +2,49 @@
  * Turns a validated config into a plan: one fully-merged description per
  * resource, with dlt's defaults applied. Inner code reads only plans.
  */
-import type { AuthConfig, ColumnHintConfig, Config, EndpointConfig, PaginatorConfig, ResourceConfig, RetryConfig, SchemaContractConfig, WriteDisposition } from "./schema.ts";
+import type {
+  AuthConfig,
+  ColumnHintConfig,
+  Config,
+  EndpointConfig,
+  IncrementalConfig,
+  PaginatorConfig,
+  ProcessingStepConfig,
+  ResourceConfig,
+  ResponseActionConfig,
+  RetryConfig,
+  SchemaContractConfig,
+  WriteDisposition,
+} from "./schema.ts";
 import { ConfigError } from "../errors.ts";
+import { bindingsOf, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
+
+/** `endpoint.incremental` (or a legacy `type: incremental` param) with dlt's defaults applied. */
+export interface IncrementalPlan {
+  cursorPath: string;
+  initialValue?: string | number;
+  endValue?: string | number;
+  lastValueFunc: "max" | "min";
+  lag?: number;
+  rangeStart: "closed" | "open";
+  rangeEnd: "closed" | "open";
+  onCursorValueMissing: "raise" | "include" | "exclude";
+  rowOrder?: "asc" | "desc";
+  /** Keys that de-duplicate rows at the start boundary (default: the resource's primary key). */
+  primaryKey: string[];
+  convert?: IncrementalConfig["convert"];
+  /** Request parameter that carries the start value (legacy `start_param`, or the `type: incremental` param). */
+  startParam?: string;
+  endParam?: string;
+}
+
+/** How a child resource gets its requests from its parent's records. */
+export interface ParentPlan {
+  resource: string;
+  bindings: ParentBinding[];
+  /** Parent fields copied into each child row as `_<parent>_<field>`. */
+  includeFromParent: string[];
+}
 
 /** One resource, ready to extract and load. */
 export interface ResourcePlan {
@@ -18,6 +59,12 @@ export interface ResourcePlan {
   columns: Record<string, ColumnHintConfig>;
   maxTableNesting?: number;
   schemaContract?: SchemaContractConfig;
+  /** Config path of the resource, e.g. `resources[2]`, for messages. */
+  at: string;
+  /** Set for a dependent (child) resource. */
+  parent?: ParentPlan;
+  incremental?: IncrementalPlan;
+  processingSteps: ProcessingStepConfig[];
   endpoint: {
     path: string;
     method: "GET" | "POST";
@@ -27,6 +74,8 @@ export interface ResourcePlan {
     dataSelector?: string;
     paginator: PaginatorConfig;
     auth?: AuthConfig;
+    responseActions: ResponseActionConfig[];
+    maxPages?: number;
   };
 }
 
@@ -38,6 +87,8 @@ export interface Plan {
   headers: Record<string, string>;
   auth?: AuthConfig;
   retry: RetryConfig;
+  /** Most requests in flight per resource (client.concurrency). */
+  concurrency: number;
   resources: ResourcePlan[];
   views: Record<string, string>;
   batchPages?: number;
@@ -83,13 +134,65 @@ export function planConfig(config: Config): Plan {
     const mergeKey = merged.merge_key !== undefined ? keysOf(merged.merge_key) : hinted("merge_key");
     const writeDisposition = merged.write_disposition?.disposition ?? "append";
     const mergeStrategy = writeDisposition === "merge" ? (merged.write_disposition?.strategy ?? (primaryKey.length ? "upsert" : "delete-insert")) : undefined;
-    if (writeDisposition === "merge" && primaryKey.length === 0 && mergeKey.length === 0) {
+    if (merged.write_disposition?.strategy && writeDisposition !== "merge") {
+      throw new ConfigError(`resources[${index}].write_disposition.strategy: a strategy needs disposition "merge", got "${writeDisposition}"`);
+    }
+    if (mergeStrategy === "upsert" && primaryKey.length === 0) {
+      throw new ConfigError(`resources[${index}].write_disposition: merge strategy "upsert" needs a primary_key`, {
+        hint: 'add "primary_key": "id" to the resource or to resource_defaults',
+      });
+    }
+    // scd2 tells versions apart by a hash of the whole row, so it needs no key.
+    if (writeDisposition === "merge" && mergeStrategy !== "scd2" && primaryKey.length === 0 && mergeKey.length === 0) {
       throw new ConfigError(`resources[${index}]: write_disposition "merge" needs a primary_key`, {
         hint: 'add "primary_key": "id" to the resource or to resource_defaults',
       });
     }
+    const at = `resources[${index}]`;
     const params: Record<string, string | number | boolean> = {};
-    for (const [key, value] of Object.entries(endpoint.params ?? {})) if (value !== null) params[key] = value;
+    const legacyResolve: { param: string; resource: string; field: string }[] = [];
+    let incrementalConfig: (IncrementalConfig & { start_param?: string }) | undefined = endpoint.incremental;
+    for (const [key, value] of Object.entries(endpoint.params ?? {})) {
+      if (value === null) continue;
+      if (typeof value !== "object") params[key] = value;
+      else if (value.type === "resolve") legacyResolve.push({ param: key, resource: value.resource, field: value.field });
+      else {
+        if (incrementalConfig) {
+          throw new ConfigError(`${at}.endpoint.params.${key}: only one incremental per endpoint; endpoint.incremental${endpoint.incremental ? "" : " or another param"} already sets one`);
+        }
+        const { type: _type, ...rest } = value;
+        incrementalConfig = { ...rest, start_param: key };
+      }
+    }
+    let path = endpoint.path ?? name;
+    // Legacy: `{id}` in the path names a param; a plain param is written into the path, a resolve param stays a placeholder.
+    path = bindPathParams(path, params, legacyResolve, `${at}.endpoint.path`);
+    for (const l of legacyResolve) {
+      if (!path.includes(`{${l.param}}`)) {
+        throw new ConfigError(`${at}.endpoint.params.${l.param}: a "resolve" param must appear in the path as {${l.param}}; to send a parent field as a query parameter write "{resources.${l.resource}.${l.field}}"`);
+      }
+    }
+    const staticParamsForTemplates = { ...params };
+    const { parent, bindings } = bindingsOf(
+      name,
+      at,
+      [
+        { path: `${at}.endpoint.path`, value: path },
+        { path: `${at}.endpoint.params`, value: staticParamsForTemplates },
+        { path: `${at}.endpoint.json`, value: endpoint.json },
+        { path: `${at}.endpoint.headers`, value: endpoint.headers },
+      ],
+      legacyResolve,
+      incrementalConfig !== undefined,
+    );
+    const includeFromParent = merged.include_from_parent ?? [];
+    if (includeFromParent.length && !parent) {
+      throw new ConfigError(`${at}.include_from_parent: resource "${name}" has no parent; include_from_parent needs a {resources.<parent>.<field>} placeholder in its endpoint`);
+    }
+    // A path ending in a placeholder returns one entity: the body is the record, there is one page (dlt's guess).
+    const singleEntity = isSingleEntityPath(path);
+    const paginator = endpoint.paginator ?? (singleEntity ? { type: "single_page" as const } : (config.client.paginator ?? { type: "auto" as const }));
+    const dataSelector = endpoint.data_selector ?? (singleEntity && !endpoint.paginator ? "$" : undefined);
     return {
       name,
       tableName: merged.table_name ?? name,
@@ -101,15 +204,21 @@ export function planConfig(config: Config): Plan {
       columns,
       maxTableNesting: merged.max_table_nesting ?? config.max_table_nesting,
       schemaContract: merged.schema_contract ?? config.schema_contract,
+      at,
+      parent: parent ? { resource: parent, bindings, includeFromParent } : undefined,
+      incremental: incrementalConfig ? planIncremental(incrementalConfig, primaryKey) : undefined,
+      processingSteps: merged.processing_steps ?? [],
       endpoint: {
-        path: endpoint.path ?? name,
+        path,
         method: (endpoint.method?.toUpperCase() ?? "GET") as "GET" | "POST",
         params,
         json: endpoint.json,
         headers: { ...endpoint.headers },
-        dataSelector: endpoint.data_selector ?? undefined,
-        paginator: endpoint.paginator ?? config.client.paginator ?? { type: "auto" },
+        dataSelector,
+        paginator,
         auth: endpoint.auth,
+        responseActions: endpoint.response_actions ?? [],
+        maxPages: endpoint.max_pages,
       },
     };
   });
@@ -121,9 +230,55 @@ export function planConfig(config: Config): Plan {
     headers: { ...config.client.headers },
     auth: config.client.auth,
     retry: config.client.retry,
-    resources,
+    concurrency: config.client.concurrency,
+    resources: orderResources(resources, (r) => r.parent?.resource),
     views: { ...config.views },
     batchPages: config.batch_pages,
     batchSeconds: config.batch_seconds,
   };
+}
+
+function planIncremental(c: IncrementalConfig & { start_param?: string; end_param?: string }, primaryKey: string[]): IncrementalPlan {
+  const keys = c.primary_key === undefined ? primaryKey : typeof c.primary_key === "string" ? [c.primary_key] : c.primary_key;
+  return {
+    cursorPath: c.cursor_path,
+    initialValue: c.initial_value ?? undefined,
+    endValue: c.end_value ?? undefined,
+    lastValueFunc: c.last_value_func,
+    lag: c.lag,
+    rangeStart: c.range_start,
+    rangeEnd: c.range_end,
+    onCursorValueMissing: c.on_cursor_value_missing,
+    rowOrder: c.row_order ?? undefined,
+    primaryKey: keys,
+    convert: c.convert,
+    startParam: c.start_param,
+    endParam: c.end_param,
+  };
+}
+
+/**
+ * dlt's legacy path binding: `{name}` in a path with a plain `params.name`
+ * takes its value (and drops the param); `{name}` for a resolve param stays
+ * a placeholder; contexts (`resources.`, `incremental.`) stay as they are.
+ */
+function bindPathParams(
+  path: string,
+  params: Record<string, string | number | boolean>,
+  resolve: { param: string }[],
+  at: string,
+): string {
+  return path.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (match, field: string | undefined) => {
+    if (field === undefined) return match;
+    const name = field.trim();
+    if (name.includes(".") || resolve.some((r) => r.param === name)) return match;
+    if (name in params) {
+      const value = params[name];
+      delete params[name];
+      return encodeURIComponent(String(value));
+    }
+    throw new ConfigError(`${at}: placeholder {${name}} is neither a param in endpoint.params nor {resources.<parent>.<field>}`, {
+      hint: `write {resources.<parent>.${name}} to take it from a parent resource's records`,
+    });
+  });
 }

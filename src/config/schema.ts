@@ -80,7 +80,11 @@ const ApiKeyAuth = obj({
   type: v.literal("api_key"),
   name: v.optional(nonEmpty(), "Authorization"),
   api_key: nonEmpty(),
-  location: v.optional(oneOf(["header", "query", "cookie"] as const), "header"),
+  location: v.pipe(
+    v.optional(oneOf(["header", "query", "param", "cookie"] as const), "header"),
+    // dlt spells the query-string location both "query" and "param".
+    v.transform((l) => (l === "param" ? "query" : l)),
+  ),
 });
 
 const HttpBasicAuth = obj({ type: v.literal("http_basic"), username: str(), password: str() });
@@ -111,7 +115,12 @@ const OAuth2Auth = v.pipe(
 /** Every auth type restduck implements, by its config name (aliases included). */
 export const AUTH_TYPES = ["bearer", "api_key", "http_basic", "oauth2_client_credentials", "oauth2"] as const;
 
-export const AuthSchema = byType("auth type", AUTH_TYPES, [BearerAuth, ApiKeyAuth, HttpBasicAuth, OAuth2Auth]);
+export const AuthSchema = v.pipe(
+  v.unknown(),
+  // dlt's shorthand: `{ token }` without a type is bearer auth.
+  v.transform((x) => (typeof x === "object" && x !== null && !("type" in x) && "token" in x ? { type: "bearer", ...x } : x)),
+  byType("auth type", AUTH_TYPES, [BearerAuth, ApiKeyAuth, HttpBasicAuth, OAuth2Auth]),
+);
 
 // -------------------------------------------------------------- paginators
 
@@ -155,6 +164,11 @@ const Cursor = obj({
 });
 
 const JsonLink = obj({ type: v.literal("json_link"), next_url_path: v.optional(str("a JSONPath"), "next") });
+/** dlt's deprecated name for `json_link`. */
+const JsonResponse = v.pipe(
+  obj({ type: v.literal("json_response"), next_url_path: v.optional(str("a JSONPath"), "next") }),
+  v.transform((p) => ({ ...p, type: "json_link" as const })),
+);
 const HeaderLink = obj({ type: v.literal("header_link"), links_next_key: v.optional(nonEmpty(), "next") });
 const HeaderCursor = obj({
   type: v.literal("header_cursor"),
@@ -173,11 +187,12 @@ export const PAGINATOR_TYPES = [
   "json_link",
   "header_link",
   "header_cursor",
+  "json_response",
 ] as const;
 
 export const PaginatorSchema = orString(
   (type) => ({ type }),
-  byType("paginator", PAGINATOR_TYPES, [SinglePage, Offset, PageNumber, Cursor, JsonLink, HeaderLink, HeaderCursor, Auto]),
+  byType("paginator", PAGINATOR_TYPES, [SinglePage, Offset, PageNumber, Cursor, JsonLink, JsonResponse, HeaderLink, HeaderCursor, Auto]),
 );
 
 // ----------------------------------------------------------------- client
@@ -220,23 +235,124 @@ const ClientSchema = obj({
   auth: v.optional(AuthSchema),
   paginator: v.optional(PaginatorSchema),
   retry: v.optional(RetrySchema, {}),
+  /** Most requests in flight for paginators that can plan pages ahead (offset, page_number with a total). */
+  concurrency: v.optional(posInt("a positive number of requests"), 4),
   rate_limit: v.optional(RateLimitSchema),
 });
 
 // --------------------------------------------------------------- resources
 
+/** A value a TS config may give as a function (processing steps, convert, response hooks). */
+const fn = <T extends (...args: never[]) => unknown>() => v.custom<T>((x) => typeof x === "function", "expected a function");
+
+const LAST_VALUE_FUNCS = ["max", "min"] as const;
+const RANGE_BOUNDS = ["closed", "open"] as const;
+const ON_CURSOR_MISSING = ["raise", "include", "exclude"] as const;
+/** Named `convert`s for JSON/YAML configs (a TS config may pass a function). */
+export const CONVERTERS = ["unix_seconds", "unix_ms", "iso", "date"] as const;
+
+const cursorValue = v.union([v.string(), v.number()], "expected a string or a number");
+
+const incrementalArgs = {
+  cursor_path: nonEmpty("a JSONPath to the cursor field"),
+  initial_value: v.optional(v.nullable(cursorValue)),
+  end_value: v.optional(v.nullable(cursorValue)),
+  last_value_func: v.optional(oneOf(LAST_VALUE_FUNCS), "max"),
+  lag: v.optional(nonNegNum("a non-negative number (seconds for date-times, days for dates)")),
+  range_start: v.optional(oneOf(RANGE_BOUNDS), "closed"),
+  range_end: v.optional(oneOf(RANGE_BOUNDS), "open"),
+  on_cursor_value_missing: v.optional(oneOf(ON_CURSOR_MISSING), "raise"),
+  row_order: v.optional(v.nullable(oneOf(["asc", "desc"] as const))),
+  primary_key: v.optional(v.union([nonEmpty(), v.array(nonEmpty())], "expected a column name or a list of them")),
+  convert: v.optional(v.union([oneOf(CONVERTERS), fn<(value: unknown) => unknown>()], `expected one of ${CONVERTERS.map((c) => `"${c}"`).join(", ")} or a function`)),
+};
+
+const IncrementalSchema = obj(
+  { ...incrementalArgs, start_param: v.optional(nonEmpty()), end_param: v.optional(nonEmpty()) },
+  "an incremental object",
+);
+
+/** Legacy `params: { x: { type: "resolve", resource, field } }`. */
+const ResolveParam = obj({ type: v.literal("resolve"), resource: nonEmpty("a resource name"), field: nonEmpty("a field path") });
+/** Legacy `params: { since: { type: "incremental", cursor_path, initial_value } }`: the param is the start param. */
+const IncrementalParam = obj({ type: v.literal("incremental"), ...incrementalArgs });
+export const PARAM_TYPES = ["resolve", "incremental"] as const;
+
+const ParamValue = v.union(
+  [scalar, v.null(), byType("param type", PARAM_TYPES, [ResolveParam, IncrementalParam])],
+  "expected a string, number, boolean, or { type: resolve | incremental, … }",
+);
+
+export const RESPONSE_ACTIONS = ["ignore", "error", "retry"] as const;
+
+const ResponseActionSchema = v.union(
+  [
+    fn<(response: { status: number; body: unknown; text: string }) => unknown>(),
+    v.pipe(
+      obj(
+        {
+          status_code: v.optional(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d{3}$/))], "expected an HTTP status")),
+          content: v.optional(str()),
+          body_path: v.optional(nonEmpty("a JSONPath")),
+          equals: v.optional(v.unknown()),
+          not_equals: v.optional(v.unknown()),
+          action: v.union([oneOf(RESPONSE_ACTIONS), fn(), v.array(fn())], `expected one of ${RESPONSE_ACTIONS.map((a) => `"${a}"`).join(", ")} or a function`),
+        },
+        "a response action",
+      ),
+      v.check((a) => a.equals === undefined && a.not_equals === undefined ? true : a.body_path !== undefined, '"equals" and "not_equals" need "body_path"'),
+    ),
+  ],
+  "expected { status_code?, content?, body_path?, equals?, action } or a function",
+);
+
 const EndpointSchema = obj(
   {
   path: v.optional(nonEmpty("a path or URL")),
   method: v.optional(oneOf(["GET", "POST", "get", "post"] as const)),
-  params: v.optional(v.record(v.string(), v.union([scalar, v.null()], "expected a string, number or boolean"))),
+  params: v.optional(v.record(v.string(), ParamValue)),
   json: v.optional(v.record(v.string(), v.unknown())),
   headers: v.optional(stringMap),
   data_selector: v.optional(v.nullable(str("a JSONPath"))),
   paginator: v.optional(PaginatorSchema),
+  response_actions: v.optional(v.array(ResponseActionSchema, "expected a list of response actions")),
+  incremental: v.optional(IncrementalSchema),
   auth: v.optional(AuthSchema),
+  /** Stop after this many pages (restduck's; dlt has no such key). */
+  max_pages: v.optional(posInt("a positive number of pages")),
   },
   "an endpoint object or a path",
+);
+
+// ------------------------------------------------------- processing steps
+
+const fieldPath = nonEmpty("a field name or dotted path");
+const FilterSpec = v.pipe(
+  obj({
+    field: fieldPath,
+    equals: v.optional(v.unknown()),
+    not_equals: v.optional(v.unknown()),
+    in: v.optional(v.array(v.unknown(), "expected a list")),
+    not_in: v.optional(v.array(v.unknown(), "expected a list")),
+    exists: v.optional(bool()),
+  }, "a filter object"),
+  v.check(
+    (f) => ["equals", "not_equals", "in", "not_in", "exists"].filter((k) => (f as Record<string, unknown>)[k] !== undefined).length === 1,
+    "a filter needs exactly one of: equals, not_equals, in, not_in, exists",
+  ),
+);
+const MapSpec = obj({
+  rename: v.optional(v.record(v.string(), nonEmpty("a field name"))),
+  drop: v.optional(v.array(fieldPath, "expected a list of field names")),
+  set: v.optional(v.record(v.string(), v.unknown())),
+}, "a map object (rename, drop, set)");
+
+const ProcessingStepSchema = v.pipe(
+  obj({
+    filter: v.optional(v.union([fn<(record: Record<string, unknown>) => boolean>(), FilterSpec], "expected a function or { field, equals | not_equals | in | not_in | exists }")),
+    map: v.optional(v.union([fn<(record: Record<string, unknown>) => unknown>(), MapSpec], "expected a function or { rename?, drop?, set? }")),
+  }, "a processing step ({ filter } or { map })"),
+  v.check((s) => s.filter !== undefined || s.map !== undefined, 'a processing step needs "filter" or "map"'),
 );
 
 const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
@@ -282,6 +398,10 @@ const resourceEntries = {
   max_table_nesting: v.optional(nonNegInt()),
   schema_contract: v.optional(SchemaContractSchema),
   selected: v.optional(bool()),
+  /** Accepted for dlt compatibility; restduck schedules resources itself. */
+  parallelized: v.optional(bool()),
+  processing_steps: v.optional(v.array(ProcessingStepSchema, "expected a list of processing steps")),
+  include_from_parent: v.optional(v.array(nonEmpty("a parent field name"), "expected a list of parent field names")),
   endpoint: v.optional(orString((path) => ({ path }), EndpointSchema)),
 };
 
@@ -318,6 +438,13 @@ export type PaginatorType = PaginatorConfig["type"];
 export type RetryConfig = v.InferOutput<typeof RetrySchema>;
 export type RateLimitConfig = v.InferOutput<typeof RateLimitSchema>;
 export type EndpointConfig = v.InferOutput<typeof EndpointSchema>;
+export type IncrementalConfig = v.InferOutput<typeof IncrementalSchema>;
+export type IncrementalParamConfig = v.InferOutput<typeof IncrementalParam>;
+export type ResolveParamConfig = v.InferOutput<typeof ResolveParam>;
+export type ResponseActionConfig = v.InferOutput<typeof ResponseActionSchema>;
+export type ProcessingStepConfig = v.InferOutput<typeof ProcessingStepSchema>;
+export type FilterSpecConfig = v.InferOutput<typeof FilterSpec>;
+export type MapSpecConfig = v.InferOutput<typeof MapSpec>;
 export type ResourceConfig = Config["resources"][number];
 export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];
 export type ColumnHintConfig = v.InferOutput<typeof ColumnHintSchema>;

@@ -53,7 +53,7 @@ test("resource_defaults merge into each resource; params merge one level deep", 
 const invalid: [string, (c: any) => void, RegExp][] = [
   ["a string where a positive integer belongs", (c) => (c.resources[0].endpoint.paginator.limit = "100"), /^resources\[0\]\.endpoint\.paginator\.limit: expected a positive integer, got "100"$/],
   ["a zero limit", (c) => (c.resources[0].endpoint.paginator.limit = 0), /^resources\[0\]\.endpoint\.paginator\.limit: expected a positive integer, got 0$/],
-  ["an unknown key in the client", (c) => (c.client.base_ulr = "x"), /^client\.base_ulr: unknown key "base_ulr"; known: base_url, headers, auth, paginator, retry$/],
+  ["an unknown key in the client", (c) => (c.client.base_ulr = "x"), /^client\.base_ulr: unknown key "base_ulr"; known: base_url, headers, auth, paginator, retry/],
   ["an unknown key in an endpoint", (c) => (c.resources[0].endpoint.data_selecter = "x"), /^resources\[0\]\.endpoint\.data_selecter: unknown key/],
   ["an unknown paginator", (c) => (c.resources[0].endpoint.paginator.type = "ofset"), /^resources\[0\]\.endpoint\.paginator\.type: unknown paginator "ofset"; known: auto, single_page, offset, page_number, cursor/],
   ["an unknown auth type", (c) => (c.client.auth.type = "oauth3"), /^client\.auth\.type: unknown auth type "oauth3"; known: bearer, api_key, http_basic, oauth2_client_credentials, oauth2$/],
