@@ -1,0 +1,438 @@
+/**
+ * The benchmark: restduck's CLI against the bench chat API, next to the
+ * machine's limit measured in the same run (a plain concurrent fetch + parse
+ * of the same pages, and DuckDB's read_json of the same records).
+ *
+ *   npm run bench                      # every scenario, 3 runs each (1M: 1 run)
+ *   npm run bench -- --quick           # 1 run each, no 1M, no token-expiry scenario
+ *   npm run bench -- --only 100k,faults --runs 5 --concurrency 16 --runner binary
+ *
+ * Every server and process it starts is stopped by PID; everything listens
+ * on 127.0.0.1; every loop is bounded. Prints a Markdown report (and writes
+ * it with the raw numbers as JSON to --out, default $TMPDIR/restduck-bench/).
+ * Numbers belong in BENCHMARKS.md, never in tests.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { seedConfig } from "../src/demo/chat_api.ts";
+import { openDatabase } from "../src/load/db.ts";
+import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, ndjsonPath } from "./bench_server.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const node = existsSync(join(root, "node_modules/.bin/node")) ? join(root, "node_modules/.bin/node") : process.execPath;
+const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    runs: { type: "string" },
+    concurrency: { type: "string", default: "16" },
+    workers: { type: "string", default: "2" },
+    runner: { type: "string", default: "node" },
+    out: { type: "string", default: join(tmpdir(), "restduck-bench") },
+  },
+});
+const runs = opts.runs ? Number(opts.runs) : opts.quick ? 1 : 3;
+const concurrency = Number(opts.concurrency);
+const only = opts.only ? new Set(opts.only.split(",")) : undefined;
+const work = resolve(opts.out);
+mkdirSync(work, { recursive: true });
+const cacheDir = join(tmpdir(), "restduck-bench-cache");
+const BENCH_DEADLINE = Date.now() + 60 * 60 * 1000; // never run for more than an hour
+const wanted = (name: string) => (only ? only.has(name) : true);
+
+// ------------------------------------------------------------ processes
+
+interface Measured {
+  wallMs: number;
+  cpuS: number;
+  maxRssMb: number;
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** CPU seconds the bench server's processes used meanwhile. */
+  serverCpuS: number;
+}
+
+const started: ChildProcess[] = [];
+
+function cpuOf(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // not Linux, or gone
+    }
+  }
+  return ticks / 100;
+}
+
+/** Runs a command to completion under /usr/bin/time -v (or sampling /proc), with a time bound. */
+async function measure(cmd: string, args: string[], options: { env?: Record<string, string>; serverPids?: number[]; timeoutMs?: number } = {}): Promise<Measured> {
+  const timeFile = join(work, `time-${process.pid}.txt`);
+  rmSync(timeFile, { force: true });
+  const argv = TIME ? [TIME, "-v", "-o", timeFile, cmd, ...args] : [cmd, ...args];
+  const serverBefore = cpuOf(options.serverPids ?? []);
+  const t0 = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { cwd: work, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  started.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (c) => (stdout += c));
+  child.stderr!.on("data", (c) => (stderr += c));
+  let hwmKb = 0;
+  let cpuS = 0;
+  const sampler = TIME
+    ? undefined
+    : setInterval(() => {
+        try {
+          const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+          hwmKb = Math.max(hwmKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+          cpuS = cpuOf([child.pid!]);
+        } catch {
+          // exited
+        }
+      }, 50);
+  const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 15 * 60 * 1000);
+  const code = await new Promise<number>((r) => child.on("close", (c) => r(c ?? -1)));
+  clearTimeout(timer);
+  if (sampler) clearInterval(sampler);
+  const wallMs = performance.now() - t0;
+  const serverCpuS = cpuOf(options.serverPids ?? []) - serverBefore;
+  if (TIME && existsSync(timeFile)) {
+    const t = readFileSync(timeFile, "utf8");
+    const num = (re: RegExp) => Number(re.exec(t)?.[1] ?? 0);
+    cpuS = num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/);
+    hwmKb = num(/Maximum resident set size \(kbytes\): (\d+)/);
+  }
+  return { wallMs, cpuS, maxRssMb: hwmKb / 1024, code, stdout, stderr, serverCpuS };
+}
+
+interface Server {
+  url: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/** Starts the bench server and waits for its ready line (bounded). */
+async function startServer(args: { messages: number; faultRate?: number; latencyMs?: number; tokenTtl?: number }): Promise<Server> {
+  const argv = [
+    join(root, "scripts/bench_server.ts"),
+    "--messages", String(args.messages),
+    "--workers", opts.workers!,
+    "--fault-rate", String(args.faultRate ?? 0),
+    "--latency-ms", String(args.latencyMs ?? 0),
+    "--token-ttl", String(args.tokenTtl ?? 3600),
+    "--cache", cacheDir,
+  ];
+  const child = spawn(node, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  started.push(child);
+  const ready = await new Promise<{ url: string; pids: number[] }>((resolveReady, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error("bench server did not start within 10 minutes")), 10 * 60 * 1000);
+    child.stdout!.on("data", (c) => {
+      buf += c;
+      const line = buf.split("\n").find((l) => l.startsWith("{"));
+      if (line && buf.includes("\n")) {
+        clearTimeout(timer);
+        resolveReady(JSON.parse(line));
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bench server exited with ${code}`));
+    });
+  });
+  return {
+    url: ready.url,
+    pids: [child.pid!, ...ready.pids],
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+async function withServer<T>(args: Parameters<typeof startServer>[0], fn: (s: Server) => Promise<T>): Promise<T> {
+  const server = await startServer(args);
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+// -------------------------------------------------------------- restduck
+
+const restduckCmd = (): [string, string[]] =>
+  opts.runner === "binary" ? [join(root, "dist/restduck"), []] : [node, [join(root, "src/bin/restduck.ts")]];
+
+function writeBenchConfig(url: string, name: string, extra: { concurrency?: number; incremental?: boolean } = {}): string {
+  const config = seedConfig(url) as { client: Record<string, unknown>; resources: { endpoint: Record<string, unknown> }[]; pipeline_name?: string };
+  config.pipeline_name = "bench";
+  config.client.concurrency = extra.concurrency ?? concurrency;
+  if (extra.incremental) config.resources[0].endpoint.params = { since_id: { type: "incremental", cursor_path: "id", initial_value: 0 } };
+  const path = join(work, `${name}.json`);
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+interface RestduckRun extends Measured {
+  rows: number;
+  requests: number;
+  retries: number;
+}
+
+async function runRestduck(server: Server, config: string, db: string, options: { fresh: boolean }): Promise<RestduckRun> {
+  if (options.fresh) for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
+  const [cmd, pre] = restduckCmd();
+  const m = await measure(cmd, [...pre, "run", config, "--db", db, "--quiet"], {
+    env: { CLIENT_ID: BENCH_CLIENT_ID, CLIENT_SECRET: BENCH_CLIENT_SECRET },
+    serverPids: server.pids,
+  });
+  if (m.code !== 0) throw new Error(`restduck run failed (exit ${m.code}):\n${m.stderr.slice(-2000)}`);
+  const database = await openDatabase(db, { readOnly: true });
+  try {
+    const [run] = await database.all<{ requests: number; retries: number }>(
+      `SELECT requests, retries FROM bench_dataset._restduck_runs ORDER BY started_at DESC LIMIT 1`,
+    );
+    const [count] = await database.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM bench_dataset.chat_messages`);
+    return { ...m, rows: count.n, requests: Number(run.requests), retries: Number(run.retries) };
+  } finally {
+    database.close();
+  }
+}
+
+// ------------------------------------------------------------ the limits
+
+async function fetchLimit(server: Server, messages: number, levels = [8, 32]): Promise<Measured & { rows: number; requests: number; concurrency: number }> {
+  let best: (Measured & { rows: number; requests: number; concurrency: number }) | undefined;
+  for (const c of levels) {
+    const m = await measure(node, [join(root, "scripts/bench_fetch.ts"), "--url", server.url, "--messages", String(messages), "--concurrency", String(c)], {
+      serverPids: server.pids,
+    });
+    if (m.code !== 0) throw new Error(`bench_fetch failed: ${m.stderr.slice(-1000)}`);
+    const r = JSON.parse(m.stdout.trim().split("\n").pop()!) as { rows: number; requests: number; ms: number };
+    if (!best || m.wallMs < best.wallMs) best = { ...m, rows: r.rows, requests: r.requests, concurrency: c };
+  }
+  return best!;
+}
+
+async function duckdbLimit(messages: number, nested: boolean): Promise<Measured & { rows: number }> {
+  const db = join(work, "limit.duckdb");
+  const m = await measure(node, [join(root, "scripts/bench_duckdb.ts"), "--ndjson", ndjsonPath(messages, { cacheDir }), "--db", db, ...(nested ? ["--nested"] : [])]);
+  if (m.code !== 0) throw new Error(`bench_duckdb failed: ${m.stderr.slice(-1000)}`);
+  rmSync(db, { force: true });
+  rmSync(`${db}.wal`, { force: true });
+  return { ...m, rows: (JSON.parse(m.stdout.trim()) as { rows: number }).rows };
+}
+
+// ---------------------------------------------------------------- report
+
+interface Row {
+  scenario: string;
+  what: string;
+  runs: { wallMs: number; rowsPerS: number; maxRssMb: number; cpuS: number; requests: number; serverCpuS: number }[];
+  /** rows/s of the limit this scenario is compared with. */
+  limitRowsPerS?: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const spread = (xs: number[], digits = 0) =>
+  xs.length > 1 ? `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})` : fmt(xs[0], digits);
+
+function record(scenario: string, what: string, results: (Measured & { rows: number; requests?: number })[], extra: Partial<Row> = {}): Row {
+  const row: Row = {
+    scenario,
+    what,
+    runs: results.map((r) => ({
+      wallMs: r.wallMs,
+      rowsPerS: r.rows / (r.wallMs / 1000),
+      maxRssMb: r.maxRssMb,
+      cpuS: r.cpuS,
+      requests: r.requests ?? 0,
+      serverCpuS: r.serverCpuS,
+    })),
+    ...extra,
+  };
+  rows.push(row);
+  const line = renderRow(row);
+  console.error(line);
+  return row;
+}
+
+function renderRow(r: Row): string {
+  const rps = r.runs.map((x) => x.rowsPerS);
+  const ratio = r.limitRowsPerS ? `${fmt((median(rps) / r.limitRowsPerS) * 100)}%` : "";
+  return `| ${r.scenario} | ${r.what} | ${r.runs.length} | ${spread(r.runs.map((x) => x.wallMs / 1000), 2)} | ${spread(rps)} | ${spread(r.runs.map((x) => x.maxRssMb))} | ${spread(r.runs.map((x) => x.cpuS), 1)} | ${fmt(median(r.runs.map((x) => x.requests)))} | ${fmt(median(r.runs.map((x) => x.serverCpuS)), 1)} | ${ratio} |${r.note ? ` ${r.note}` : ""}`;
+}
+
+function checkDeadline(): void {
+  if (Date.now() > BENCH_DEADLINE) throw new Error("benchmark ran over its one-hour bound; stopping");
+}
+
+// ------------------------------------------------------------- scenarios
+
+async function sizeScenario(messages: number, label: string, n: number): Promise<void> {
+  await withServer({ messages }, async (server) => {
+    const limits: (Measured & { rows: number; requests: number; concurrency: number })[] = [];
+    const mine: RestduckRun[] = [];
+    const config = writeBenchConfig(server.url, `bench-${label}`);
+    // Interleave limit and restduck runs, so both see the same machine load.
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      limits.push(await fetchLimit(server, messages));
+      mine.push(await runRestduck(server, config, join(work, `bench-${label}.duckdb`), { fresh: true }));
+    }
+    const limit = record(label, `limit: plain fetch + JSON.parse (best of c=8/32)`, limits);
+    const limitRps = median(limit.runs.map((r) => r.rowsPerS));
+    record(label, `restduck (${opts.runner}, concurrency ${concurrency})`, mine, { limitRowsPerS: limitRps });
+    if (messages <= 100_000 || !opts.quick) {
+      const flat: (Measured & { rows: number })[] = [];
+      const nested: (Measured & { rows: number })[] = [];
+      for (let i = 0; i < n; i++) {
+        checkDeadline();
+        flat.push(await duckdbLimit(messages, false));
+        nested.push(await duckdbLimit(messages, true));
+      }
+      record(label, "limit: DuckDB read_json (nested kept as LIST/STRUCT)", flat);
+      record(label, "limit: DuckDB read_json + UNNEST child tables", nested);
+    }
+  });
+}
+
+async function faultScenario(n: number): Promise<void> {
+  await withServer({ messages: 100_000, faultRate: 0.05 }, async (server) => {
+    const config = writeBenchConfig(server.url, "bench-faults");
+    const mine: RestduckRun[] = [];
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      mine.push(await runRestduck(server, config, join(work, "bench-faults.duckdb"), { fresh: true }));
+    }
+    record("100k, 5% 429/503 (Retry-After 1)", `restduck (${opts.runner}, concurrency ${concurrency})`, mine, {
+      limitRowsPerS: 8500,
+      note: `ratio vs the target 10× Python (8,500 rows/s); retries ${mine.map((m) => m.retries).join("/")}`,
+    });
+  });
+}
+
+async function latencyScenario(n: number): Promise<void> {
+  await withServer({ messages: 100_000, latencyMs: 20 }, async (server) => {
+    checkDeadline();
+    const sequential = await fetchLimit(server, 100_000, [1]);
+    const seq = record("1,000 pages × 20 ms", "sequential plain fetch (the baseline)", [sequential]);
+    const config = writeBenchConfig(server.url, "bench-latency");
+    const mine: RestduckRun[] = [];
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      mine.push(await runRestduck(server, config, join(work, "bench-latency.duckdb"), { fresh: true }));
+    }
+    const seqRps = seq.runs[0].rowsPerS;
+    const row = record("1,000 pages × 20 ms", `restduck (${opts.runner}, concurrency ${concurrency})`, mine, { limitRowsPerS: seqRps });
+    row.note = `${fmt(median(row.runs.map((r) => r.rowsPerS)) / seqRps, 1)}× the sequential fetch (ratio column is vs sequential)`;
+  });
+}
+
+async function incrementalScenario(n: number): Promise<void> {
+  await withServer({ messages: 100_000 }, async (server) => {
+    // Incremental if this build knows `type: incremental` params; else a second merge run.
+    const incConfig = writeBenchConfig(server.url, "bench-incremental", { incremental: true });
+    const [cmd, pre] = restduckCmd();
+    const validate = await measure(cmd, [...pre, "validate", incConfig], { env: { CLIENT_ID: BENCH_CLIENT_ID, CLIENT_SECRET: BENCH_CLIENT_SECRET } });
+    const incremental = validate.code === 0;
+    const config = incremental ? incConfig : writeBenchConfig(server.url, "bench-rerun");
+    const db = join(work, "bench-incremental.duckdb");
+    await runRestduck(server, config, db, { fresh: true });
+    const reruns: RestduckRun[] = [];
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      reruns.push(await runRestduck(server, config, db, { fresh: false }));
+    }
+    const row = record(
+      "rerun, nothing new",
+      incremental ? "restduck incremental (since_id)" : "restduck second merge run (incremental not implemented yet)",
+      reruns,
+    );
+    row.note = incremental ? "" : "refetches and re-merges all 100k rows";
+  });
+}
+
+async function tokenScenario(n: number): Promise<void> {
+  await withServer({ messages: 100_000, tokenTtl: 2 }, async (server) => {
+    const config = writeBenchConfig(server.url, "bench-token");
+    const mine: RestduckRun[] = [];
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      mine.push(await runRestduck(server, config, join(work, "bench-token.duckdb"), { fresh: true }));
+    }
+    record("100k, token expires every 2 s", `restduck (${opts.runner}, concurrency ${concurrency})`, mine);
+  });
+}
+
+async function startupScenario(): Promise<void> {
+  const binary = join(root, "dist/restduck");
+  if (!existsSync(binary)) {
+    console.error("building dist/restduck …");
+    const b = await measure(join(root, "node_modules/.bin/bun"), [join(root, "scripts/build.ts")], { timeoutMs: 10 * 60 * 1000 });
+    if (b.code !== 0) throw new Error(`build failed: ${b.stderr.slice(-1000)}`);
+  }
+  const size = statSync(binary).size / 1024 / 1024;
+  const times = 10;
+  for (const [label, cmd, args] of [
+    ["binary --version", binary, ["--version"]],
+    ["binary --help", binary, ["--help"]],
+    ["node src/bin/restduck.ts --version", node, [join(root, "src/bin/restduck.ts"), "--version"]],
+  ] as [string, string, string[]][]) {
+    const results: (Measured & { rows: number })[] = [];
+    for (let i = 0; i < times; i++) results.push({ ...(await measure(cmd, args)), rows: 0 });
+    const row = record("start-up", label, results);
+    row.note = label.startsWith("binary") ? `binary ${fmt(size)} MB` : "";
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+const HEADER = `| scenario | what | runs | wall s median (min–max) | rows/s median (min–max) | peak RSS MB | CPU s | requests | server CPU s | vs limit |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`;
+
+async function main(): Promise<void> {
+  console.error(`restduck bench: runs=${runs} concurrency=${concurrency} workers=${opts.workers} runner=${opts.runner} work=${work}`);
+  console.error(HEADER);
+  if (wanted("startup")) await startupScenario();
+  if (wanted("10k")) await sizeScenario(10_000, "10k", runs);
+  if (wanted("100k")) await sizeScenario(100_000, "100k", runs);
+  if (wanted("faults")) await faultScenario(Math.min(runs, 2));
+  if (wanted("latency")) await latencyScenario(runs);
+  if (wanted("incremental")) await incrementalScenario(runs);
+  if (wanted("token") && !opts.quick) await tokenScenario(1);
+  if (wanted("1m") && !opts.quick) await sizeScenario(1_000_000, "1M", 1);
+  const report = `${HEADER}\n${rows.map(renderRow).join("\n")}\n`;
+  console.log(report);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  writeFileSync(join(work, `bench-${stamp}.md`), report);
+  writeFileSync(join(work, `bench-${stamp}.json`), JSON.stringify({ runs, concurrency, workers: opts.workers, runner: opts.runner, rows }, null, 2));
+  console.error(`written to ${join(work, `bench-${stamp}.{md,json}`)}`);
+}
+
+try {
+  await main();
+} finally {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+}
