@@ -1,8 +1,9 @@
 /**
  * Bookkeeping tables. `_dlt_loads`, `_dlt_version` and `_dlt_pipeline_state`
  * have the names and columns dlt writes, so tools that read them keep
- * working; `_restduck_runs` and `_restduck_checkpoints` are ours (run status,
- * counts, and the resume position of each resource).
+ * working; `_restduck_runs`, `_restduck_checkpoints` and `_restduck_table_rows` are
+ * ours (run status, counts, the resume position of each resource, and the rows each batch wrote
+ * per table).
  */
 
 /** dlt's schema engine version that `_dlt_version.engine_version` carries. */
@@ -26,4 +27,6 @@ CREATE TABLE IF NOT EXISTS ${ds}._restduck_runs (
 CREATE TABLE IF NOT EXISTS ${ds}._restduck_checkpoints (
   load_id VARCHAR NOT NULL, resource VARCHAR NOT NULL, next_request JSON, pages BIGINT NOT NULL, rows BIGINT NOT NULL,
   done BOOLEAN NOT NULL, state JSON, updated_at TIMESTAMP WITH TIME ZONE NOT NULL);
+CREATE TABLE IF NOT EXISTS ${ds}._restduck_table_rows (
+  load_id VARCHAR NOT NULL, resource VARCHAR NOT NULL, table_name VARCHAR NOT NULL, rows BIGINT NOT NULL);
 `;

@@ -8,7 +8,8 @@
 import type { DuckDBAppender } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
 import { DatabaseError } from "../errors.ts";
-import { duckdbType, type ColumnSchema, type Row, type RowsByTable, type Schema, type TableSchema } from "../normalize/types.ts";
+import { stringifyJson } from "../normalize/infer.ts";
+import { duckdbType, ROOT_ROW, type ColumnSchema, type Row, type RowsByTable, type Schema, type TableSchema } from "../normalize/types.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
 import { BOOKKEEPING_DDL, SCHEMA_ENGINE_VERSION } from "./bookkeeping.ts";
 
@@ -44,8 +45,9 @@ export interface UnfinishedRun {
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
 
 /** DuckDB type used in the staging table: values the Appender writes natively, everything else as VARCHAR then cast. */
-function stagingType(column: ColumnSchema): "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" {
+function stagingType(column: ColumnSchema): "BIGINT" | "DOUBLE" | "BOOLEAN" | "BLOB" | "VARCHAR" {
   if (column.data_type === "bigint") return "BIGINT";
+  if (column.data_type === "binary") return "BLOB";
   if (column.data_type === "double") return "DOUBLE";
   if (column.data_type === "bool") return "BOOLEAN";
   return "VARCHAR";
@@ -61,8 +63,12 @@ function putter(column: ColumnSchema): Put {
       return (a, v) => (v == null ? a.appendNull() : a.appendDouble(Number(v)));
     case "BOOLEAN":
       return (a, v) => (v == null ? a.appendNull() : a.appendBoolean(Boolean(v)));
+    case "BLOB":
+      // The normalizer hands binary values over as bytes (coerceValue decodes hex and base64).
+      return (a, v) => (v == null ? a.appendNull() : a.appendBlob(v instanceof Uint8Array ? v : new TextEncoder().encode(String(v))));
     default:
-      if (column.data_type === "json") return (a, v) => (v == null ? a.appendNull() : a.appendVarchar(JSON.stringify(v)));
+      // JSON values may hold bigints (exact big integers), which JSON.stringify rejects.
+      if (column.data_type === "json") return (a, v) => (v == null ? a.appendNull() : a.appendVarchar(stringifyJson(v)));
       return (a, v) => (v == null ? a.appendNull() : a.appendVarchar(typeof v === "string" ? v : String(v)));
   }
 }
@@ -216,6 +222,14 @@ export class Loader {
           await db.run(`DROP TABLE ${stage}`);
         }
       }
+      // Rows written per table, for the _restduck_runs view; in the batch's transaction, so a crash never counts twice.
+      const counts = [...batch.rows].filter(([, rows]) => rows.length > 0);
+      if (counts.length > 0) {
+        await db.run(
+          `INSERT INTO ${this.#ds}._restduck_table_rows (load_id, resource, table_name, rows) VALUES ${counts.map(() => "(?, ?, ?, ?)").join(", ")}`,
+          counts.flatMap(([table, rows]) => [batch.loadId, batch.resource, table, rows.length]),
+        );
+      }
       // The schema travels with the rows it describes, so a resumed run sees the columns a crashed one created.
       await this.saveSchema(batch.schema);
       await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, false);
@@ -262,8 +276,16 @@ export class Loader {
        ${nonKey.length ? `WHEN MATCHED THEN UPDATE SET ${nonKey.map((c) => `${q(c.name)} = ${castFromStage(c, "s")}`).join(", ")}` : ""}
        WHEN NOT MATCHED THEN INSERT (${cols.map((c) => q(c.name)).join(", ")}) VALUES (${cols.map((c) => castFromStage(c, "s")).join(", ")})`,
     );
+    // A record seen twice in the batch keeps the last copy (as the root's dedup does), nested rows included.
+    const lastCopy = new Map<string, Row>();
+    for (const row of rootRows) lastCopy.set(stringifyJson(pk.map((k) => row[k] ?? null)), row);
+    const kept = new Set(lastCopy.values());
     for (const child of children) {
-      const rows = batch.rows.get(child.name);
+      const all = batch.rows.get(child.name);
+      const rows = kept.size === rootRows.length ? all : all?.filter((r) => {
+        const root = (r as Record<symbol, unknown>)[ROOT_ROW] as Row | undefined;
+        return root === undefined || kept.has(root);
+      });
       if (!rows?.length) continue;
       const childStage = await this.#stage(child, rows);
       const ccols = Object.values(child.columns);

@@ -282,6 +282,16 @@ function _toText(value: unknown): unknown {
   }
 }
 
+/**
+ * Serializes a value for a `json` column: compact JSON like dlt's orjson, `bigint` values as plain digits.
+ *
+ * @param value Any JSON-ish value, `bigint` included.
+ * @returns The JSON text.
+ */
+export function stringifyJson(value: unknown): string {
+  return _stringifyJson(value);
+}
+
 /** Compact JSON like dlt's orjson; `bigint` values print as plain digits. */
 function _stringifyJson(value: unknown): string {
   try {

@@ -33,7 +33,7 @@ import { type ContractMode, type ResolvedContract, type SchemaContract, EVOLVE_C
 import { coerceValue, DEFAULT_DETECTIONS, inferDataType, NO_FIT, type TypeDetection, valueType } from "./infer.ts";
 import { MAX_IDENTIFIER_LENGTH, NameRegistry, normalizePath, shortenFragments } from "./naming.ts";
 import { keyHashRowId, nestedRowId, randomRowId } from "./row_id.ts";
-import type { ColumnSchema, DataType, Row, RowsByTable, Schema, TableSchema } from "./types.ts";
+import { type ColumnSchema, type DataType, ROOT_ROW, type Row, type RowsByTable, type Schema, type TableSchema } from "./types.ts";
 
 export { type ContractMode, type SchemaContract, SchemaContractError } from "./contract.ts";
 export type { TypeDetection } from "./infer.ts";
@@ -160,6 +160,8 @@ export class Normalizer {
   #undo: (() => void)[] = [];
   #changed = false;
   readonly #pending: PendingColumn[] = [];
+  /** Root row of the record being normalized; its nested rows point at it under ROOT_ROW. */
+  #rootRow: Row | undefined;
 
   /**
    * @param schema The dataset's schema; `normalize` adds tables and columns to it.
@@ -290,10 +292,13 @@ export class Normalizer {
     if (this.#pending.length > 0 && this.#contract !== EVOLVE_CONTRACT && !this.#applyContract(table, schemaTable, row)) return;
     const columns = schemaTable?.columns;
     if (parentId === undefined) {
+      this.#rootRow = row;
       this.#checkRequired(row);
       this.#put(table, columns, row, C_DLT_LOAD_ID, this.#loadId);
-    } else if (rootId !== undefined) {
-      this.#put(table, columns, row, C_DLT_ROOT_ID, rootId);
+    } else {
+      if (rootId !== undefined) this.#put(table, columns, row, C_DLT_ROOT_ID, rootId);
+      // A symbol key: not a column, never staged.
+      (row as Record<symbol, unknown>)[ROOT_ROW] = this.#rootRow;
     }
     let rowId = row[C_DLT_ID];
     if (!rowId) {

@@ -45,6 +45,13 @@ export interface Schema {
 /** A normalized row: column name → JSON-ish value (string, number, bigint, boolean, null, object/array for json). */
 export type Row = Record<string, unknown>;
 
+/**
+ * Key under which a nested row refers to the root row of its record (not a column). Lets the loader
+ * keep only the last copy's nested rows when a batch holds the same record twice: with key-hashed
+ * `_dlt_id`s both copies' nested rows carry the same `_dlt_root_id`.
+ */
+export const ROOT_ROW: unique symbol = Symbol("restduck.rootRow");
+
 /** Rows of one batch, by table name; the root table comes first, children after their parents. */
 export type RowsByTable = Map<string, Row[]>;
 

@@ -1,0 +1,127 @@
+/**
+ * Merging a root row replaces its nested rows in the same transaction (issue #4): no orphans,
+ * no stale children, whatever the API changed in the record's lists.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { prepareConfig } from "../../src/config/index.ts";
+import { runPipeline } from "../../src/pipeline/run.ts";
+import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { fixtureConfig, startFixtureApi } from "./fixture_api.ts";
+
+const ORPHANS_SQL = (ds: string) => `select
+  (select count(*) from ${ds}.chat_messages__reactions c where c._dlt_parent_id not in (select _dlt_id from ${ds}.chat_messages))::int reactions,
+  (select count(*) from ${ds}.chat_messages__attachments c where c._dlt_parent_id not in (select _dlt_id from ${ds}.chat_messages))::int attachments,
+  (select count(*) from ${ds}.chat_messages__reactions__users c where c._dlt_parent_id not in (select _dlt_id from ${ds}.chat_messages__reactions))::int users,
+  (select count(*) from ${ds}.chat_messages__reactions__users c where c._dlt_root_id not in (select _dlt_id from ${ds}.chat_messages))::int users_root`;
+
+test("rerunning after messages' reactions and attachments change replaces their nested rows", async () => {
+  const api = await chatApi({ messages: 150 });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "chat.duckdb");
+    const config = () => prepareConfig(seedConfig(api.url), { env: SEED_ENV, cwd: "/" });
+    await runPipeline(config(), { database: db, pipelineName: "chat" });
+    const before = await queryDb<{ _dlt_id: string }>(db, "select _dlt_id from chat_dataset.chat_messages where id = 3");
+
+    api.updateMessage(3, { reactions: [{ emoji: "🚀", users: ["u_new", "u_ada"] }] });
+    api.updateMessage(4, { reactions: [], attachments: [] });
+    api.updateMessage(120, { attachments: [{ id: "fresh", url: "https://files.example.com/fresh.png", size: 7 }] });
+    await runPipeline(config(), { database: db, pipelineName: "chat", batchPages: 1 });
+
+    const three = await queryDb<{ emoji: string; users: string }>(
+      db,
+      `select r.emoji, string_agg(u.value, ',' order by u._dlt_list_idx) users
+       from chat_dataset.chat_messages m join chat_dataset.chat_messages__reactions r on r._dlt_parent_id = m._dlt_id
+       join chat_dataset.chat_messages__reactions__users u on u._dlt_parent_id = r._dlt_id where m.id = 3 group by r.emoji`,
+    );
+    assert.deepEqual(three, [{ emoji: "🚀", users: "u_new,u_ada" }]);
+    const [four] = await queryDb<{ r: number; a: number }>(
+      db,
+      `select (select count(*) from chat_messages__reactions where chat_messages_id = 4)::int r,
+              (select count(*) from chat_messages__attachments where chat_messages_id = 4)::int a`,
+    );
+    assert.deepEqual(four, { r: 0, a: 0 });
+    const att = await queryDb(db, "select id, size::int as size from chat_messages__attachments where chat_messages_id = 120");
+    assert.deepEqual(att, [{ id: "fresh", size: 7 }]);
+
+    assert.deepEqual((await queryDb(db, ORPHANS_SQL("chat_dataset")))[0], { reactions: 0, attachments: 0, users: 0, users_root: 0 });
+    const sum = (f: (m: (typeof api.messages)[number]) => number) => api.messages.reduce((s, m) => s + f(m), 0);
+    const [n] = await queryDb<Record<string, number>>(
+      db,
+      `select (select count(*) from chat_dataset.chat_messages)::int m, (select count(*) from chat_dataset.chat_messages__reactions)::int r,
+              (select count(*) from chat_dataset.chat_messages__reactions__users)::int u, (select count(*) from chat_dataset.chat_messages__attachments)::int a`,
+    );
+    assert.deepEqual(n, {
+      m: 150,
+      r: sum((m) => m.reactions.length),
+      u: sum((m) => m.reactions.reduce((s, r) => s + r.users.length, 0)),
+      a: sum((m) => m.attachments.length),
+    });
+    // The upsert strategy keys the root row's _dlt_id on the primary key, so it survives the merge.
+    assert.deepEqual(await queryDb(db, "select _dlt_id from chat_dataset.chat_messages where id = 3"), before);
+    const loads = await queryDb(db, "select count(*)::int as n from chat_dataset._dlt_loads");
+    assert.deepEqual(loads, [{ n: 2 }]);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("the same record twice in one page keeps the last one's nested rows only", async () => {
+  const api = await startFixtureApi({
+    chat_messages: [
+      { id: 1, tags: ["a"], reactions: [{ emoji: "x", users: ["u1"] }] },
+      { id: 2, tags: ["keep"] },
+      { id: 1, tags: ["b", "c"], reactions: [{ emoji: "y", users: ["u2", "u3"] }] },
+    ],
+  });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "f.duckdb");
+    await runPipeline(fixtureConfig(api.url, { chat_messages: { primary_key: "id", write_disposition: "merge" } }), { database: db });
+    const tags = await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx");
+    assert.deepEqual(tags, [
+      { id: 1, value: "b" },
+      { id: 1, value: "c" },
+      { id: 2, value: "keep" },
+    ]);
+    const users = await queryDb(db, "select value from chat_messages__reactions__users order by users_idx");
+    assert.deepEqual(users, [{ value: "u2" }, { value: "u3" }]);
+    assert.deepEqual((await queryDb(db, ORPHANS_SQL("fx_dataset").replace(/\(select count\(\*\) from fx_dataset.chat_messages__attachments[^)]*\)\)::int attachments,/, "")))[0], {
+      reactions: 0,
+      users: 0,
+      users_root: 0,
+    });
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("with delete-insert, rerunning replaces a record's nested rows though its root row gets a new _dlt_id", async () => {
+  const api = await startFixtureApi({ chat_messages: [{ id: 1, tags: ["a", "b"] }, { id: 2, tags: ["z"] }] });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "f.duckdb");
+    const config = () =>
+      fixtureConfig(api.url, { chat_messages: { primary_key: "id", write_disposition: { disposition: "merge", strategy: "delete-insert" } } });
+    await runPipeline(config(), { database: db });
+    api.pages.set("/chat_messages", [{ id: 1, tags: ["c"] }]);
+    await runPipeline(config(), { database: db });
+    const tags = await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx");
+    assert.deepEqual(tags, [
+      { id: 1, value: "c" },
+      { id: 2, value: "z" },
+    ]);
+    const [orphans] = await queryDb(
+      db,
+      "select count(*)::int as n from fx_dataset.chat_messages__tags where _dlt_parent_id not in (select _dlt_id from fx_dataset.chat_messages)",
+    );
+    assert.deepEqual(orphans, { n: 0 });
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
