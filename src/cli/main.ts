@@ -8,8 +8,12 @@ import { VERSION } from "../version.ts";
 import { globalOptions, newContext, type CommandContext } from "./context.ts";
 import { reportError, type Io } from "./output.ts";
 import * as demo from "./commands/demo.ts";
+import * as exportCmd from "./commands/export.ts";
+import * as info from "./commands/info.ts";
+import * as init from "./commands/init.ts";
 import * as query from "./commands/query.ts";
 import * as runCmd from "./commands/run.ts";
+import * as schema from "./commands/schema.ts";
 import * as validate from "./commands/validate.ts";
 
 const EPILOG = `Exit codes: 0 ok · 1 run failed · 2 bad usage, config or missing secret · 130/143 interrupted (Ctrl-C / SIGTERM)
@@ -23,7 +27,7 @@ interface CommandModule {
   run: (ctx: CommandContext, args: any) => Promise<void>;
 }
 
-const COMMANDS: CommandModule[] = [runCmd, query, validate, demo];
+const COMMANDS: CommandModule[] = [runCmd, query, info, schema, exportCmd, init, validate, demo];
 
 /** Runs the CLI with `argv` (without the executable) and returns the exit code. */
 export async function main(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
@@ -37,7 +41,7 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
     .alias("help", "h")
     .options(globalOptions)
     .strict()
-    .demandCommand(1, "Name a command: run, query, validate or demo (see --help)")
+    .demandCommand(1, `Name a command: ${COMMANDS.map((c) => c.command.split(" ")[0]).join(", ")} (see --help)`)
     .recommendCommands()
     .wrap(Math.min(io.columns, 110))
     .epilog(EPILOG)

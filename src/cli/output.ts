@@ -49,24 +49,53 @@ export function reportError(io: Io, error: unknown, redactor: Redactor, options:
 const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const fmtN = (n: number) => n.toLocaleString("en-US");
 
-/** Turns pipeline events into progress lines on stderr (or NDJSON on stdout with --json). */
-export function progressReporter(io: Io, redactor: Redactor, options: OutputOptions = {}): (event: PipelineEvent) => void {
+/**
+ * Turns pipeline events into progress: NDJSON on stdout with --json; on a
+ * TTY a live line per resource (pages, rows, rows/s, retries, elapsed) that
+ * redraws in place, with lasting lines (retries, warnings, results) printed
+ * above it; off a TTY plain lines, at most one every `intervalMs` per
+ * resource (every page with --verbose). `now` is injectable for tests.
+ */
+export function progressReporter(
+  io: Io,
+  redactor: Redactor,
+  options: OutputOptions & { intervalMs?: number; now?: () => number } = {},
+): ProgressReporter {
   const c = paint(io);
-  let lastLine = 0;
-  let live = false;
-  const started = Date.now();
-  const retries = new Map<string, number>();
-  const clearLive = () => {
-    if (live) {
-      io.stderr("\r\x1b[2K");
-      live = false;
-    }
+  const now = options.now ?? Date.now;
+  const interval = options.intervalMs ?? 2000;
+  const live = new Map<string, { pages: number; rows: number; rate: number; retries: number; since: number; lastPrinted: number }>();
+  let drawn = 0;
+  const width = Math.max(io.columns - 1, 20);
+  const fit = (text: string) => (text.length > width ? text.slice(0, width - 1) + "…" : text);
+  // The cursor rests at the end of the last live line; erase upwards to the first one.
+  const erase = () => {
+    if (drawn === 0) return;
+    io.stderr("\r\x1b[2K" + "\x1b[1A\x1b[2K".repeat(drawn - 1));
+    drawn = 0;
+  };
+  const draw = () => {
+    if (!io.isTTY || live.size === 0) return;
+    const lines = [...live.entries()].map(([name, s]) => fit(statusText(name, s, now())));
+    io.stderr(lines.map((l) => c.dim(l.slice(0, 1)) + l.slice(1)).join("\n"));
+    drawn = lines.length;
   };
   const line = (text: string) => {
-    clearLive();
+    erase();
     io.stderr(redactor.redact(text) + "\n");
+    draw();
   };
-  return (event) => {
+  const statusText = (name: string, s: { pages: number; rows: number; rate: number; retries: number; since: number }, at: number) =>
+    `⋯ ${name}: ${fmtN(s.pages)} pages, ${fmtN(s.rows)} rows, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}`;
+  const stateOf = (resource: string) => {
+    let s = live.get(resource);
+    if (!s) {
+      s = { pages: 0, rows: 0, rate: 0, retries: 0, since: now(), lastPrinted: 0 };
+      live.set(resource, s);
+    }
+    return s;
+  };
+  const report = (event: PipelineEvent) => {
     if (options.json) {
       io.stdout(redactor.redact(JSON.stringify({ ...event, time: new Date().toISOString() })) + "\n");
       return;
@@ -78,22 +107,29 @@ export function progressReporter(io: Io, redactor: Redactor, options: OutputOpti
           `${event.resumed ? "resuming" : "starting"} run ${event.loadId} of pipeline ${c.bold(event.pipeline)} → ${event.database} (dataset ${event.dataset}); resources: ${event.resources.join(", ")}`,
         );
         break;
-      case "resource_started":
+      case "resource_started": {
+        const s = stateOf(event.resource);
+        s.since = now();
         line(`${c.bold(event.resource)}: paginator ${event.paginator}${event.resumedAtPage !== undefined ? `, resuming after page ${event.resumedAtPage}` : ""}`);
         break;
+      }
       case "paginator_detected":
         line(`${event.resource}: auto paginator chose ${event.paginator}`);
         break;
       case "page": {
-        const now = Date.now();
-        const rate = event.elapsedMs > 0 ? Math.round((event.rows * 1000) / Math.max(event.elapsedMs, 1)) : 0;
-        const text = `${event.resource}: ${fmtN(event.page)} pages, ${fmtN(event.rows)} rows, ${fmtN(rate)} rows/s, ${retries.get(event.resource) ?? 0} retries, ${fmtMs(now - started)}`;
+        const s = stateOf(event.resource);
+        s.pages = event.page;
+        s.rows = event.rows;
+        s.rate = event.elapsedMs > 0 ? Math.round((event.rows * 1000) / event.elapsedMs) : 0;
         if (io.isTTY) {
-          io.stderr(`\r\x1b[2K${text}`);
-          live = true;
-        } else if (options.verbose || now - lastLine >= 2000) {
-          lastLine = now;
-          line(text);
+          erase();
+          draw();
+        } else {
+          const at = now();
+          if (options.verbose || at - s.lastPrinted >= interval) {
+            s.lastPrinted = at;
+            line(statusText(event.resource, s, at).slice(2));
+          }
         }
         break;
       }
@@ -101,24 +137,39 @@ export function progressReporter(io: Io, redactor: Redactor, options: OutputOpti
         if (options.verbose) line(c.dim(`${event.resource}: committed ${fmtN(event.batchRows)} rows (${fmtN(event.rows)} in all, ${event.pages} pages)`));
         break;
       case "retry":
-        retries.set(event.resource, (retries.get(event.resource) ?? 0) + 1);
+        if (event.resource) stateOf(event.resource).retries++;
         line(c.yellow(`${event.resource}: ${event.reason} from ${event.url}; retry ${event.attempt} in ${fmtMs(event.delayMs)}`));
         break;
       case "auth_refresh":
         line(`${event.resource}: access token refused; fetching a new one`);
         break;
-      case "resource_finished":
-        line(`${c.green("✓")} ${event.resource}: ${fmtN(event.rows)} rows from ${fmtN(event.pages)} pages${event.skipped ? " (already loaded by the interrupted run)" : ""}`);
+      case "resource_finished": {
+        const s = live.get(event.resource);
+        live.delete(event.resource);
+        const took = s ? `, ${fmtMs(now() - s.since)}` : "";
+        const retries = s?.retries ? `, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}` : "";
+        line(`${c.green("✓")} ${event.resource}: ${fmtN(event.rows)} rows from ${fmtN(event.pages)} pages${event.skipped ? " (already loaded by the interrupted run)" : `${retries}${took}`}`);
         break;
+      }
       case "warning":
         line(c.yellow(`warning: ${event.message}`));
         break;
       case "run_finished":
+        live.clear();
         line(summaryLine(event.summary));
         break;
     }
   };
+  // A failed run leaves the live lines in place (they show how far it got); the error goes below them.
+  const close = () => {
+    if (drawn > 0) io.stderr("\n");
+    drawn = 0;
+  };
+  return Object.assign(report, { close });
 }
+
+/** Renders pipeline events; `close` ends the live area so what follows starts on a fresh line. */
+export type ProgressReporter = ((event: PipelineEvent) => void) & { close: () => void };
 
 export function summaryLine(s: RunSummary): string {
   const rows = s.resources.reduce((n, r) => n + r.rows, 0);

@@ -22,6 +22,7 @@ const DEMO_FAULTS = [
 export async function run(ctx: CommandContext, args: { db: string; messages: number; faults: boolean; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
   const { startChatApi, seedConfig } = await import("../../demo/chat_api.ts");
   const api = await startChatApi({ messages: args.messages, faults: args.faults ? DEMO_FAULTS : [] });
+  const progress = progressReporter(ctx.io, ctx.redactor, args);
   try {
     const { prepareConfig } = await import("../../config/index.ts");
     const { runPipeline } = await import("../../pipeline/run.ts");
@@ -35,8 +36,9 @@ export async function run(ctx: CommandContext, args: { db: string; messages: num
       pipelineName: "demo",
       cwd: ctx.io.cwd,
       signal: ctx.signal,
-      onEvent: progressReporter(ctx.io, ctx.redactor, args),
+      onEvent: progress,
     });
+    progress.close();
     if (args.json) return;
     const db = await openDatabase(args.db, { readOnly: true, cwd: ctx.io.cwd });
     try {
@@ -59,6 +61,7 @@ export async function run(ctx: CommandContext, args: { db: string; messages: num
       db.close();
     }
   } catch (error) {
+    progress.close();
     ctx.exitCode = reportError(ctx.io, error, ctx.redactor, args);
   } finally {
     await api.close();

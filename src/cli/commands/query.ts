@@ -1,28 +1,59 @@
+import { extname, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { RestduckError } from "../../errors.ts";
 import type { CommandContext } from "../context.ts";
 import { formatResult, reportError } from "../output.ts";
 
 export const command = "query <sql>";
-export const describe = "Run SQL against a DuckDB file and print the result";
+export const describe = "Run SQL against a DuckDB file and print the result (or write it to a Parquet, CSV or JSON file)";
+
+type Format = "table" | "csv" | "json" | "ndjson";
 
 export function builder(y: Argv) {
   return y
     .positional("sql", { type: "string", demandOption: true, describe: "SQL to run" })
-    .option("db", { type: "string", describe: "DuckDB database file", default: "restduck.duckdb" })
+    .option("db", { type: "string", describe: "DuckDB database: a file, or anything DuckDB's ATTACH accepts (md:…, ducklake:…)", default: "restduck.duckdb" })
     .option("format", { alias: "f", choices: ["table", "csv", "json", "ndjson"] as const, default: "table" as const, describe: "Output format" })
+    .option("out", { alias: "o", type: "string", describe: "Write the result to FILE instead: .parquet, .csv, .json (an array) or .ndjson/.jsonl, through DuckDB's COPY" })
     .option("write", { type: "boolean", default: false, describe: "Open the database for writing (default: read-only, so other readers can share it)" })
-    .example('$0 query --db chat.duckdb "select sender_id, count(*) from chat_messages group by 1"', "messages per sender");
+    .example('$0 query --db chat.duckdb "select sender_id, count(*) from chat_messages group by 1"', "messages per sender")
+    .example('$0 query --db chat.duckdb "select * from chat_messages" --out messages.parquet', "write a Parquet file");
 }
+
+/** COPY options per output file extension. */
+const COPY_FORMATS: Record<string, string> = {
+  ".parquet": "FORMAT parquet, COMPRESSION zstd",
+  ".csv": "FORMAT csv, HEADER true",
+  ".json": "FORMAT json, ARRAY true",
+  ".ndjson": "FORMAT json",
+  ".jsonl": "FORMAT json",
+};
 
 export async function run(
   ctx: CommandContext,
-  args: { sql: string; db: string; format: "table" | "csv" | "json" | "ndjson"; write: boolean; json: boolean; quiet: boolean; verbose: boolean },
+  args: { sql: string; db: string; format: Format; out?: string; write: boolean; json: boolean; quiet: boolean; verbose: boolean },
 ): Promise<void> {
-  const { openDatabase } = await import("../../load/db.ts");
   let db;
   try {
+    const copyOptions = args.out === undefined ? undefined : COPY_FORMATS[extname(args.out).toLowerCase()];
+    if (args.out !== undefined && !copyOptions) {
+      throw new RestduckError("USAGE", `Cannot tell the format of --out ${args.out} from its extension`, {
+        exitCode: 2,
+        hint: `name the file with one of ${Object.keys(COPY_FORMATS).join(", ")}`,
+      });
+    }
+    const { openDatabase, quoteString } = await import("../../load/db.ts");
     db = await openDatabase(args.db, { readOnly: !args.write, mustExist: true, cwd: ctx.io.cwd });
+    if (args.out !== undefined) {
+      const target = resolve(ctx.io.cwd, args.out);
+      // COPY takes a query, not a statement list: a trailing semicolon would end it early.
+      const sql = args.sql.trim().replace(/;+\s*$/, "");
+      const result = await db.all<{ Count: number | string }>(`COPY (${sql}) TO ${quoteString(target)} (${copyOptions})`);
+      const rows = Number(result[0]?.Count ?? 0);
+      if (args.json) ctx.io.stdout(JSON.stringify({ type: "written", file: target, rows }) + "\n");
+      else if (!args.quiet) ctx.io.stderr(`wrote ${rows.toLocaleString("en-US")} row${rows === 1 ? "" : "s"} to ${args.out}\n`);
+      return;
+    }
     const result = await db.table(args.sql);
     ctx.io.stdout(formatResult(result, args.json ? "ndjson" : args.format, ctx.io.columns));
   } catch (error) {
@@ -31,7 +62,11 @@ export async function run(
       error instanceof RestduckError
         ? error
         : new RestduckError("QUERY_FAILED", `Query failed: ${err.message.split("\n")[0]}`, {
-            hint: /read-only/i.test(err.message) ? "add --write to change the database" : 'check the SQL; `restduck query --db FILE "show all tables"` lists what is there',
+            hint: /read-only/i.test(err.message)
+              ? "add --write to change the database"
+              : /No such file|directory|Cannot open file/i.test(err.message) && args.out
+                ? `check that the folder of --out ${args.out} exists and is writable`
+                : 'check the SQL; `restduck query --db FILE "show all tables"` lists what is there',
           });
     ctx.exitCode = reportError(ctx.io, wrapped, ctx.redactor, args);
   } finally {

@@ -33,6 +33,7 @@ export function builder(y: Argv) {
 }
 
 export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
+  const progress = progressReporter(ctx.io, ctx.redactor, args);
   try {
     const { loadConfig } = await import("../../config/index.ts");
     const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets });
@@ -46,9 +47,12 @@ export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
       restart: args.restart,
       cwd: ctx.io.cwd,
       signal: ctx.signal,
-      onEvent: progressReporter(ctx.io, ctx.redactor, args),
+      onEvent: progress,
     });
   } catch (error) {
+    progress.close();
     ctx.exitCode = reportError(ctx.io, error, ctx.redactor, args);
+  } finally {
+    progress.close();
   }
 }
