@@ -1,0 +1,73 @@
+/**
+ * Nested payloads from test/fixtures/nested/*.json, served over HTTP and loaded into a real
+ * DuckDB file, give exactly the tables, columns, DuckDB types and values each fixture lists.
+ * The normalizer's unit tests check rows in memory; these check what lands in DuckDB.
+ */
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { runPipeline } from "../../src/pipeline/run.ts";
+import { queryDb, tempDir } from "../helpers/index.ts";
+import { fixtureConfig, LAYOUT_SQL, NESTED_FIXTURES, readFixture, startFixtureApi } from "./fixture_api.ts";
+
+const names = readdirSync(NESTED_FIXTURES)
+  .filter((f) => f.endsWith(".json"))
+  .map((f) => f.slice(0, -5))
+  .sort();
+
+async function load(name: string, resource: Record<string, unknown>): Promise<{ db: string; views: string[]; viewErrors: unknown[]; cleanup: () => Promise<void> }> {
+  const fixture = readFixture(name);
+  const api = await startFixtureApi({ [name]: fixture.records });
+  const tmp = tempDir();
+  const db = join(tmp.dir, `${name}.duckdb`);
+  try {
+    const summary = await runPipeline(fixtureConfig(api.url, { [name]: resource }), { database: db });
+    return { db, views: summary.views, viewErrors: summary.viewErrors, cleanup: async () => tmp.cleanup() };
+  } catch (error) {
+    tmp.cleanup();
+    throw error;
+  } finally {
+    await api.close();
+  }
+}
+
+describe("nested fixtures in DuckDB", () => {
+  test("there are fixtures for deep nesting, lists of lists, empty lists, null vs missing and odd keys", () => {
+    assert.deepEqual(names, ["deeply_nested", "empty_lists", "lists_of_lists", "null_vs_missing", "odd_keys"]);
+  });
+
+  for (const name of names) {
+    const fixture = readFixture(name);
+    test(`${name}: ${fixture.description}`, async () => {
+      const run = await load(name, { primary_key: "id", write_disposition: "merge" });
+      try {
+        const layout = await queryDb<{ table_name: string; columns: string[] }>(run.db, LAYOUT_SQL("fx_dataset"));
+        assert.deepEqual(Object.fromEntries(layout.map((t) => [t.table_name, t.columns])), fixture.tables);
+        for (const [sql, rows] of Object.entries(fixture.queries ?? {})) assert.deepEqual(await queryDb(run.db, sql), rows, sql);
+        // Every table has its view, tables with only _dlt columns included.
+        assert.deepEqual(run.viewErrors, []);
+        assert.deepEqual(run.views.filter((v) => !v.startsWith("_")).sort(), Object.keys(fixture.tables).sort());
+      } finally {
+        await run.cleanup();
+      }
+    });
+  }
+
+  test("without merge, nested tables carry no _dlt_root_id and nested views key on the root's _dlt_id", async () => {
+    const fixture = readFixture("deeply_nested");
+    const run = await load("deeply_nested", {});
+    try {
+      const layout = await queryDb<{ table_name: string; columns: string[] }>(run.db, LAYOUT_SQL("fx_dataset"));
+      const expected = Object.fromEntries(Object.entries(fixture.tables).map(([t, cols]) => [t, cols.filter((c) => !c.startsWith("_dlt_root_id"))]));
+      assert.deepEqual(Object.fromEntries(layout.map((t) => [t.table_name, t.columns])), expected);
+      const [joined] = await queryDb<{ ok: boolean }>(
+        run.db,
+        `select count(*) = 2 and bool_and(d.id = 1) as ok from deeply_nested__l1__l2__l3 l join deeply_nested d on l.deeply_nested_dlt_id = d._dlt_id`,
+      );
+      assert.deepEqual(joined, { ok: true });
+    } finally {
+      await run.cleanup();
+    }
+  });
+});
