@@ -4,6 +4,7 @@
  */
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
+import { compileJsonPath } from "../extract/jsonpath.ts";
 import { Redactor } from "../redact.ts";
 import { planConfig, type Plan } from "./plan.ts";
 import { readConfigFile } from "./read.ts";
@@ -25,6 +26,11 @@ export interface LoadedConfig {
 
 /** Validates a raw config object (secrets already resolved). Throws a ConfigError listing every problem with its path. */
 export function parseConfig(data: unknown, source = "config"): Config {
+  // valibot's object check lets a list through (and reports its missing keys): say what it is.
+  if (Array.isArray(data)) {
+    const problem = `expected an object with "client" and "resources", got a list`;
+    throw new ConfigError(`Invalid ${source}:\n  ${problem}`, { problems: [problem], hint: "the config's top level is an object: { client: …, resources: […] }" });
+  }
   const result = v.safeParse(ConfigSchema, data);
   if (!result.success) {
     const problems = formatIssues(result.issues);
@@ -50,8 +56,43 @@ export function prepareConfig(data: unknown, options: SecretSources & { source?:
     }
     throw error;
   }
+  checkJsonPaths(config, options.source ?? "config");
   const plan = planConfig(config);
   return { config, plan, secrets: [...values, ...inlineSecrets(config)], secretOrigins: origins };
+}
+
+/**
+ * JSONPaths (data_selector, the paginators' *_path keys) are parsed here, so
+ * a typo fails with exit 2 before any database is opened or request sent.
+ */
+function checkJsonPaths(config: Config, source: string): void {
+  const problems: string[] = [];
+  const check = (path: string, value: unknown) => {
+    if (typeof value !== "string" || value === "") return;
+    try {
+      compileJsonPath(value);
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+    }
+  };
+  const paginator = (path: string, p: unknown) => {
+    if (typeof p !== "object" || p === null) return;
+    for (const key of ["total_path", "has_more_path", "cursor_path", "next_url_path"]) check(`${path}.${key}`, (p as Record<string, unknown>)[key]);
+  };
+  const endpoint = (path: string, e: unknown) => {
+    if (typeof e !== "object" || e === null) return;
+    check(`${path}.data_selector`, (e as { data_selector?: unknown }).data_selector);
+    paginator(`${path}.paginator`, (e as { paginator?: unknown }).paginator);
+  };
+  paginator("client.paginator", config.client.paginator);
+  endpoint("resource_defaults.endpoint", config.resource_defaults?.endpoint);
+  config.resources.forEach((r, i) => endpoint(`resources[${i}].endpoint`, typeof r === "object" ? r.endpoint : undefined));
+  if (problems.length) {
+    throw new ConfigError(`Invalid ${source}:\n  ${problems.join("\n  ")}`, {
+      problems,
+      hint: "write JSONPaths like $.data.items or data.items (filters and scripts are not supported); `restduck validate <config>` checks a config without running it",
+    });
+  }
 }
 
 /** Reads, resolves, validates and plans a config file. */

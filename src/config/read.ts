@@ -79,8 +79,9 @@ export async function readConfigFile(path: string, cwd: string = process.cwd()):
 /** Turns the character offset some engines report into `line L, column C`. */
 function jsonPosition(text: string, error: Error): string {
   const match = /position (\d+)/.exec(error.message);
-  if (!match) return "";
-  const offset = Number(match[1]);
+  // V8 gives no position when the text simply stops: that is the end of the file.
+  if (!match && !/end of JSON input/i.test(error.message)) return "";
+  const offset = match ? Number(match[1]) : text.length;
   const before = text.slice(0, offset);
   const line = before.split("\n").length;
   const column = offset - before.lastIndexOf("\n");

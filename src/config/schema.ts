@@ -57,7 +57,10 @@ const posNum = (what = "a positive number") =>
   v.pipe(v.number(`expected ${what}`), v.gtValue(0, `expected ${what}`));
 const bool = () => v.boolean("expected true or false");
 const scalar = v.union([v.string(), v.number(), v.boolean()], "expected a string, number or boolean");
-const stringMap = v.record(v.string(), str(), "expected an object of strings");
+/** valibot's record accepts a list and turns it into `{"0": …}`; a list where a mapping belongs is a mistake. */
+const notList = <S extends v.GenericSchema>(what: string, schema: S) =>
+  v.pipe(v.unknown(), v.check((x) => !Array.isArray(x), `expected ${what}, got a list`), schema);
+const stringMap = notList("an object of strings", v.record(v.string(), str(), "expected an object of strings"));
 const oneOf = <const T extends readonly string[]>(values: T) =>
   v.picklist(values, (issue) => `expected one of ${values.map((x) => `"${x}"`).join(", ")}, got ${describe(issue.input)}`);
 
@@ -311,7 +314,7 @@ const EndpointSchema = obj(
   path: v.optional(nonEmpty("a path or URL")),
   method: v.optional(oneOf(["GET", "POST", "get", "post"] as const)),
   params: v.optional(v.record(v.string(), ParamValue)),
-  json: v.optional(v.record(v.string(), v.unknown())),
+  json: v.optional(notList("an object", v.record(v.string(), v.unknown(), "expected an object"))),
   headers: v.optional(stringMap),
   data_selector: v.optional(v.nullable(str("a JSONPath"))),
   paginator: v.optional(PaginatorSchema),

@@ -70,7 +70,8 @@ function readTable(path: string): Table {
     return (path.endsWith(".json") ? JSON.parse(text) : parseToml(text)) as Table;
   } catch (cause) {
     // The parser's message may quote the offending line, which can hold a secret: keep only its position.
-    const where = /line (\d+)/i.exec((cause as Error).message)?.[0] ?? "unknown position";
+    const line = (cause as { line?: unknown }).line;
+    const where = typeof line === "number" ? `line ${line}` : (/line (\d+)/i.exec((cause as Error).message)?.[0] ?? "unknown position");
     throw new ConfigError(`Cannot parse secrets file ${path} (${where})`, {
       hint: path.endsWith(".json") ? "the file must be valid JSON" : "the file must be valid TOML",
     });
