@@ -19,13 +19,17 @@ export function processIo(): Io {
 
 /**
  * An AbortSignal that aborts on SIGINT/SIGTERM with the signal's name as the
- * reason. A second Ctrl-C exits at once.
+ * reason. The run then stops cleanly: the batch under way commits or rolls
+ * back, the run is recorded as interrupted. A second signal exits at once;
+ * that is safe too, since every batch is one DuckDB transaction (issue 5).
  */
-export function interruptSignal(): AbortSignal {
+export function interruptSignal(options: { stderr?: (text: string) => void } = {}): AbortSignal {
   const controller = new AbortController();
+  const say = options.stderr ?? ((text: string) => void process.stderr.write(text));
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
       if (controller.signal.aborted) process.exit(sig === "SIGTERM" ? 143 : 130);
+      if (sig === "SIGINT") say("\nstopping after the current batch; press Ctrl-C again to quit at once (committed batches are kept either way)\n");
       controller.abort(sig);
     });
   }

@@ -1,0 +1,113 @@
+/**
+ * Ctrl-C and SIGTERM (issue 5): a real child `restduck run` is signalled
+ * mid-run. It must stop cleanly — the batch under way committed or rolled
+ * back, the run recorded as interrupted, exit 130 / 143 with a hint — and
+ * the next run must resume there and end with exactly a clean run's rows.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { spawnCli } from "./helpers.ts";
+
+const MESSAGES = 400;
+const LIMIT = 10;
+
+function signalConfig(url: string): Record<string, unknown> {
+  const config = seedConfig(url) as { resources: { endpoint: { paginator: { limit: number } } }[] };
+  config.resources[0].endpoint.paginator.limit = LIMIT;
+  return { pipeline_name: "sig", batch_pages: 2, ...config };
+}
+
+async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: number, delayMs: number): Promise<void> {
+  let onRequest: ((count: number) => void) | undefined;
+  const api = await chatApi({ messages: MESSAGES, latencyMs: 15, faults: [{ match: ({ count }) => (onRequest?.(count), false) }] });
+  const tmp = tempDir("restduck-signal-");
+  try {
+    const config = writeConfig(tmp.dir, signalConfig(api.url), "sig.json");
+    const db = join(tmp.dir, "sig.duckdb");
+    const proc = spawnCli(["run", config, "--db", db], { cwd: tmp.dir, env: SEED_ENV });
+    let seen = 0;
+    onRequest = () => {
+      if (++seen === afterRequest) setTimeout(() => proc.child.kill(signal), delayMs);
+    };
+    const exit = await proc.done;
+    onRequest = undefined;
+    assert.equal(exit.code, signal === "SIGINT" ? 130 : 143, `exit code\n${exit.stderr}`);
+    assert.match(exit.stderr, new RegExp(`error: run interrupted by ${signal}`));
+    if (signal === "SIGINT") assert.match(exit.stderr, /stopping after the current batch; press Ctrl-C again to quit at once/);
+    assert.match(exit.stderr, /hint: committed batches are kept; run the same command again to resume/);
+    assert.doesNotMatch(exit.stderr, /\n\s+at /, "no stack trace");
+
+    const [run] = await queryDb<{ status: string; error: string }>(db, "SELECT status, error FROM sig_dataset._restduck_runs");
+    assert.equal(run.status, "interrupted");
+    const [cp] = await queryDb<{ pages: number; rows: number; next_request: string }>(db, "SELECT pages::INT AS pages, rows::INT AS rows, next_request FROM sig_dataset._restduck_checkpoints");
+    const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM sig_dataset.chat_messages");
+    assert.equal(counts.n, cp.rows, "the table holds exactly the committed batches");
+    assert.equal(counts.ids, counts.n);
+    assert.ok(cp.pages < MESSAGES / LIMIT, "stopped before the end");
+    const offset = (JSON.parse(cp.next_request) as { params: { offset: number } }).params.offset;
+    assert.equal(offset, cp.pages * LIMIT);
+
+    const from = api.requests.length;
+    const again = await spawnCli(["run", config, "--db", db], { cwd: tmp.dir, env: SEED_ENV }).done;
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /resuming run .*\n.*resuming after page \d+/);
+    const offsets = api.requests.slice(from).filter((r) => r.path === "/v1/messages" && r.status === 200).map((r) => Number(r.query.offset));
+    assert.equal(offsets[0], offset, "the rerun starts at the checkpoint");
+    assert.ok(offsets.every((o) => o >= offset), "committed pages are not fetched again");
+    const [final] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM chat_messages");
+    assert.deepEqual(final, { n: MESSAGES, ids: MESSAGES });
+    const [done] = await queryDb<{ status: string }>(db, "SELECT status FROM sig_dataset._restduck_runs");
+    assert.equal(done.status, "completed", "the resumed run completes the same run");
+  } finally {
+    onRequest = undefined;
+    await api.close();
+    tmp.cleanup();
+  }
+}
+
+test("Ctrl-C mid-run exits 130, records the run as interrupted, and a rerun resumes to exactly every row", async () => {
+  await interruptAndResume("SIGINT", 7, 0);
+});
+
+test("Ctrl-C a few milliseconds after a page arrives still leaves only whole batches", async () => {
+  await interruptAndResume("SIGINT", 4, 12);
+});
+
+test("SIGTERM mid-run exits 143 and is resumable the same way", async () => {
+  await interruptAndResume("SIGTERM", 9, 5);
+});
+
+test("a second Ctrl-C quits at once with 130, and the file still holds only whole batches", async () => {
+  let onRequest: ((count: number) => void) | undefined;
+  // Page 6 never answers in time: the first Ctrl-C aborts it, the second one does not wait for the cleanup.
+  const api = await chatApi({ messages: MESSAGES, latencyMs: 15, faults: [{ match: ({ count }) => (onRequest?.(count), false) }] });
+  const tmp = tempDir("restduck-signal-");
+  try {
+    const config = writeConfig(tmp.dir, signalConfig(api.url), "sig.json");
+    const db = join(tmp.dir, "sig.duckdb");
+    const proc = spawnCli(["run", config, "--db", db], { cwd: tmp.dir, env: SEED_ENV });
+    let seen = 0;
+    onRequest = () => {
+      if (++seen === 6) {
+        proc.child.kill("SIGINT");
+        proc.child.kill("SIGINT");
+      }
+    };
+    const exit = await proc.done;
+    assert.equal(exit.code, 130, exit.stderr);
+    const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM sig_dataset.chat_messages");
+    const [cp] = await queryDb<{ rows: number }>(db, "SELECT rows::INT AS rows FROM sig_dataset._restduck_checkpoints");
+    assert.equal(counts.n, cp.rows);
+    assert.equal(counts.ids, counts.n);
+    const again = await spawnCli(["run", config, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV }).done;
+    assert.equal(again.code, 0, again.stderr);
+    const [final] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM chat_messages");
+    assert.deepEqual(final, { n: MESSAGES, ids: MESSAGES });
+  } finally {
+    onRequest = undefined;
+    await api.close();
+    tmp.cleanup();
+  }
+});
