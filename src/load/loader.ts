@@ -338,7 +338,8 @@ export class Loader {
       );
       known = new Set(rows.map((r) => r.column_name));
       if (known.size === 0) {
-        const defs = Object.values(table.columns).map((c) => `${q(c.name)} ${duckdbType(c)}`);
+        // NOT NULL where the schema says so (dlt's columns, keys, `nullable: false` hints), as dlt's DuckDB tables have it.
+        const defs = Object.values(table.columns).map((c) => `${q(c.name)} ${duckdbType(c)}${c.nullable === false ? " NOT NULL" : ""}`);
         await this.db.run(`CREATE TABLE ${q(schema)}.${q(table.name)} (${defs.join(", ")})`);
         known = new Set(Object.keys(table.columns));
       }
