@@ -1,0 +1,113 @@
+/**
+ * A DuckDB file held by another process (issue 5): a clear error naming the
+ * file and what to do, exit 1, never a stack trace; nothing is written.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openDatabase } from "../../src/load/db.ts";
+import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+
+const HOLDER = fileURLToPath(new URL("./hold_db.ts", import.meta.url));
+
+/** Opens `file` in another process and resolves once it holds the lock; call the result to let go. */
+async function holdDatabase(file: string, readOnly: boolean): Promise<{ pid: number; release: () => Promise<void> }> {
+  const child = spawn(process.execPath, [HOLDER, file, ...(readOnly ? ["--read-only"] : [])], { stdio: ["pipe", "pipe", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (d) => String(d).includes("ready") && resolve());
+    child.on("close", (code) => reject(new Error(`holder exited ${code}: ${err}`)));
+  });
+  return {
+    pid: child.pid!,
+    release: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+async function seedFile(path: string): Promise<void> {
+  const db = await openDatabase(path);
+  await db.run("CREATE TABLE keep AS SELECT 42 AS answer");
+  db.close();
+}
+
+const LOCKED = /error: Database (\S*)locked\.duckdb is in use by another process \(PID (\d+)\): DuckDB allows one writer at a time/;
+const WHAT_TO_DO = /hint: close the other session \(a notebook or duckdb shell\) or open it read-only/;
+
+test("run against a file another process writes to fails naming the file, the PID and what to do", async () => {
+  const api = await chatApi({ messages: 20 });
+  const tmp = tempDir("restduck-lock-");
+  const file = join(tmp.dir, "locked.duckdb");
+  await seedFile(file);
+  const holder = await holdDatabase(file, false);
+  try {
+    const config = writeConfig(tmp.dir, seedConfig(api.url));
+    const result = await runCli(["run", config, "--db", "locked.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
+    assert.equal(result.code, 1, result.stderr);
+    const m = LOCKED.exec(result.stderr);
+    assert.ok(m, result.stderr);
+    assert.equal(Number(m[2]), holder.pid, "names the process holding it");
+    assert.match(result.stderr, WHAT_TO_DO);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+    assert.equal(api.requests.length, 0, "no request is sent before the database is open");
+  } finally {
+    await holder.release();
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("run against a file a notebook holds read-only fails the same way", async () => {
+  const tmp = tempDir("restduck-lock-");
+  const file = join(tmp.dir, "locked.duckdb");
+  await seedFile(file);
+  const holder = await holdDatabase(file, true);
+  try {
+    const config = writeConfig(tmp.dir, seedConfig("http://127.0.0.1:9"));
+    const result = await runCli(["run", config, "--db", "locked.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, LOCKED);
+    assert.match(result.stderr, WHAT_TO_DO);
+  } finally {
+    await holder.release();
+    tmp.cleanup();
+  }
+});
+
+test("query against a file another process writes to fails with the same clear error", async () => {
+  const tmp = tempDir("restduck-lock-");
+  const file = join(tmp.dir, "locked.duckdb");
+  await seedFile(file);
+  const holder = await holdDatabase(file, false);
+  try {
+    const result = await runCli(["query", "--db", "locked.duckdb", "select * from keep"], { cwd: tmp.dir });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, LOCKED);
+    assert.match(result.stderr, WHAT_TO_DO);
+    assert.equal(result.stdout, "");
+  } finally {
+    await holder.release();
+    tmp.cleanup();
+  }
+});
+
+test("query shares a file another process holds read-only", async () => {
+  const tmp = tempDir("restduck-lock-");
+  const file = join(tmp.dir, "shared.duckdb");
+  await seedFile(file);
+  const holder = await holdDatabase(file, true);
+  try {
+    const result = await runCli(["query", "--db", "shared.duckdb", "--format", "csv", "select answer from keep"], { cwd: tmp.dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "answer\n42\n");
+  } finally {
+    await holder.release();
+    tmp.cleanup();
+  }
+});
