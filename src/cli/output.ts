@@ -90,7 +90,7 @@ export function progressReporter(
   const stateOf = (resource: string) => {
     let s = live.get(resource);
     if (!s) {
-      s = { pages: 0, rows: 0, rate: 0, retries: 0, since: now(), lastPrinted: 0 };
+      s = { pages: 0, rows: 0, rate: 0, retries: 0, since: now(), lastPrinted: Number.NEGATIVE_INFINITY };
       live.set(resource, s);
     }
     return s;
@@ -178,7 +178,12 @@ export function summaryLine(s: RunSummary): string {
 
 /** Formats a query result. */
 export function formatResult(result: { columns: string[]; types?: string[]; rows: unknown[][] }, format: "table" | "csv" | "json" | "ndjson", width = 120): string {
-  const { columns, rows } = result;
+  const { columns } = result;
+  // DuckDB hands 64/128-bit integers over as strings (JSON numbers lose precision past 2^53): numbers again where they fit.
+  const wide = (result.types ?? []).map((t) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/i.test(t));
+  const rows = wide.some(Boolean)
+    ? result.rows.map((r) => r.map((v, i) => (wide[i] && typeof v === "string" && Number.isSafeInteger(Number(v)) ? Number(v) : v)))
+    : result.rows;
   if (format === "json") return JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), null, 2) + "\n";
   if (format === "ndjson") return rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, r[i]])))).join("\n") + (rows.length ? "\n" : "");
   if (format === "csv") {
@@ -192,16 +197,28 @@ export function formatResult(result: { columns: string[]; types?: string[]; rows
   return formatTable(columns, rows, width, result.types);
 }
 
-function formatTable(columns: string[], rows: unknown[][], width: number, types?: string[]): string {
+function formatTable(allColumns: string[], rows: unknown[][], width: number, types?: string[]): string {
   const text = (v: unknown) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v)).replace(/\s+/g, " ");
-  const cells = rows.map((r) => r.map(text));
+  const allCells = rows.map((r) => r.map(text));
   const numeric = (types ?? []).map((t) => /INT|DOUBLE|DECIMAL|FLOAT|REAL|NUMERIC/i.test(t));
+  let columns = allColumns;
+  let cells = allCells;
   let widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
-  // Shrink the widest columns until the table fits the terminal.
+  // Shrink the widest columns until the table fits the terminal…
   const total = () => widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1) + 4;
   while (total() > width && Math.max(...widths) > 8) {
     const i = widths.indexOf(Math.max(...widths));
     widths[i]--;
+  }
+  // …and if even that is too wide, leave out columns from the right and say which.
+  let hidden: string[] = [];
+  while (total() > width && widths.length > 1) {
+    widths = widths.slice(0, -1);
+    hidden = [allColumns[widths.length], ...hidden];
+  }
+  if (hidden.length) {
+    columns = allColumns.slice(0, widths.length);
+    cells = allCells.map((r) => r.slice(0, widths.length));
   }
   widths = widths.map((w) => Math.max(w, 1));
   const fit = (s: string, w: number, right: boolean) => {
@@ -210,5 +227,6 @@ function formatTable(columns: string[], rows: unknown[][], width: number, types?
   };
   const sep = `+-${widths.map((w) => "-".repeat(w)).join("-+-")}-+`;
   const fmtRow = (r: string[]) => `| ${r.map((s, i) => fit(s, widths[i], numeric[i])).join(" | ")} |`;
-  return [sep, fmtRow(columns), sep, ...cells.map((r) => fmtRow(r)), sep, `${rows.length} row${rows.length === 1 ? "" : "s"}`].join("\n") + "\n";
+  const footer = `${rows.length} row${rows.length === 1 ? "" : "s"}${hidden.length ? ` · ${hidden.length} column${hidden.length === 1 ? "" : "s"} not shown (${hidden.join(", ")}): widen the terminal or use -f csv/json` : ""}`;
+  return [sep, fmtRow(columns), sep, ...cells.map((r) => fmtRow(r)), sep, footer].join("\n") + "\n";
 }

@@ -319,10 +319,11 @@ class _Generator {
         endpoint.path = endpoint.path.replace(`{${param}}`, `{resources.${parent.name}.${this.parentField(param, parent)}}`);
         r.parents.push(parent);
       } else {
-        // Keep the key order readable: selected goes before endpoint.
+        // dlt fills `{post_id}` from `params.post_id`: a stand-in value the user replaces, and the resource off until then.
+        endpoint.params = { ...(endpoint.params ?? {}), [param]: `<${param}>` };
         const { endpoint: ep, ...rest } = r.config;
         r.config = { ...rest, selected: false, endpoint: ep };
-        this.notes.push(`resource ${r.name} (GET ${r.path}): path parameter {${param}} matches no list resource; replace it with a value (the resource is written with "selected": false)`);
+        this.notes.push(`resource ${r.name} (GET ${r.path}): path parameter {${param}} matches no list resource; set params.${param} to a value and remove "selected": false`);
       }
     }
   }

@@ -33,7 +33,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process with captured output. */
-export async function runCli(args: string[], options: { env?: Record<string, string | undefined>; cwd: string; signal?: AbortSignal }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd: string; signal?: AbortSignal; isTTY?: boolean; columns?: number },
+): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const io: Io = {
@@ -41,8 +44,8 @@ export async function runCli(args: string[], options: { env?: Record<string, str
     stderr: (t) => void (stderr += t),
     env: options.env ?? {},
     cwd: options.cwd,
-    isTTY: false,
-    columns: 120,
+    isTTY: options.isTTY ?? false,
+    columns: options.columns ?? 120,
   };
   const code = await main(args, io, options.signal);
   return { code, stdout, stderr };

@@ -111,7 +111,8 @@ export async function run(
     try {
       prepareConfig(config, { env: standIns, source: args.file });
     } catch (error) {
-      problems = (error as { problems?: string[] }).problems ?? [(error as Error).message];
+      const listed = (error as { problems?: string[] }).problems;
+      problems = listed?.length ? [...listed] : [(error as Error).message];
     }
 
     const resources = (config.resources as { name: string; selected?: boolean; endpoint?: { path?: string; paginator?: { type?: string } } }[]) ?? [];
