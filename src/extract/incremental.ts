@@ -203,6 +203,18 @@ export class Incremental {
     return { records: kept, stop };
   }
 
+  /** Continues a run that was interrupted: the progress its committed batches had made. */
+  restore(progress: IncrementalState | undefined): void {
+    if (!progress || progress.last_value === undefined || progress.last_value === null) return;
+    this.#lastValue = progress.last_value;
+    this.#hashes = new Set(progress.unique_hashes ?? []);
+  }
+
+  /** The state this run started from (kept in checkpoints so a resumed run filters as the first attempt did). */
+  get startState(): IncrementalState | undefined {
+    return this.#previous;
+  }
+
   /** The last value seen so far (what the next run starts from). */
   get lastValue(): unknown {
     return this.#lastValue;

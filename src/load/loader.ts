@@ -30,6 +30,8 @@ export interface Batch {
   rootTable: string;
   primaryKey: string[];
   disposition: "append" | "replace" | "merge";
+  /** dlt's merge strategy; `upsert` when not given. */
+  mergeStrategy?: "upsert" | "delete-insert" | "scd2";
   schema: Schema;
   rows: RowsByTable;
   checkpoint: Checkpoint;
@@ -175,6 +177,14 @@ export class Loader {
     return { loadId: last.load_id, status: last.status, checkpoints };
   }
 
+  /** Each resource's newest stored state (incremental cursors), from any run: the state committed with the newest rows. */
+  async latestStates(): Promise<Map<string, unknown>> {
+    const rows = await this.db.all<{ resource: string; state: string }>(
+      `SELECT resource, state FROM ${this.#ds}._restduck_checkpoints WHERE state IS NOT NULL QUALIFY row_number() OVER (PARTITION BY resource ORDER BY updated_at DESC, load_id DESC) = 1`,
+    );
+    return new Map(rows.map((r) => [r.resource, JSON.parse(r.state)]));
+  }
+
   /** Records a run as started (or resumed). */
   async startRun(loadId: string, info: { version: string; resumed: boolean }): Promise<void> {
     if (info.resumed) {
@@ -191,6 +201,7 @@ export class Loader {
   async resetResource(schema: Schema, resource: string): Promise<void> {
     for (const table of tablesOf(schema, resource)) {
       await this.db.run(`DROP TABLE IF EXISTS ${this.#staging}.${q(table.name)}`);
+      await this.db.run(`DROP TABLE IF EXISTS ${this.#staging}.${q(scd2SeenTable(table.name))}`);
       this.#known.delete(`${this.dataset}_staging.${table.name}`);
     }
   }
@@ -210,7 +221,9 @@ export class Loader {
         // A batch with no rows at all still commits its checkpoint.
       } else if (batch.disposition === "merge") {
         await this.#ensureTable(targetSchema, root);
-        await this.#merge(batch, root, rootRows);
+        if (batch.mergeStrategy === "delete-insert") await this.#deleteInsert(batch, root, rootRows);
+        else if (batch.mergeStrategy === "scd2") await this.#scd2(batch, root, rootRows);
+        else await this.#merge(batch, root, rootRows);
       } else {
         for (const [tableName, rows] of batch.rows) {
           if (rows.length === 0) continue;
@@ -295,6 +308,112 @@ export class Loader {
       await db.run(`DROP TABLE ${childStage}`);
     }
     await db.run(`DROP TABLE ${dedup}; DROP TABLE ${stage}`);
+  }
+
+  /**
+   * dlt's `delete-insert`: rows of earlier loads that share a primary key or
+   * merge key with this batch are deleted (with their nested rows), then the
+   * batch is inserted (the last of duplicate primary keys wins). Rows of this
+   * same load are only replaced by primary key, so a merge key that spans
+   * several batches keeps every row of the load.
+   */
+  async #deleteInsert(batch: Batch, root: TableSchema, rootRows: Row[]): Promise<void> {
+    const db = this.db;
+    const target = `${this.#ds}.${q(root.name)}`;
+    const stage = await this.#stage(root, rootRows, true);
+    const pk = batch.primaryKey;
+    const mk = Object.values(root.columns).filter((c) => c.merge_key).map((c) => c.name);
+    const dedup = stage.replace(/"$/, '_d"');
+    await db.run(
+      pk.length
+        ? `CREATE TEMP TABLE ${dedup} AS SELECT * FROM ${stage} QUALIFY row_number() OVER (PARTITION BY ${pk.map(q).join(", ")} ORDER BY _rd_seq DESC) = 1`
+        : `CREATE TEMP TABLE ${dedup} AS SELECT * FROM ${stage}`,
+    );
+    const on = (keys: string[]) => keys.map((k) => `t.${q(k)} = s.${q(k)}`).join(" AND ");
+    const conditions: string[] = [];
+    if (pk.length) conditions.push(`EXISTS (SELECT 1 FROM ${dedup} s WHERE ${on(pk)})`);
+    if (mk.length) conditions.push(`(t._dlt_load_id <> '${batch.loadId.replace(/'/g, "''")}' AND EXISTS (SELECT 1 FROM ${dedup} s WHERE ${on(mk)}))`);
+    const doomed = stage.replace(/"$/, '_x"');
+    await db.run(`CREATE TEMP TABLE ${doomed} AS SELECT t._dlt_id FROM ${target} t WHERE ${conditions.join(" OR ") || "FALSE"}`);
+    const children = Object.values(batch.schema.tables).filter((t) => t.parent !== undefined && rootOf(batch.schema, t) === root.name);
+    for (const child of children) {
+      if (!(await this.#exists(this.dataset, child.name))) continue;
+      await db.run(`DELETE FROM ${this.#ds}.${q(child.name)} WHERE _dlt_root_id IN (SELECT _dlt_id FROM ${doomed})`);
+    }
+    await db.run(`DELETE FROM ${target} WHERE _dlt_id IN (SELECT _dlt_id FROM ${doomed})`);
+    const cols = Object.values(root.columns);
+    await db.run(`INSERT INTO ${target} (${cols.map((c) => q(c.name)).join(", ")}) SELECT ${cols.map((c) => castFromStage(c)).join(", ")} FROM ${dedup}`);
+    await this.#insertChildren(batch, children, dedup);
+    await db.run(`DROP TABLE ${doomed}; DROP TABLE ${dedup}; DROP TABLE ${stage}`);
+  }
+
+  /**
+   * dlt's `scd2`: each record's `_dlt_id` is a hash of its content, so a
+   * changed record is a new version. A version not yet active is inserted
+   * with `_dlt_valid_from` = the load's time and `_dlt_valid_to` NULL; the
+   * versions seen are remembered in staging so that, when the resource
+   * finishes, active versions the source no longer returned are closed
+   * (`#scd2Retire`). With a merge key only versions sharing a merge key
+   * with this run's records are closed (dlt's incremental scd2).
+   */
+  async #scd2(batch: Batch, root: TableSchema, rootRows: Row[]): Promise<void> {
+    const db = this.db;
+    for (const name of [SCD2_FROM, SCD2_TO]) root.columns[name] ??= { name, data_type: "timestamp", nullable: true, x_added_in: batch.loadId };
+    await this.#ensureTable(this.dataset, root);
+    const target = `${this.#ds}.${q(root.name)}`;
+    const stage = await this.#stage(root, rootRows, true);
+    const fresh = stage.replace(/"$/, '_d"');
+    await db.run(
+      `CREATE TEMP TABLE ${fresh} AS SELECT * FROM ${stage} s WHERE s._dlt_id NOT IN (SELECT _dlt_id FROM ${target} WHERE ${q(SCD2_TO)} IS NULL)
+       QUALIFY row_number() OVER (PARTITION BY s._dlt_id ORDER BY s._rd_seq DESC) = 1`,
+    );
+    const boundary = `to_timestamp(${Number(batch.loadId)})`;
+    const cols = Object.values(root.columns);
+    const value = (c: (typeof cols)[number]) => (c.name === SCD2_FROM ? boundary : c.name === SCD2_TO ? "NULL" : castFromStage(c));
+    await db.run(`INSERT INTO ${target} (${cols.map((c) => q(c.name)).join(", ")}) SELECT ${cols.map(value).join(", ")} FROM ${fresh}`);
+    const children = Object.values(batch.schema.tables).filter((t) => t.parent !== undefined && rootOf(batch.schema, t) === root.name);
+    await this.#insertChildren(batch, children, fresh);
+    const mk = Object.values(root.columns).filter((c) => c.merge_key);
+    const seen = `${this.#staging}.${q(scd2SeenTable(root.name))}`;
+    await db.run(`CREATE SCHEMA IF NOT EXISTS ${this.#staging}`);
+    await db.run(`CREATE TABLE IF NOT EXISTS ${seen} (_dlt_id VARCHAR${mk.map((c) => `, ${q(c.name)} ${duckdbType(c)}`).join("")})`);
+    await db.run(`INSERT INTO ${seen} SELECT _dlt_id${mk.map((c) => `, ${castFromStage(c)}`).join("")} FROM ${stage}`);
+    await db.run(`DROP TABLE ${fresh}; DROP TABLE ${stage}`);
+  }
+
+  /** Closes the active scd2 versions this run did not see (see `#scd2`). */
+  async #scd2Retire(batch: Omit<Batch, "rows">): Promise<void> {
+    const root = batch.schema.tables[batch.rootTable];
+    if (!root || !(await this.#exists(this.dataset, root.name))) return;
+    const seen = `${this.#staging}.${q(scd2SeenTable(root.name))}`;
+    if (!(await this.#exists(`${this.dataset}_staging`, scd2SeenTable(root.name)))) {
+      // Nothing came in this run: without a merge key, every active version is gone from the source.
+      if (Object.values(root.columns).some((c) => c.merge_key)) return;
+      await this.db.run(`UPDATE ${this.#ds}.${q(root.name)} SET ${q(SCD2_TO)} = to_timestamp(${Number(batch.loadId)}) WHERE ${q(SCD2_TO)} IS NULL`);
+      return;
+    }
+    const mk = Object.values(root.columns).filter((c) => c.merge_key).map((c) => q(c.name));
+    await this.db.run(
+      `UPDATE ${this.#ds}.${q(root.name)} SET ${q(SCD2_TO)} = to_timestamp(${Number(batch.loadId)})
+       WHERE ${q(SCD2_TO)} IS NULL AND _dlt_id NOT IN (SELECT _dlt_id FROM ${seen})
+       ${mk.length ? `AND (${mk.join(", ")}) IN (SELECT (${mk.join(", ")}) FROM ${seen})` : ""}`,
+    );
+    await this.db.run(`DROP TABLE ${seen}`);
+  }
+
+  /** Inserts the nested rows of a batch whose root row is in `rootIds` (a table with `_dlt_id`). */
+  async #insertChildren(batch: Batch, children: TableSchema[], rootIds: string): Promise<void> {
+    for (const child of children) {
+      const rows = batch.rows.get(child.name);
+      if (!rows?.length) continue;
+      await this.#ensureTable(this.dataset, child);
+      const childStage = await this.#stage(child, rows);
+      const ccols = Object.values(child.columns);
+      await this.db.run(
+        `INSERT INTO ${this.#ds}.${q(child.name)} (${ccols.map((c) => q(c.name)).join(", ")}) SELECT ${ccols.map((c) => castFromStage(c)).join(", ")} FROM ${childStage} WHERE _dlt_root_id IN (SELECT _dlt_id FROM ${rootIds})`,
+      );
+      await this.db.run(`DROP TABLE ${childStage}`);
+    }
   }
 
   /** Appends rows into a fresh temp staging table and returns its quoted name. */
@@ -388,6 +507,7 @@ export class Loader {
           }
         }
       }
+      if (batch.disposition === "merge" && batch.mergeStrategy === "scd2") await this.#scd2Retire(batch);
       await this.#saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, true);
       await this.#commit();
     } catch (error) {
@@ -447,6 +567,12 @@ export class Loader {
     }
   }
 }
+
+/** dlt's scd2 validity columns. */
+const SCD2_FROM = "_dlt_valid_from";
+const SCD2_TO = "_dlt_valid_to";
+/** Staging table that remembers the scd2 versions a run has seen. */
+const scd2SeenTable = (table: string) => `${table}__rd_scd2_seen`;
 
 /** The root table a table belongs to. */
 export function rootOf(schema: Schema, table: TableSchema): string {

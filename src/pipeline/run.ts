@@ -12,6 +12,11 @@ import { refreshViews } from "../load/views.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import type { Row, Schema } from "../normalize/types.ts";
 import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
+import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
+import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
+import { Incremental, rowKeyHash, type IncrementalState } from "../extract/incremental.ts";
+import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
+import type { RetryConfig } from "../config/schema.ts";
 import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
 
@@ -104,6 +109,14 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     }
   }
   const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
+  // Parents of the resources to load are fetched too (not loaded unless selected); the plan is already in topological order.
+  const byName = new Map(plan.resources.map((r) => [r.name, r]));
+  const needed = new Set<string>();
+  for (const r of resources) {
+    for (let p: ResourcePlan | undefined = r; p && !needed.has(p.name); p = p.parent ? byName.get(p.parent.resource) : undefined) needed.add(p.name);
+  }
+  const toFetch = plan.resources.filter((r) => needed.has(r.name));
+  const loading = new Set(resources.map((r) => r.name));
   warnInsecure(plan.baseUrl, emit);
 
   const db = options.db ?? (await openDatabase(options.database, { cwd: options.cwd }));
@@ -114,14 +127,19 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     if (e.type === "retry") {
       retries++;
       emit({ type: "retry", resource: currentResource, url: e.url, attempt: e.attempt, delayMs: e.delayMs, status: e.status, reason: e.reason });
-    } else emit({ type: "auth_refresh", resource: currentResource, url: e.url });
+    } else if (e.type === "throttle") emit({ type: "throttle", resource: currentResource, url: e.url, delayMs: e.delayMs, reason: e.reason });
+    else emit({ type: "auth_refresh", resource: currentResource, url: e.url });
   };
+  // One adaptive limit for the whole API: a 429 on any request halves what is in flight (issue #6).
+  const adaptive = createAdaptiveConcurrency({ max: options.concurrency ?? plan.concurrency });
   const baseHttp = createHttpClient({
     baseUrl: plan.baseUrl,
     headers: plan.headers,
     retry: plan.retry,
     redactor,
     onEvent: onHttp,
+    rateLimit: rateLimitOptions(plan.rateLimit),
+    adaptive,
     fetch: options.fetch,
     sleep: options.sleep,
     now: options.now,
@@ -157,11 +175,23 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       emit({ type: "warning", message: "schema_contract freezes the schema: this run loads in one transaction, so it commits all or nothing and cannot resume" });
       await loader.beginAtomic();
     }
-    for (const resource of resources) {
+    const storedStates = await loader.latestStates();
+    /** Each child's parent records (what it needs of them), filled while the parent runs. */
+    const parentRecords = new Map<string, ParentValues[]>();
+    const finalStates: Record<string, unknown> = {};
+    for (const resource of toFetch) {
       currentResource = resource.name;
       const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
       const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
-      const checkpoint = unfinished?.checkpoints.get(resource.name);
+      let checkpoint = unfinished?.checkpoints.get(resource.name);
+      const children = toFetch.filter((c) => c.parent?.resource === resource.name);
+      for (const c of children) parentRecords.set(c.name, []);
+      let load = loading.has(resource.name);
+      // A finished parent is fetched again (not loaded) when a child still needs its records.
+      if (checkpoint?.done && children.some((c) => !unfinished?.checkpoints.get(c.name)?.done)) {
+        load = false;
+      }
+      if (!load) checkpoint = checkpoint?.done ? checkpoint : undefined;
       const summary = await loadResource({
         resource,
         http,
@@ -171,13 +201,31 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         checkpoint,
         options: { ...options, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
         emit,
-        concurrency: options.concurrency ?? plan.concurrency,
+        concurrency: adaptive,
+        load,
+        retry: plan.retry,
+        storedState: storedStates.get(resource.name) as ResourceState | undefined,
+        parents: resource.parent ? parentRecords.get(resource.name) : undefined,
+        children: children.map((c) => ({ child: c, values: parentRecords.get(c.name)! })),
+        onState: (state) => {
+          if (resource.incremental) finalStates[resource.name] = state;
+        },
+        onRetry: (url, attempt, delayMs, reason) => {
+          retries++;
+          emit({ type: "retry", resource: resource.name, url, attempt, delayMs, reason });
+        },
       });
-      summaries.push(summary);
+      if (loading.has(resource.name)) summaries.push(summary);
+      // A parent's records are only needed until its children ran.
+      if (resource.parent) parentRecords.delete(resource.name);
     }
 
     if (atomic) await loader.commitAtomic();
-    await loader.finishRun(loadId, "completed", { schema, requests, retries });
+    // dlt keeps incremental cursors in _dlt_pipeline_state too: sources → <pipeline> → resources → <name> → incremental.
+    const state = Object.keys(finalStates).length
+      ? { sources: { [pipelineName]: { resources: Object.fromEntries(Object.entries(finalStates).map(([name, st]) => [name, { incremental: st }])) } } }
+      : undefined;
+    await loader.finishRun(loadId, "completed", { schema, requests, retries, state });
     const views = await refreshViews(db, {
       dataset,
       schema,
@@ -268,11 +316,41 @@ interface ResourceContext {
   checkpoint: (Checkpoint & { done: boolean }) | undefined;
   options: RunOptions;
   emit: (e: PipelineEvent) => void;
-  concurrency: number;
+  concurrency: AdaptiveConcurrency;
+  /** False for a parent that is fetched for its children but not loaded. */
+  load: boolean;
+  retry: RetryConfig;
+  /** The newest state stored for this resource by any earlier run. */
+  storedState: ResourceState | undefined;
+  /** For a child: what each parent record gives it, in order. */
+  parents: ParentValues[] | undefined;
+  /** Children to collect parent values for. */
+  children: { child: ResourcePlan; values: ParentValues[] }[];
+  onState: (state: ResourceState | undefined) => void;
+  onRetry: (url: string, attempt: number, delayMs: number, reason: string) => void;
+}
+
+/** One cursor's stored progress: where this run started from, and how far its committed rows go. */
+interface CursorSlot {
+  start: IncrementalState | null;
+  incremental: IncrementalState | null;
+}
+
+/** What a resource keeps in its checkpoint's `state`: its cursor, or one cursor per parent record (dlt shares one, its issue #2429). */
+interface ResourceState {
+  start?: IncrementalState | null;
+  incremental?: IncrementalState | null;
+  parents?: Record<string, CursorSlot>;
+}
+
+/** Where a child resource stands: the parent record and the next request of its chain. */
+interface ChildPosition {
+  parent: number;
+  request: PageRequest | null;
 }
 
 async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
-  const { resource, loader, schema, loadId, checkpoint, options, emit } = ctx;
+  const { resource, loader, schema, loadId, checkpoint, options, emit, load } = ctx;
   const normalizer = new Normalizer(schema, {
     loadId,
     table: resource.tableName,
@@ -280,51 +358,91 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     primaryKey: resource.primaryKey,
     mergeKey: resource.mergeKey,
     writeDisposition: resource.writeDisposition,
-    mergeStrategy: resource.mergeStrategy === "upsert" ? "upsert" : resource.mergeStrategy === "delete-insert" ? "delete-insert" : undefined,
+    mergeStrategy: resource.mergeStrategy === "upsert" ? "upsert" : resource.mergeStrategy === undefined ? undefined : "delete-insert",
     maxTableNesting: resource.maxTableNesting,
     columns: resource.columns,
     schemaContract: resource.schemaContract,
   });
-  const base = { loadId, resource: resource.name, rootTable: normalizer.rootTable, primaryKey: normalizer.primaryKeyColumns, disposition: resource.writeDisposition, schema };
-  if (checkpoint?.done) {
+  const base = {
+    loadId,
+    resource: resource.name,
+    rootTable: normalizer.rootTable,
+    primaryKey: normalizer.primaryKeyColumns,
+    disposition: resource.writeDisposition,
+    mergeStrategy: resource.mergeStrategy,
+    schema,
+  };
+  if (load && checkpoint?.done) {
+    ctx.onState(checkpoint.state as ResourceState | undefined);
     emit({ type: "resource_finished", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, skipped: true });
     return { name: resource.name, table: normalizer.rootTable, pages: checkpoint.pages, rows: checkpoint.rows };
   }
-  const resumeFrom = checkpoint?.next ? (checkpoint.next as PageRequest) : undefined;
-  if (!resumeFrom) await loader.resetResource(schema, resource.name);
+  const resuming = load && checkpoint !== undefined && !checkpoint.done && checkpoint.next != null;
+  const saved = resuming ? (checkpoint!.state as ResourceState | undefined) : undefined;
+  let startParent = 0;
+  let resumeFrom: PageRequest | undefined;
+  if (resuming) {
+    if (resource.parent) {
+      const pos = checkpoint!.next as ChildPosition;
+      startParent = pos.parent;
+      resumeFrom = pos.request ?? undefined;
+    } else resumeFrom = checkpoint!.next as PageRequest;
+  }
+  if (load && !resuming) await loader.resetResource(schema, resource.name);
 
-  const paginator = createPaginator(resource.endpoint.paginator, {
-    onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
+  const http = withResponseActions(ctx.http, resource.endpoint.responseActions, {
+    retry: ctx.retry,
+    sleep: options.sleep,
+    now: options.now,
+    onRetry: (r) => ctx.onRetry(r.url, r.attempt, r.delayMs, r.reason),
   });
-  emit({ type: "resource_started", resource: resource.name, paginator: paginator.name, resumedAtPage: resumeFrom ? checkpoint!.pages : undefined });
+  const steps = compileProcessingSteps(resource.processingSteps, resource.name);
+  const prior = ctx.storedState;
 
-  const first: PageRequest = {
-    method: resource.endpoint.method,
-    url: resource.endpoint.path,
-    params: { ...resource.endpoint.params },
-    json: resource.endpoint.json,
-    headers: Object.keys(resource.endpoint.headers).length ? resource.endpoint.headers : undefined,
+  // Incremental cursors: one for the resource, or one per parent record.
+  const inc = resource.incremental;
+  const parentSlots: Record<string, CursorSlot> = { ...(resuming ? saved?.parents : prior?.parents) };
+  if (!resuming) for (const [k, v] of Object.entries(parentSlots)) parentSlots[k] = { start: v.incremental, incremental: v.incremental };
+  let topCursor: Incremental | undefined;
+  const cursorFor = (key: string | undefined): Incremental | undefined => {
+    if (!inc) return undefined;
+    let slot: CursorSlot | undefined;
+    if (key === undefined) slot = resuming && saved ? { start: saved.start ?? null, incremental: saved.incremental ?? null } : prior ? { start: prior.incremental ?? null, incremental: null } : undefined;
+    else slot = parentSlots[key];
+    const cursor = new Incremental(inc, slot?.start ?? undefined, resource.name);
+    if (resuming || key !== undefined) cursor.restore(slot?.incremental ?? undefined);
+    return cursor;
   };
+  const currentState = (): ResourceState | undefined => {
+    if (!inc) return undefined;
+    if (resource.parent) return { parents: { ...parentSlots } };
+    return { start: topCursor?.startState ?? null, incremental: topCursor?.state() ?? null };
+  };
+
+  const paginatorName = createPaginator(resource.endpoint.paginator).name;
+  emit({ type: "resource_started", resource: resource.name, paginator: paginatorName, resumedAtPage: resuming ? checkpoint!.pages : undefined });
+
   const batchPages = options.batchPages ?? 10;
   const batchRows = options.batchRows ?? 10_000;
   const batchMs = (options.batchSeconds ?? 5) * 1000;
   let batchStarted = Date.now();
-  let pages = resumeFrom ? checkpoint!.pages : 0;
-  let rows = resumeFrom ? checkpoint!.rows : 0;
+  let pages = resuming ? checkpoint!.pages : 0;
+  let rows = resuming ? checkpoint!.rows : 0;
   let pending = new Map<string, Row[]>();
   let pendingPages = 0;
   let pendingRecords = 0;
-  let next: PageRequest | undefined = resumeFrom;
+  /** The checkpoint's resume position: a page request, or a ChildPosition for a child. */
+  let position: PageRequest | ChildPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition) : null;
   const started = Date.now();
 
   // One batch commits while the next one is fetched and normalized: DuckDB works on its own
   // threads, so loading overlaps fetching and parsing. At most one commit is in flight.
   let committing: Promise<void> = Promise.resolve();
   const flush = async () => {
-    if (pendingPages === 0) return;
+    if (pendingPages === 0 || !load) return;
     rows += pendingRecords;
     const batchRowsNow = pendingRecords;
-    const checkpoint: Checkpoint = { next: next ?? null, pages, rows };
+    const checkpoint: Checkpoint = { next: position, pages, rows, state: currentState() };
     // The normalizer keeps evolving the schema while this batch commits: give the batch its own copy.
     const batch = { ...base, schema: structuredClone(schema), rows: pending, checkpoint };
     pending = new Map();
@@ -338,37 +456,74 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     committing.catch(() => {}); // surfaced by the next await
   };
 
+  // A resource without a parent is one chain; a child has one chain per parent record.
+  const chains: { index: number; values?: ParentValues }[] = resource.parent
+    ? (ctx.parents ?? []).map((values, index) => ({ index, values })).slice(startParent)
+    : [{ index: 0 }];
   try {
-    for await (const page of walkPages(first, {
-      http: ctx.http,
-      paginator,
-      dataSelector: resource.endpoint.dataSelector,
-      signal: options.signal,
-      resumeFrom,
-      concurrency: ctx.concurrency,
-    })) {
-      const normalized = normalizer.normalize(page.records);
-      for (const [table, tableRows] of normalized) {
-        const list = pending.get(table);
-        if (list) for (const r of tableRows) list.push(r);
-        else pending.set(table, tableRows);
+    for (const chain of chains) {
+      const key = chain.values ? parentKey(chain.values) : undefined;
+      const cursor = cursorFor(key);
+      if (key === undefined) topCursor = cursor;
+      const placeholders = { ...chain.values?.placeholders, ...cursor?.placeholders() };
+      const first = firstRequest(resource, placeholders, cursor?.params());
+      const paginator = stopOnIgnored(
+        createPaginator(resource.endpoint.paginator, {
+          onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
+        }),
+      );
+      const chainResume = chain.index === startParent ? resumeFrom : undefined;
+      for await (const page of walkPages(first, {
+        http,
+        paginator,
+        dataSelector: resource.endpoint.dataSelector,
+        signal: options.signal,
+        resumeFrom: chainResume,
+        concurrency: ctx.concurrency,
+        maxPages: resource.endpoint.maxPages,
+      })) {
+        let records = page.records as Record<string, unknown>[];
+        if (chain.values && Object.keys(chain.values.include).length) records = records.map((r) => ({ ...r, ...chain.values!.include }));
+        let stop = false;
+        if (cursor) ({ records, stop } = cursor.filter(records));
+        records = processRecords(records, steps);
+        // scd2 tells versions apart by content: the row's _dlt_id is a hash of the record.
+        if (resource.mergeStrategy === "scd2") records = records.map((r) => ({ ...r, _dlt_id: rowKeyHash(r, []) }));
+        for (const c of ctx.children) for (const r of records) c.values.push(parentValues(r, c.child.parent!, c.child.name));
+        if (key !== undefined && cursor) parentSlots[key] = { start: cursor.startState ?? null, incremental: cursor.state() ?? null };
+        const nextRequest = stop ? undefined : page.next;
+        position = resource.parent ? { parent: nextRequest ? chain.index : chain.index + 1, request: nextRequest ?? null } : (nextRequest ?? null);
+        if (load) {
+          const normalized = normalizer.normalize(records);
+          for (const [table, tableRows] of normalized) {
+            const list = pending.get(table);
+            if (list) for (const r of tableRows) list.push(r);
+            else pending.set(table, tableRows);
+          }
+        }
+        pages++;
+        pendingPages++;
+        pendingRecords += records.length;
+        emit({ type: "page", resource: resource.name, page: pages, records: records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
+        if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
+        options.signal?.throwIfAborted();
+        if (stop) break;
       }
-      pages++;
-      pendingPages++;
-      pendingRecords += page.records.length;
-      next = page.next;
-      emit({ type: "page", resource: resource.name, page: pages, records: page.records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
-      if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
-      options.signal?.throwIfAborted();
     }
   } catch (error) {
     // Let the batch in flight finish (or roll back) before the run records its end.
     await committing.catch(() => {});
     throw error;
   }
+  const finalState = currentState();
+  ctx.onState(finalState);
+  if (!load) {
+    emit({ type: "resource_finished", resource: resource.name, pages, rows: 0 });
+    return { name: resource.name, table: normalizer.rootTable, pages, rows: 0 };
+  }
   await flush();
   await committing;
-  await loader.finishResource({ ...base, checkpoint: { next: null, pages, rows } });
+  await loader.finishResource({ ...base, checkpoint: { next: null, pages, rows, state: finalState } });
   emit({ type: "resource_finished", resource: resource.name, pages, rows });
   return { name: resource.name, table: normalizer.rootTable, pages, rows };
 }
