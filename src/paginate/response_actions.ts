@@ -140,7 +140,8 @@ export function withResponseActions(http: HttpClient, actions: readonly Response
 }
 
 function ignoredResponse(view: ResponseView): HttpResponse {
-  const response: HttpResponse = { status: view.status, headers: new Headers(), url: view.url, body: [], bytes: 0 };
+  // No body: the walk reads no records from it, whatever the data_selector.
+  const response: HttpResponse = { status: view.status, headers: new Headers(), url: view.url, body: undefined, bytes: 0 };
   ignored.add(response);
   return response;
 }
