@@ -86,7 +86,7 @@ export function progressReporter(
     draw();
   };
   const statusText = (name: string, s: { pages: number; rows: number; rate: number; retries: number; since: number }, at: number) =>
-    `⋯ ${name}: ${fmtN(s.pages)} pages, ${fmtN(s.rows)} rows, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}`;
+    `⋯ ${name}: ${fmtN(s.pages)} ${s.pages === 1 ? "page" : "pages"}, ${fmtN(s.rows)} ${s.rows === 1 ? "row" : "rows"}, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}`;
   const stateOf = (resource: string) => {
     let s = live.get(resource);
     if (!s) {

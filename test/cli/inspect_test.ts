@@ -41,7 +41,8 @@ test("info lists runs with status and rows, tables with row counts, and the incr
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /^chat\.duckdb: [\d.]+ [KM]?B · 1 dataset: chat_dataset\n/);
   assert.match(res.stdout, /Runs \(newest first\)/);
-  assert.equal(res.stdout.match(/\| completed \| +150 \| chat_messages 150 +\|/g)?.length, 2, res.stdout);
+  assert.equal(res.stdout.match(/\| completed \| +150 \| +\d+ \| +\d+ \|/g)?.length, 2, res.stdout);
+  assert.match(res.stdout, /dataset chat_dataset \(pipeline chat\)/);
   assert.match(res.stdout, /\| chat_messages +\| +150 \| +\d+ \|/);
   assert.match(res.stdout, /\| chat_messages__reactions +\| +\d+ \|/);
   assert.match(res.stdout, /chat_messages: \{"last_value":"2024-03-01T00:00:00Z"\} \(run \d+\.\d+, /);

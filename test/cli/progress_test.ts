@@ -108,10 +108,10 @@ test("a live line per resource: two resources each keep their line, and lasting 
     "channels: paginator cursor",
     "channels: HTTP 503 from http://127.0.0.1/x; retry 1 in 2.0 s",
     "⋯ messages: 4 pages, 400 rows, 160 rows/s, 0 retries, 2.5 s",
-    "⋯ channels: 1 pages, 50 rows, 50 rows/s, 1 retry, 2.5 s",
+    "⋯ channels: 1 page, 50 rows, 50 rows/s, 1 retry, 2.5 s",
   ]);
   report({ type: "resource_finished", resource: "messages", pages: 4, rows: 400 });
-  assert.deepEqual(screen(io.err).slice(3), ["✓ messages: 400 rows from 4 pages, 2.5 s", "⋯ channels: 1 pages, 50 rows, 50 rows/s, 1 retry, 2.5 s"]);
+  assert.deepEqual(screen(io.err).slice(3), ["✓ messages: 400 rows from 4 pages, 2.5 s", "⋯ channels: 1 page, 50 rows, 50 rows/s, 1 retry, 2.5 s"]);
   // A failure leaves the live line (how far it got) and moves below it.
   report.close();
   assert.equal(screen(io.err).at(-1), "");
@@ -134,7 +134,7 @@ test("off a TTY progress is plain lines, at most one per interval (every page wi
   assert.doesNotMatch(io.err, /\x1b/);
   assert.deepEqual(
     io.err.trim().split("\n").map((l) => l.replace(/, [\d,]+ rows\/s.*/, "")),
-    ["messages: 1 pages, 100 rows", "messages: 4 pages, 400 rows", "messages: 5 pages, 500 rows"],
+    ["messages: 1 page, 100 rows", "messages: 4 pages, 400 rows", "messages: 5 pages, 500 rows"],
   );
   const verbose = fakeIo(false);
   const v = progressReporter(verbose, new Redactor(), { now: () => 0, verbose: true });

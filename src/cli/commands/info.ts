@@ -102,21 +102,25 @@ export async function run(ctx: CommandContext, args: { db: string; dataset?: str
     const write = (text: string) => ctx.io.stdout(ctx.redactor.redact(text));
     write(`${c.bold(args.db)}: ${fileBytes !== undefined ? formatBytes(fileBytes) : size?.database_size ?? "?"} · ${out.length} dataset${out.length === 1 ? "" : "s"}: ${out.map((d) => d.dataset).join(", ")}\n`);
     for (const d of out) {
-      write(`\n${c.bold(`dataset ${d.dataset}`)}\n\nRuns (newest first)\n`);
+      const pipelines = [...new Set(d.runs.map((r) => r.pipeline_name))];
+      write(`\n${c.bold(`dataset ${d.dataset}`)}${pipelines.length ? ` (pipeline ${pipelines.join(", ")})` : ""}\n\nRuns (newest first)\n`);
       const dur = (r: RunRow) => (r.finished_at ? `${((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000).toFixed(1)} s` : "");
+      // Columns that would say the same thing on every line are left out: one pipeline, one resource per run.
+      const perResource = d.runs.some((r) => (r.resources ?? []).length > 1 || (r.resources ?? []).some((x) => !x.done));
+      const columns = ["load_id", ...(pipelines.length > 1 ? ["pipeline"] : []), "started_at", "took", "status", "rows", ...(perResource ? ["per resource"] : []), "requests", "retries"];
       write(
         formatResult(
           {
-            columns: ["load_id", "pipeline", "started_at", "took", "status", "rows", "per resource", "requests", "retries"],
-            types: ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR", "BIGINT", "BIGINT"],
+            columns,
+            types: columns.map((col) => (["rows", "requests", "retries"].includes(col) ? "BIGINT" : "VARCHAR")),
             rows: d.runs.map((r) => [
               r.load_id,
-              r.pipeline_name,
+              ...(pipelines.length > 1 ? [r.pipeline_name] : []),
               r.started_at.slice(0, 19),
               dur(r),
               r.error ? `${r.status}: ${r.error}` : r.status,
               r.rows,
-              (r.resources ?? []).map((x) => `${x.resource} ${Number(x.rows)}${x.done ? "" : " (unfinished)"}`).join(", "),
+              ...(perResource ? [(r.resources ?? []).map((x) => `${x.resource} ${Number(x.rows)}${x.done ? "" : " (unfinished)"}`).join(", ")] : []),
               r.requests,
               r.retries,
             ]),
