@@ -74,7 +74,10 @@ const loaders = new WeakMap<RestApiSource, SourceLoader>();
  * const fromFile = restApiSource("chat.yaml");
  * ```
  */
-export function restApiSource(config: SourceConfig | string, options: RestApiSourceOptions = {}): RestApiSource {
+export function restApiSource(config: SourceConfig | string, options?: RestApiSourceOptions): RestApiSource;
+/** A config built at run time (parsed JSON, generated, `seedConfig(url)`): validated the same way, only not by the compiler. */
+export function restApiSource(config: Record<string, unknown>, options?: RestApiSourceOptions): RestApiSource;
+export function restApiSource(config: SourceConfig | Record<string, unknown> | string, options: RestApiSourceOptions = {}): RestApiSource {
   if (typeof config === "string") {
     const path = resolve(options.cwd ?? process.cwd(), config);
     const source: RestApiSource = Object.freeze({ kind: "rest_api_source" as const, path, resources: [] });

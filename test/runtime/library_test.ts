@@ -11,7 +11,7 @@ import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/inde
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const SECRETS = { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET };
-const seedSource = (url: string, extra: Partial<SourceConfig> = {}) => restApiSource({ ...(seedConfig(url) as SourceConfig), ...extra });
+const seedSource = (url: string, extra: Partial<SourceConfig> = {}) => restApiSource({ ...seedConfig(url), ...extra });
 
 test(`a pipeline loads the seed source and queries it back as plain objects (${runtime})`, async () => {
   const api = await chatApi({ messages: 230 });
