@@ -12,7 +12,7 @@ export async function readOpenApiFile(path: string, cwd: string = process.cwd())
   try {
     text = await readFile(resolve(cwd, path), "utf8");
   } catch (cause) {
-    throw new ConfigError(`Cannot read OpenAPI file ${path}: ${(cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (cause as Error).message}`, {
+    throw new ConfigError(`Cannot read OpenAPI file ${path}: ${(cause as { code?: string }).code === "ENOENT" ? "no such file" : (cause as Error).message}`, {
       hint: "pass the path of a local .json or .yaml file (download a remote spec first)",
       cause,
     });

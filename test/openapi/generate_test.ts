@@ -57,6 +57,9 @@ test("Twilio Conversations: json_link from meta.next_page_url, records under the
   assert.equal(resource(config, "users_conversations").endpoint.path, "/v1/Users/{resources.users.sid}/Conversations");
   assert.deepEqual(notes, []);
   parseConfig(withStandIns(config));
+  // --include keeps only paths under the given prefixes.
+  const only = generateConfig(await load("twilio_conversations.json"), { include: ["/v1/Conversations"] });
+  assert.deepEqual(only.config.resources.map((r: any) => r.name), ["conversations", "messages", "participants"]);
 });
 
 test("Mattermost (YAML): page/per_page become page_number from base page 0; a map-shaped post list is left out with the reason", async () => {
