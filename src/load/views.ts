@@ -11,8 +11,10 @@
  * - `_restduck_runs`: one row per run with start, end, status and rows written per table;
  * - the config's `views: { name: SQL }`, created after the others in dependency order.
  *
- * A root without a primary key has no key to join on, so its view keeps `_dlt_id` and its nested
- * views carry it as `<root>_dlt_id`.
+ * A root without a primary key has no key that joins its views: its nested views carry only the list
+ * positions, and joins go through the dataset's tables (`_dlt_parent_id = _dlt_id`), as with dlt.
+ * Views never show `_dlt_*` values: they are random for such roots, and two loads of the same data
+ * give equal views.
  *
  * A view that cannot be created is reported in {@link ViewResult.failed} and never undoes the load.
  */
@@ -34,7 +36,6 @@ export interface ViewResource {
 }
 
 const DLT_PREFIX = "_dlt_";
-const C_DLT_ID = "_dlt_id";
 
 /**
  * (Re)creates every view of a dataset in `main`.
@@ -75,7 +76,7 @@ export async function refreshViews(
     const resource = resourceOf.get(root.name);
     const keys = (resource?.primaryKey ?? []).filter((k) => physical.get(root.name)!.has(k));
     const viewName = resource === undefined ? table.name : resource.name + table.name.slice(root.name.length);
-    const sql = table === root ? _rootSql(ds, table, physical.get(table.name)!, keys) : _nestedSql(ds, chain, physical, keys);
+    const sql = table === root ? _rootSql(ds, table, physical.get(table.name)!) : _nestedSql(ds, chain, physical, keys);
     const error = await create(viewName, sql);
     if (error !== undefined) result.failed.push({ name: viewName, error });
   }
@@ -104,10 +105,9 @@ export async function refreshViews(
   return result;
 }
 
-/** The root's data columns; its `_dlt_id` too when it has no key. */
-function _rootSql(ds: string, table: TableSchema, physical: Set<string>, keys: string[]): string {
+/** The root's data columns. */
+function _rootSql(ds: string, table: TableSchema, physical: Set<string>): string {
   const cols = _dataColumns(table, physical).map(q);
-  if (keys.length === 0 && physical.has(C_DLT_ID)) cols.push(q(C_DLT_ID));
   return `SELECT ${cols.join(", ") || "*"} FROM ${ds}.${q(table.name)}`;
 }
 
@@ -128,8 +128,7 @@ function _nestedSql(ds: string, chain: TableSchema[], physical: Map<string, Set<
   };
   const select: string[] = [];
   const aliases = chain.map((_, i) => (i === 0 ? "r" : i === chain.length - 1 ? "c" : `p${i}`));
-  const rootKeys = keys.length > 0 ? keys : [C_DLT_ID];
-  for (const key of rootKeys) select.push(`r.${q(key)} AS ${q(unique(key === C_DLT_ID ? `${root.name}_dlt_id` : `${root.name}_${key}`))}`);
+  for (const key of keys) select.push(`r.${q(key)} AS ${q(unique(`${root.name}_${key}`))}`);
   for (let i = 1; i < chain.length; i++) select.push(`${aliases[i]}._dlt_list_idx AS ${q(unique(`${_listName(chain[i - 1], chain[i])}_idx`))}`);
   for (const column of data) select.push(`c.${q(column)}`);
   const joins: string[] = [];

@@ -54,16 +54,27 @@ describe("nested fixtures in DuckDB", () => {
     });
   }
 
-  test("without merge, nested tables carry no _dlt_root_id and nested views key on the root's _dlt_id", async () => {
+  test("without merge, nested tables carry no _dlt_root_id; without a primary key, views show no _dlt values, only list positions", async () => {
     const fixture = readFixture("deeply_nested");
     const run = await load("deeply_nested", {});
     try {
       const layout = await queryDb<{ table_name: string; columns: string[] }>(run.db, LAYOUT_SQL("fx_dataset"));
       const expected = Object.fromEntries(Object.entries(fixture.tables).map(([t, cols]) => [t, cols.filter((c) => !c.startsWith("_dlt_root_id"))]));
       assert.deepEqual(Object.fromEntries(layout.map((t) => [t.table_name, t.columns])), expected);
+      assert.deepEqual(await queryDb(run.db, "select * from deeply_nested order by id"), [
+        { id: "1", a__b__c__d__e: "1", a__b__c__d__f: "x" },
+        { id: "2", a__b__c__d__e: null, a__b__c__d__f: null },
+      ]);
+      assert.deepEqual(await queryDb(run.db, "select * from deeply_nested__l1__l2__l3 order by l3_idx"), [
+        { l1_idx: "0", l2_idx: "0", l3_idx: "0", v: true },
+        { l1_idx: "0", l2_idx: "0", l3_idx: "1", v: false },
+      ]);
+      // Joins go through the dataset's tables, as with dlt.
       const [joined] = await queryDb<{ ok: boolean }>(
         run.db,
-        `select count(*) = 2 and bool_and(d.id = 1) as ok from deeply_nested__l1__l2__l3 l join deeply_nested d on l.deeply_nested_dlt_id = d._dlt_id`,
+        `select count(*) = 2 and bool_and(d.id = 1) as ok from fx_dataset.deeply_nested__l1__l2__l3 l3
+         join fx_dataset.deeply_nested__l1__l2 l2 on l3._dlt_parent_id = l2._dlt_id join fx_dataset.deeply_nested__l1 l1 on l2._dlt_parent_id = l1._dlt_id
+         join fx_dataset.deeply_nested d on l1._dlt_parent_id = d._dlt_id`,
       );
       assert.deepEqual(joined, { ok: true });
     } finally {
