@@ -133,8 +133,13 @@ export async function run(ctx: CommandContext, args: { db: string; dataset?: str
       write(formatResult({ columns: ["table", "rows", "columns"], types: ["VARCHAR", "BIGINT", "BIGINT"], rows: d.tables.map((t) => [t.table, t.rows, t.columns]) }, "table", w));
       write(`\nIncremental state\n`);
       if (!d.incremental_state.length && !d.pipeline_state.length) write("  none (no resource keeps a cursor)\n");
-      for (const s of d.incremental_state) write(`  ${s.resource}: ${JSON.stringify(s.state)} (run ${s.load_id}, ${s.updated_at.slice(0, 19)})\n`);
-      for (const s of d.pipeline_state) write(`  pipeline ${s.pipeline_name} v${s.version}: ${JSON.stringify(s.state)}\n`);
+      // State can be large (dlt compresses it): one line each, the whole of it with --json.
+      const short = (value: unknown) => {
+        const text = JSON.stringify(value);
+        return text.length > w - 20 ? `${text.slice(0, Math.max(w - 21, 20))}…` : text;
+      };
+      for (const s of d.incremental_state) write(`  ${s.resource}: ${short(s.state)} (run ${s.load_id}, ${s.updated_at.slice(0, 19)})\n`);
+      for (const s of d.pipeline_state) write(`  pipeline ${s.pipeline_name} v${s.version}: ${short(s.state)}\n`);
     }
   } catch (error) {
     ctx.exitCode = reportError(ctx.io, error, ctx.redactor, args);
