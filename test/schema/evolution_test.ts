@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import type { Schema } from "../../src/normalize/types.ts";
-import { queryDb, tempDir } from "../helpers/index.ts";
+import { queryDb, runCli, tempDir } from "../helpers/index.ts";
 import { fixtureConfig, LAYOUT_SQL, startFixtureApi } from "../load/fixture_api.ts";
 
 const NESTED_DLT = ["_dlt_root_id VARCHAR", "_dlt_parent_id VARCHAR", "_dlt_list_idx BIGINT", "_dlt_id VARCHAR"];
@@ -90,6 +90,26 @@ test("three runs add a column, a nested table and a variant column, each recorde
     // The views follow: the resource view shows the new columns after the run that added them.
     const viewCols = await queryDb<{ column_name: string }>(db, "select column_name from information_schema.columns where table_schema = 'main' and table_name = 'events' order by ordinal_position");
     assert.deepEqual(viewCols.map((c) => c.column_name), ["id", "name", "size", "edited_at", "size__v_text"]);
+
+    // `restduck schema --json` tells the same story from the file alone.
+    const cli = await runCli(["schema", "--db", db, "--json"], { cwd: tmp.dir });
+    assert.equal(cli.code, 0, cli.stderr);
+    const out = JSON.parse(cli.stdout) as { datasets: { tables: { name: string; added_in: string; columns: { name: string; duckdb_type: string; added_in: string; status: string }[] }[] }[] };
+    const tables = Object.fromEntries(out.datasets[0].tables.map((t) => [t.name, t]));
+    assert.deepEqual(Object.keys(tables).sort(), ["events", "events__labels"]);
+    assert.deepEqual(
+      Object.fromEntries(tables.events.columns.map((c) => [c.name, [c.duckdb_type, c.added_in, c.status]])),
+      {
+        id: ["BIGINT", first.loadId, "ok"],
+        name: ["VARCHAR", first.loadId, "ok"],
+        size: ["BIGINT", first.loadId, "ok"],
+        _dlt_load_id: ["VARCHAR", first.loadId, "ok"],
+        _dlt_id: ["VARCHAR", first.loadId, "ok"],
+        edited_at: ["TIMESTAMP WITH TIME ZONE", second.loadId, "ok"],
+        size__v_text: ["VARCHAR", third.loadId, "ok"],
+      },
+    );
+    assert.equal(tables.events__labels.added_in, third.loadId);
   } finally {
     await api.close();
     tmp.cleanup();
