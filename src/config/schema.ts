@@ -248,6 +248,10 @@ const ClientSchema = obj({
 /** A value a TS config may give as a function (processing steps, convert, response hooks). */
 const fn = <T extends (...args: never[]) => unknown>() => v.custom<T>((x) => typeof x === "function", "expected a function");
 
+/** A function (TS configs) or a value checked by `schema`, whose own errors then point inside it. */
+const fnOr = <T extends (...args: never[]) => unknown, S extends v.GenericSchema>(schema: S) =>
+  v.lazy((input) => (typeof input === "function" ? fn<T>() : schema)) as unknown as v.GenericSchema<v.InferInput<S> | T, v.InferOutput<S> | T>;
+
 const LAST_VALUE_FUNCS = ["max", "min"] as const;
 const RANGE_BOUNDS = ["closed", "open"] as const;
 const ON_CURSOR_MISSING = ["raise", "include", "exclude"] as const;
@@ -267,7 +271,9 @@ const incrementalArgs = {
   on_cursor_value_missing: v.optional(oneOf(ON_CURSOR_MISSING), "raise"),
   row_order: v.optional(v.nullable(oneOf(["asc", "desc"] as const))),
   primary_key: v.optional(v.union([nonEmpty(), v.array(nonEmpty())], "expected a column name or a list of them")),
-  convert: v.optional(v.union([oneOf(CONVERTERS), fn<(value: unknown) => unknown>()], `expected one of ${CONVERTERS.map((c) => `"${c}"`).join(", ")} or a function`)),
+  convert: v.optional(fnOr<(value: unknown) => unknown, v.GenericSchema<string, (typeof CONVERTERS)[number]>>(
+    v.picklist(CONVERTERS, (issue) => `expected one of ${CONVERTERS.map((c) => `"${c}"`).join(", ")} or a function, got ${describe(issue.input)}`),
+  )),
 };
 
 const IncrementalSchema = obj(
@@ -281,33 +287,31 @@ const ResolveParam = obj({ type: v.literal("resolve"), resource: nonEmpty("a res
 const IncrementalParam = obj({ type: v.literal("incremental"), ...incrementalArgs });
 export const PARAM_TYPES = ["resolve", "incremental"] as const;
 
-const ParamValue = v.union(
-  [scalar, v.null(), byType("param type", PARAM_TYPES, [ResolveParam, IncrementalParam])],
-  "expected a string, number, boolean, or { type: resolve | incremental, … }",
-);
+const ParamObject = byType("param type", PARAM_TYPES, [ResolveParam, IncrementalParam]);
+const ParamScalar = v.union([scalar, v.null()], "expected a string, number, boolean, null, or { type: resolve | incremental, … }");
+const ParamValue = v.lazy((input) => (typeof input === "object" && input !== null ? ParamObject : ParamScalar)) as unknown as v.GenericSchema<
+  v.InferInput<typeof ParamScalar> | v.InferInput<typeof ParamObject>,
+  v.InferOutput<typeof ParamScalar> | v.InferOutput<typeof ParamObject>
+>;
 
 export const RESPONSE_ACTIONS = ["ignore", "error", "retry"] as const;
 
-const ResponseActionSchema = v.union(
-  [
-    fn<(response: { status: number; body: unknown; text: string }) => unknown>(),
-    v.pipe(
-      obj(
-        {
-          status_code: v.optional(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d{3}$/))], "expected an HTTP status")),
-          content: v.optional(str()),
-          body_path: v.optional(nonEmpty("a JSONPath")),
-          equals: v.optional(v.unknown()),
-          not_equals: v.optional(v.unknown()),
-          action: v.union([oneOf(RESPONSE_ACTIONS), fn(), v.array(fn())], `expected one of ${RESPONSE_ACTIONS.map((a) => `"${a}"`).join(", ")} or a function`),
-        },
-        "a response action",
-      ),
-      v.check((a) => a.equals === undefined && a.not_equals === undefined ? true : a.body_path !== undefined, '"equals" and "not_equals" need "body_path"'),
-    ),
-  ],
-  "expected { status_code?, content?, body_path?, equals?, action } or a function",
+const ResponseActionObject = v.pipe(
+  obj(
+    {
+      status_code: v.optional(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d{3}$/))], "expected an HTTP status")),
+      content: v.optional(str()),
+      body_path: v.optional(nonEmpty("a JSONPath")),
+      equals: v.optional(v.unknown()),
+      not_equals: v.optional(v.unknown()),
+      action: v.union([oneOf(RESPONSE_ACTIONS), fn(), v.array(fn())], (issue) => `expected one of ${RESPONSE_ACTIONS.map((a) => `"${a}"`).join(", ")} or a function, got ${describe(issue.input)}`),
+    },
+    "a response action",
+  ),
+  v.check((a) => a.equals === undefined && a.not_equals === undefined ? true : a.body_path !== undefined, '"equals" and "not_equals" need "body_path"'),
 );
+
+const ResponseActionSchema = fnOr<(response: { status: number; body: unknown; text: string }) => unknown, typeof ResponseActionObject>(ResponseActionObject);
 
 const EndpointSchema = obj(
   {
@@ -352,8 +356,8 @@ const MapSpec = obj({
 
 const ProcessingStepSchema = v.pipe(
   obj({
-    filter: v.optional(v.union([fn<(record: Record<string, unknown>) => boolean>(), FilterSpec], "expected a function or { field, equals | not_equals | in | not_in | exists }")),
-    map: v.optional(v.union([fn<(record: Record<string, unknown>) => unknown>(), MapSpec], "expected a function or { rename?, drop?, set? }")),
+    filter: v.optional(fnOr<(record: Record<string, unknown>) => boolean, typeof FilterSpec>(FilterSpec)),
+    map: v.optional(fnOr<(record: Record<string, unknown>) => unknown, typeof MapSpec>(MapSpec)),
   }, "a processing step ({ filter } or { map })"),
   v.check((s) => s.filter !== undefined || s.map !== undefined, 'a processing step needs "filter" or "map"'),
 );
