@@ -34,7 +34,8 @@ export function quoteString(value: string): string {
 
 /** Whether `--db` names a local file (not `:memory:`, `md:…`, `ducklake:…`, …). */
 export function isLocalPath(path: string): boolean {
-  return path !== ":memory:" && !/^[a-z][a-z0-9_]*:/i.test(path);
+  // A scheme has two or more letters, so Windows drive letters (`C:\data`) stay local paths.
+  return path !== ":memory:" && !/^[a-z][a-z0-9_]+:/i.test(path);
 }
 
 /** Opens (creating if needed) a DuckDB database. */
@@ -103,6 +104,12 @@ function openError(path: string, cause: unknown): DatabaseError {
   if (/not a valid DuckDB database|database file .* not a valid|unable to open|Catalog|magic/i.test(message)) {
     return new DatabaseError(`Cannot open ${path} as a DuckDB database: ${message.split("\n")[0]}`, {
       hint: "point --db at a .duckdb file written by DuckDB (or a new path)",
+      cause,
+    });
+  }
+  if (/extension/i.test(message) && !isLocalPath(path)) {
+    return new DatabaseError(`Cannot open ${path}: ${message.split("\n")[0]}`, {
+      hint: `DuckDB downloads the extension for "${path.split(":")[0]}:" paths on first use; without network, run INSTALL for it in a DuckDB session that has network, or use a local .duckdb file`,
       cause,
     });
   }
