@@ -8,7 +8,7 @@ import { compileJsonPath } from "../extract/jsonpath.ts";
 import { Redactor } from "../redact.ts";
 import { planConfig, type Plan } from "./plan.ts";
 import { readConfigFile } from "./read.ts";
-import { ConfigSchema, formatIssues, type Config } from "./schema.ts";
+import { ConfigSchema, formatIssues, type AuthConfig, type Config } from "./schema.ts";
 import { resolveSecrets, type SecretSources } from "./secrets.ts";
 
 export { secret, isSecretRef, secretEnvName, type SecretRef, type SecretSources } from "./secrets.ts";
@@ -104,7 +104,8 @@ export async function loadConfig(path: string, options: SecretSources = {}): Pro
 /** Secret-looking values written inline in a config: redacted like resolved secrets. */
 function inlineSecrets(config: Config): string[] {
   const out: string[] = [];
-  const auths = [config.client.auth, ...config.resources.map((r) => r.endpoint?.auth)];
+  const endpointAuth = (e: unknown) => (typeof e === "object" && e !== null ? (e as { auth?: AuthConfig }).auth : undefined);
+  const auths = [config.client.auth, endpointAuth(config.resource_defaults?.endpoint), ...config.resources.map((r) => endpointAuth(r.endpoint))];
   for (const auth of auths) {
     if (!auth) continue;
     if (auth.type === "bearer") out.push(auth.token);
