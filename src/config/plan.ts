@@ -15,6 +15,7 @@ import type {
   RetryConfig,
   SchemaContractConfig,
   WriteDisposition,
+  RateLimitConfig,
 } from "./schema.ts";
 import { ConfigError } from "../errors.ts";
 import { bindingsOf, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
@@ -89,6 +90,8 @@ export interface Plan {
   retry: RetryConfig;
   /** Most requests in flight per resource (client.concurrency). */
   concurrency: number;
+  /** Proactive rate limit (client.rate_limit). */
+  rateLimit?: RateLimitConfig;
   resources: ResourcePlan[];
   views: Record<string, string>;
   batchPages?: number;
@@ -231,6 +234,7 @@ export function planConfig(config: Config): Plan {
     auth: config.client.auth,
     retry: config.client.retry,
     concurrency: config.client.concurrency,
+    rateLimit: config.client.rate_limit,
     resources: orderResources(resources, (r) => r.parent?.resource),
     views: { ...config.views },
     batchPages: config.batch_pages,

@@ -6,6 +6,8 @@ import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
 import { createHttpClient, type HttpClient, type HttpEvent } from "../http/client.ts";
+import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/concurrency.ts";
+import { rateLimitOptions } from "../http/rate_limit.ts";
 import { openDatabase, type Database } from "../load/db.ts";
 import { Loader, type Checkpoint } from "../load/loader.ts";
 import { refreshViews } from "../load/views.ts";
@@ -29,6 +31,7 @@ export type PipelineEvent =
   | { type: "batch_committed"; resource: string; pages: number; rows: number; batchRows: number }
   | { type: "retry"; resource: string; url: string; attempt: number; delayMs: number; status?: number; reason: string }
   | { type: "auth_refresh"; resource: string; url: string }
+  | { type: "throttle"; resource: string; url: string; delayMs: number; reason: string }
   | { type: "resource_finished"; resource: string; pages: number; rows: number; skipped?: boolean }
   | { type: "warning"; message: string }
   | { type: "run_finished"; summary: RunSummary };
