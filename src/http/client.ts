@@ -36,8 +36,12 @@ export interface HttpResponse {
 export interface Authenticator {
   /** Mutates headers/params to carry credentials. */
   apply(request: { headers: Record<string, string>; params: Record<string, string | number | boolean | undefined> }, signal?: AbortSignal): Promise<void>;
-  /** Called once after a 401; returns true when new credentials were obtained and the request is worth repeating. */
-  refresh?(signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Called once after a 401 with the headers the refused request carried;
+   * returns true when new credentials are in place and the request is worth
+   * repeating. Concurrent 401s for the same stale token share one refresh.
+   */
+  refresh?(signal?: AbortSignal, used?: { headers: Record<string, string> }): Promise<boolean>;
 }
 
 /** Something worth telling the user about while a request is under way. */
@@ -183,7 +187,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if ((status === 401 || status === 403) && auth?.refresh && !refreshed) {
         refreshed = true;
         options.onEvent?.({ type: "auth_refresh", url: shownUrl });
-        if (await auth.refresh(opts.signal)) continue;
+        if (await auth.refresh(opts.signal, { headers })) continue;
       }
       if (isRetryableStatus(status, policy.status_codes) && retries < policy.max_retries) {
         retries++;
@@ -266,10 +270,19 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
+const LONG_DIGITS = /\d{16}/;
+
+function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) return BigInt(context.source);
+  return value;
+}
+
 function parseJson(text: string, response: FetchResponse<unknown>, url: string, method: string): unknown {
   if (text.trim() === "") return undefined;
   try {
-    return JSON.parse(text);
+    // JSON.parse rounds integers beyond 2^53 silently; only when the text has such long digit
+    // runs, keep those integers exact as bigint (the reviver's `source` is their original text).
+    return LONG_DIGITS.test(text) ? JSON.parse(text, keepBigIntegers) : JSON.parse(text);
   } catch (cause) {
     const type = response.headers.get("content-type") ?? "no content type";
     throw new ResponseError(
