@@ -15,6 +15,7 @@ import { Normalizer } from "../normalize/normalizer.ts";
 import type { Row, Schema } from "../normalize/types.ts";
 import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
 import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
+import { prefetch } from "../paginate/prefetch.ts";
 import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
 import { Incremental, rowKeyHash, type IncrementalState } from "../extract/incremental.ts";
 import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
@@ -463,28 +464,46 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const chains: { index: number; values?: ParentValues }[] = resource.parent
     ? (ctx.parents ?? []).map((values, index) => ({ index, values })).slice(startParent)
     : [{ index: 0 }];
+  // Up to `concurrency` chains fetch ahead (their first pages) while the current one is consumed, in order.
+  // The adaptive limit shrinks on 429s, and so does the number of chains fetching ahead.
+  const chainsAhead = () => (resource.parent ? Math.max(1, ctx.concurrency.current) : 1);
+  const aborter = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
+  const startChain = (chain: (typeof chains)[number]) => {
+    const key = chain.values ? parentKey(chain.values) : undefined;
+    const cursor = cursorFor(key);
+    if (key === undefined) topCursor = cursor;
+    const placeholders = { ...chain.values?.placeholders, ...cursor?.placeholders() };
+    const first = firstRequest(resource, placeholders, cursor?.params());
+    const paginator = stopOnIgnored(
+      createPaginator(resource.endpoint.paginator, {
+        onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
+      }),
+    );
+    const chainResume = chain.index === startParent ? resumeFrom : undefined;
+    const walk = walkPages(first, {
+      http,
+      paginator,
+      dataSelector: resource.endpoint.dataSelector,
+      signal,
+      resumeFrom: chainResume,
+      concurrency: ctx.concurrency,
+      maxPages: resource.endpoint.maxPages,
+    });
+    return { chain, key, cursor, pages: resource.parent ? prefetch(walk, 1) : walk };
+  };
+  const running: ReturnType<typeof startChain>[] = [];
+  let nextChain = 0;
   try {
-    for (const chain of chains) {
-      const key = chain.values ? parentKey(chain.values) : undefined;
-      const cursor = cursorFor(key);
-      if (key === undefined) topCursor = cursor;
-      const placeholders = { ...chain.values?.placeholders, ...cursor?.placeholders() };
-      const first = firstRequest(resource, placeholders, cursor?.params());
-      const paginator = stopOnIgnored(
-        createPaginator(resource.endpoint.paginator, {
-          onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
-        }),
-      );
-      const chainResume = chain.index === startParent ? resumeFrom : undefined;
-      for await (const page of walkPages(first, {
-        http,
-        paginator,
-        dataSelector: resource.endpoint.dataSelector,
-        signal: options.signal,
-        resumeFrom: chainResume,
-        concurrency: ctx.concurrency,
-        maxPages: resource.endpoint.maxPages,
-      })) {
+    while (running.length || nextChain < chains.length) {
+      // The current chain plus up to `limit - 1` ahead.
+      while ((running.length === 0 || running.length < chainsAhead()) && nextChain < chains.length) running.push(startChain(chains[nextChain++]));
+      const current = running.shift()!;
+      const { chain, key, cursor } = current;
+      for (;;) {
+        const step = await current.pages.next();
+        if (step.done) break;
+        const page = step.value;
         let records = page.records as Record<string, unknown>[];
         if (chain.values && Object.keys(chain.values.include).length) records = records.map((r) => ({ ...r, ...chain.values!.include }));
         let stop = false;
@@ -510,11 +529,17 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         emit({ type: "page", resource: resource.name, page: pages, records: records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
         if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
         options.signal?.throwIfAborted();
-        if (stop) break;
+        if (stop) {
+          if ("close" in current.pages) current.pages.close();
+          else void current.pages.return?.(undefined);
+          break;
+        }
       }
     }
   } catch (error) {
-    // Let the batch in flight finish (or roll back) before the run records its end.
+    // Stop the chains fetching ahead, and let the batch in flight finish (or roll back) before the run records its end.
+    aborter.abort();
+    for (const r of running) if ("close" in r.pages) r.pages.close();
     await committing.catch(() => {});
     throw error;
   }
