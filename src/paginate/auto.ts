@@ -10,7 +10,22 @@ import { parseLinkHeader } from "./link_header.ts";
 import { singlePage } from "./single_page.ts";
 import type { Paginator } from "./types.ts";
 
-const NEXT_URL_PATHS = ["$['@odata.nextLink']", "next", "next_url", "nextUrl", "next_page_url", "nextLink", "links.next", "_links.next.href", "paging.next", "pagination.next", "meta.next", "links.next.href"];
+const NEXT_URL_PATHS = [
+  "$['@odata.nextLink']", // Microsoft Graph, OData
+  "next",
+  "next_url",
+  "nextUrl",
+  "next_page_url",
+  "next_page_uri", // Twilio
+  "nextLink",
+  "links.next",
+  "_links.next.href",
+  "paging.next",
+  "pagination.next",
+  "meta.next",
+  "meta.next_page_url",
+  "links.next.href",
+];
 /** Where APIs put a cursor, and the parameter they expect it back in. */
 const CURSORS: [path: string, param: string][] = [
   ["response_metadata.next_cursor", "cursor"], // Slack
@@ -21,6 +36,7 @@ const CURSORS: [path: string, param: string][] = [
   ["meta.next_cursor", "cursor"],
   ["pagination.next_cursor", "cursor"],
   ["paging.cursors.after", "after"], // Meta Graph
+  ["pages.next.starting_after", "starting_after"], // Intercom
   ["next_page_token", "page_token"],
   ["nextPageToken", "pageToken"], // Google
 ];

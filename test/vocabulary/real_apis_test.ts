@@ -96,6 +96,20 @@ const cases: Case[] = [
     requests: 3,
   },
   {
+    api: "Twilio with the auto paginator",
+    resource: { name: "twilio_auto", endpoint: { path: "/twilio/2010-04-01/Accounts/AC1/Messages.json", params: { PageSize: 10 } } },
+    idSql: "cast(substr(sid, 3) as int)",
+    requests: 3,
+    detected: "json_link (next_page_uri)",
+  },
+  {
+    api: "Intercom with the auto paginator",
+    resource: { name: "intercom_auto", endpoint: { path: "/intercom/contacts", params: { per_page: 10 } } },
+    idSql: "cast(id as int)",
+    requests: 3,
+    detected: "cursor (pages.next.starting_after)",
+  },
+  {
     api: "Mattermost (root array, 0-based page, an empty page at the end)",
     resource: {
       name: "mattermost_users",
