@@ -252,7 +252,15 @@ export class Loader {
       // The caches may now name columns or a schema version the rollback removed.
       this.#known.clear();
       this.#savedSchemaHash = undefined;
-      throw error instanceof DatabaseError ? error : new DatabaseError(`Loading a batch of ${batch.resource} failed: ${(error as Error).message}`, { cause: error, hint: "earlier batches are kept; fix the cause and run again to resume" });
+      if (error instanceof DatabaseError) throw error;
+      // A value nested tens of thousands of levels deep overflows JSON.stringify: say so instead of "call stack".
+      if (error instanceof RangeError && /call stack/i.test(error.message)) {
+        throw new DatabaseError(`Loading a batch of ${batch.resource} failed: a record holds a value nested too deeply to store as JSON`, {
+          cause: error,
+          hint: "earlier batches are kept; drop or shorten that field (processing_steps, or a lower max_table_nesting), then run again",
+        });
+      }
+      throw new DatabaseError(`Loading a batch of ${batch.resource} failed: ${(error as Error).message}`, { cause: error, hint: "earlier batches are kept; fix the cause and run again to resume" });
     }
   }
 
