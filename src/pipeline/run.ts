@@ -212,7 +212,12 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         parents: resource.parent ? parentRecords.get(resource.name) : undefined,
         children: children.map((c) => ({ child: c, values: parentRecords.get(c.name)! })),
         onState: (state) => {
-          if (resource.incremental) finalStates[resource.name] = state;
+          if (resource.incremental && state) {
+            // dlt's layout: resources → <name> → incremental → <cursor_path> → { initial_value, last_value, unique_hashes }.
+            finalStates[resource.name] = state.parents
+              ? { incremental: {}, parents: Object.fromEntries(Object.entries(state.parents).map(([k, v]) => [k, { [resource.incremental!.cursorPath]: v.incremental }])) }
+              : { incremental: { [resource.incremental.cursorPath]: state.incremental } };
+          }
         },
         onRetry: (url, attempt, delayMs, reason) => {
           retries++;
@@ -227,7 +232,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     if (atomic) await loader.commitAtomic();
     // dlt keeps incremental cursors in _dlt_pipeline_state too: sources → <pipeline> → resources → <name> → incremental.
     const state = Object.keys(finalStates).length
-      ? { sources: { [pipelineName]: { resources: Object.fromEntries(Object.entries(finalStates).map(([name, st]) => [name, { incremental: st }])) } } }
+      ? { sources: { [pipelineName]: { resources: finalStates } } }
       : undefined;
     await loader.finishRun(loadId, "completed", { schema, requests, retries, state });
     const views = await refreshViews(db, {

@@ -121,7 +121,7 @@ test("a second run asks from the stored cursor and loads only new rows, without 
     assert.deepEqual(sinces, ["2024-01-01T02:00:00.000Z", "2024-01-01T09:00:00.000Z"]);
     // The cursor is stored next to the rows, and in dlt's _dlt_pipeline_state.
     const [st] = await h.query<{ state: string }>("select state from vocab_dataset._dlt_pipeline_state order by version desc limit 1");
-    assert.equal(JSON.parse(st.state).sources.vocab.resources.events.incremental.incremental.last_value, "2024-01-01T12:00:00.000Z");
+    assert.equal(JSON.parse(st.state).sources.vocab.resources.events.incremental.updated_at.last_value, "2024-01-01T12:00:00.000Z");
   } finally {
     h.cleanup();
     api.setItems(makeItems(10));
