@@ -5,10 +5,13 @@
  * preloaded with dlopen so the addon's loader finds it. Only then is the
  * runtime-neutral CLI imported. `--version` and `--help` skip DuckDB.
  */
-// Resolved by scripts/build.ts to the target platform's libduckdb.
+// Resolved by scripts/build.ts to the target platform's libduckdb, gzipped.
 import embeddedLib from "restduck:libduckdb" with { type: "file" };
+
+/** Hash of the embedded library (set by scripts/build.ts): names its cache folder, so versions never mix. */
+declare const RESTDUCK_LIB_SHA: string;
 import { dlopen } from "bun:ffi";
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../version.ts";
@@ -21,20 +24,24 @@ function cacheDir(): string {
     (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, "restduck") : undefined) ??
     (process.platform === "win32" && process.env.LOCALAPPDATA ? join(process.env.LOCALAPPDATA, "restduck") : undefined) ??
     join(homedir() || tmpdir(), ".cache", "restduck");
-  return join(base, VERSION);
+  return join(base, `${VERSION}-${RESTDUCK_LIB_SHA}`);
 }
 
-/** Writes the embedded library to the cache once (atomically: temp file, then rename). */
+/**
+ * Unpacks the embedded library into the cache once. The file appears under its
+ * final name only complete (temp file, then rename), so a crash or a second
+ * process never sees half a library.
+ */
 async function extractLib(): Promise<string> {
   const dir = cacheDir();
   const target = join(dir, LIB_NAME);
-  const file = Bun.file(embeddedLib);
-  if (existsSync(target) && statSync(target).size === file.size) return target;
+  if (existsSync(target)) return target;
   mkdirSync(dir, { recursive: true });
+  const bytes = Bun.gunzipSync(new Uint8Array(await Bun.file(embeddedLib).arrayBuffer()));
   const tmp = `${target}.${process.pid}.tmp`;
   const fd = openSync(tmp, "w", 0o755);
   try {
-    writeSync(fd, new Uint8Array(await file.arrayBuffer()));
+    writeSync(fd, bytes);
   } finally {
     closeSync(fd);
   }

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { tempDir } from "../helpers/index.ts";
@@ -41,6 +42,14 @@ function libraryOf(name: TargetName): string {
   return join(cache, dir, "package", lib);
 }
 
+/** The gzipped library scripts/build.ts embedded for a target, cached under the library's hash. */
+function packedLibraryOf(name: TargetName, lib: Buffer): string {
+  const sha = createHash("sha256").update(lib).digest("hex").slice(0, 16);
+  const path = join(root, "node_modules", ".cache", "restduck-lib", `${name}-${sha}`, `${TARGETS[name].lib}.gz`);
+  assert.ok(existsSync(path), `the build left ${path}`);
+  return path;
+}
+
 /** Whether `binary` holds `file` byte for byte (found by a probe from its middle, then compared whole). */
 function embeds(binary: Buffer, file: Buffer): boolean {
   const probeAt = Math.floor(file.byteLength / 2);
@@ -68,8 +77,12 @@ test(`a release build for ${all ? "all five targets" : "windows-x64"} embeds eac
       const binary = join(out.dir, name, exe);
       const bytes = readFileSync(binary);
       assert.equal(bytes.subarray(0, magic.length / 2).toString("hex"), magic, `${name} is an executable of its platform's format`);
+      // The library travels gzipped: find the build's packed copy, prove it unpacks to exactly
+      // this target's library, and that the binary holds it byte for byte.
       const lib = readFileSync(libraryOf(name));
-      assert.ok(embeds(bytes, lib), `${name} embeds its ${TARGETS[name].lib} (${lib.byteLength} bytes)`);
+      const packed = readFileSync(packedLibraryOf(name, lib));
+      assert.ok(gunzipSync(packed).equals(lib), `${name}'s packed library unpacks to its ${TARGETS[name].lib}`);
+      assert.ok(embeds(bytes, packed), `${name} embeds its ${TARGETS[name].lib} (${lib.byteLength} bytes, ${packed.byteLength} gzipped)`);
       const sum = sha256(binary);
       assert.ok(sums.includes(`${sum}  ${name}/${exe}`), `SHA256SUMS lists ${name}/${exe}`);
       const asset = `restduck-${name}${exe.endsWith(".exe") ? ".exe" : ""}`;
