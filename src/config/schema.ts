@@ -289,7 +289,8 @@ export const PARAM_TYPES = ["resolve", "incremental"] as const;
 
 const ParamObject = byType("param type", PARAM_TYPES, [ResolveParam, IncrementalParam]);
 const ParamScalar = v.union([scalar, v.null()], "expected a string, number, boolean, null, or { type: resolve | incremental, … }");
-const ParamValue = v.lazy((input) => (typeof input === "object" && input !== null ? ParamObject : ParamScalar)) as unknown as v.GenericSchema<
+// An object with a `type` is a resolve/incremental param (errors point inside it); anything else must be a scalar.
+const ParamValue = v.lazy((input) => (typeof input === "object" && input !== null && "type" in input ? ParamObject : ParamScalar)) as unknown as v.GenericSchema<
   v.InferInput<typeof ParamScalar> | v.InferInput<typeof ParamObject>,
   v.InferOutput<typeof ParamScalar> | v.InferOutput<typeof ParamObject>
 >;
