@@ -108,6 +108,14 @@ export function withResponseActions(http: HttpClient, actions: readonly Response
           const view: ResponseView = { status: error.status, headers: new Headers(), url: error.url, body: undefined };
           const action = decide(actions, view, () => error.message);
           if (action === "ignore") return ignoredResponse(view);
+          // e.g. GitHub's secondary rate limit: a 403 whose body says so.
+          if (action === "retry" && retries < options.retry.max_retries) {
+            retries++;
+            const delayMs = backoffDelay(retries, options.retry.backoff_factor, options.retry.max_delay);
+            options.onRetry?.({ url: error.url, attempt: retries, delayMs, reason: `response action: ${error.status}` });
+            await sleep(delayMs, opts?.signal);
+            continue;
+          }
           throw error;
         }
         let text: string | undefined;

@@ -118,6 +118,21 @@ test("a retry rule that keeps matching gives up after client.retry.max_retries",
   }
 });
 
+test("a retry rule also retries a refused response, e.g. GitHub's 403 secondary rate limit", async () => {
+  const h = harness();
+  try {
+    api.queue("/link", { status: 403, body: { message: "You have exceeded a secondary rate limit" } });
+    const summary = await h.run({
+      client: { base_url: api.url, retry: { max_retries: 2 } },
+      resources: [{ name: "issues", endpoint: { path: "/link", paginator: "header_link", response_actions: [{ status_code: 403, content: "secondary rate limit", action: "retry" }] } }],
+    });
+    assert.equal(summary.resources[0].rows, 20);
+    assert.deepEqual(h.waits, [2000]);
+  } finally {
+    h.cleanup();
+  }
+});
+
 test("a content match ignores a response: it counts as an empty last page", async () => {
   const h = harness();
   try {
