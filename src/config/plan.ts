@@ -129,7 +129,9 @@ export function planConfig(config: Config): Plan {
       json: defaultEndpoint.json || ownEndpoint.json ? { ...defaultEndpoint.json, ...ownEndpoint.json } : undefined,
       headers: { ...defaultEndpoint.headers, ...ownEndpoint.headers },
     };
-    const columns = { ...defaults.columns, ...own.columns };
+    // Column hints merge per column, as dlt merges them (a resource adds to a default column's hints).
+    const columns: Record<string, ColumnHintConfig> = { ...defaults.columns };
+    for (const [column, hint] of Object.entries(own.columns ?? {})) columns[column] = { ...columns[column], ...hint };
     const keysOf = (k: string | string[] | undefined) => (k === undefined ? [] : typeof k === "string" ? [k] : k);
     // Column hints may mark keys too (dlt's `columns: { id: { primary_key: true } }`).
     const hinted = (flag: "primary_key" | "merge_key") => Object.entries(columns).filter(([, h]) => h[flag]).map(([name]) => name);

@@ -164,3 +164,10 @@ test("valid: bearer auth written without a type, api_key location param, respons
   assert.equal(plan.resources[0].processingSteps.length, 2);
   assert.equal(plan.resources[0].mergeStrategy, "scd2");
 });
+
+test("valid: column hints from resource_defaults merge per column with the resource's", () => {
+  const c: any = base();
+  c.resource_defaults = { columns: { created_at: { data_type: "timestamp" }, id: { data_type: "bigint" } } };
+  c.resources[0].columns = { created_at: { nullable: false } };
+  assert.deepEqual(planOf(c).resources[0].columns, { created_at: { data_type: "timestamp", nullable: false }, id: { data_type: "bigint" } });
+});
