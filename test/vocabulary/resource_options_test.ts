@@ -158,3 +158,41 @@ test("max_pages, table_name and selected: false", async () => {
     h.cleanup();
   }
 });
+
+test("a TS config file's filter, map and convert functions run as in dlt's Python", async () => {
+  const h = harness();
+  const { writeFileSync } = await import("node:fs");
+  const { dirname, join } = await import("node:path");
+  const { loadConfig } = await import("../../src/config/index.ts");
+  const { runPipeline } = await import("../../src/pipeline/run.ts");
+  try {
+    const file = join(dirname(h.db), "items.ts");
+    writeFileSync(
+      file,
+      `export default {
+  client: { base_url: ${JSON.stringify(api.url)} },
+  resources: [{
+    name: "items",
+    processing_steps: [{ filter: (r: { id: number }) => r.id % 5 === 0 }, { map: (r: { name: string }) => ({ ...r, name: r.name.replace("item", "thing") }) }],
+    endpoint: {
+      path: "/events", data_selector: "events", paginator: "single_page",
+      params: { since: "{incremental.start_value}" },
+      incremental: { cursor_path: "updated_at", initial_value: "2024-01-01T00:00:00Z", convert: (v: string) => v.slice(0, 10) + "T09:00:00.000Z" },
+    },
+  }],
+};
+`,
+    );
+    const before = api.requests.length;
+    await runPipeline(await loadConfig(file, { env: {} }), { database: h.db, pipelineName: "vocab" });
+    assert.equal(api.requests.slice(before).find((r) => r.path === "/events")?.query.since, "2024-01-01T09:00:00.000Z");
+    const rows = await h.query<{ id: number; name: string }>("select id::int as id, name from vocab_dataset.items order by id");
+    assert.deepEqual(rows, [
+      { id: 10, name: "thing 10" },
+      { id: 15, name: "thing 15" },
+      { id: 20, name: "thing 20" },
+    ]);
+  } finally {
+    h.cleanup();
+  }
+});
