@@ -203,3 +203,30 @@ test("an {incremental.*} placeholder without endpoint.incremental is a config er
   const c = eventsConfig({ incremental: undefined });
   assert.throws(() => prepareConfig(c, { env: {}, cwd: "/x" }), /resources\[0\]\.endpoint\.params: placeholder \{incremental\.start_value\} needs endpoint\.incremental/);
 });
+
+test("an interrupted incremental run resumes with the cursor of its committed rows, and the next run starts after it", async () => {
+  const h = harness();
+  api.setItems(makeItems(20));
+  try {
+    const config = {
+      client: { base_url: api.url, retry: { max_retries: 0 }, concurrency: 1 },
+      batch_pages: 1,
+      resources: [{ name: "numbered", endpoint: { path: "/offset", data_selector: "items", paginator: { type: "offset", limit: 5 }, incremental: { cursor_path: "id", initial_value: 0 } } }],
+    };
+    api.queue("/offset", { status: 200, body: { items: makeItems(5), total: 20 } }, { status: 503, body: { error: "down" } });
+    await assert.rejects(h.run(config), /503/);
+    const [cp] = await h.query<{ state: string }>("select state from vocab_dataset._restduck_checkpoints where resource = 'numbered'");
+    assert.equal(JSON.parse(cp.state).incremental.last_value, 5);
+    const resumed = await h.run(config);
+    assert.equal(resumed.resumed, true);
+    let rows = await h.query<{ n: number; d: number }>("select count(*)::int as n, count(distinct id)::int as d from vocab_dataset.numbered");
+    assert.deepEqual(rows, [{ n: 20, d: 20 }]);
+    // The next run filters everything up to the stored 20: nothing new, nothing twice.
+    await h.run(config);
+    rows = await h.query<{ n: number; d: number }>("select count(*)::int as n, count(distinct id)::int as d from vocab_dataset.numbered");
+    assert.deepEqual(rows, [{ n: 20, d: 20 }]);
+  } finally {
+    h.cleanup();
+    api.setItems(makeItems(10));
+  }
+});
