@@ -173,6 +173,7 @@ for (const [path, expected, selector] of [
   ["/odata", "json_link ($['@odata.nextLink'])", "value"],
   ["/json-link", "json_link (links.next)", undefined],
   ["/cursor", "cursor (meta.next_cursor)", undefined],
+  ["/pages", "page_number", undefined],
   ["/single", "single_page", undefined],
 ] as const) {
   test(`auto paginator detects ${expected} on ${path} and says so`, async () => {
