@@ -66,7 +66,7 @@ async function assertConsistent(db: string, scenario: Scenario, where: string): 
   assert.equal(state.offset, state.pages * LIMIT, `${where}: the checkpoint points right after the committed pages`);
   const [orphans] = await queryDb<{ n: number }>(
     db,
-    "SELECT count(*)::INT AS n FROM crash_dataset.chat_messages__reactions c WHERE c._dlt_root_id NOT IN (SELECT _dlt_id FROM crash_dataset.chat_messages)",
+    "SELECT count(*)::INT AS n FROM crash_dataset.chat_messages__reactions c WHERE c._dlt_parent_id NOT IN (SELECT _dlt_id FROM crash_dataset.chat_messages)",
   );
   assert.equal(orphans.n, 0, `${where}: no nested row without its parent`);
   if (!state.done) assert.notEqual(state.status, "completed", `${where}: an unfinished run is not recorded as completed`);
@@ -76,7 +76,7 @@ async function assertConsistent(db: string, scenario: Scenario, where: string): 
 const messageOffsets = (api: ChatApi, from: number) =>
   api.requests.slice(from).filter((r) => r.path === "/v1/messages" && r.status !== 401).map((r) => Number(r.query.offset));
 
-async function crashScenario(scenario: Scenario, log: (message: string) => void): Promise<{ landed: number; reruns: number }> {
+async function crashScenario(scenario: Scenario, log: (message: string) => void): Promise<{ landed: number; reruns: number; afterCommit: number }> {
   const random = seeded(scenario.seed);
   // Every messages request passes through this never-matching fault: the hook that times the kills.
   let onRequest: ((count: number) => void) | undefined;
@@ -97,7 +97,7 @@ async function crashScenario(scenario: Scenario, log: (message: string) => void)
     const points: string[] = [];
     while (landed < scenario.kills) {
       const before = await committed(db);
-      const k = 1 + Math.floor(random() * 4); // the k-th page request of this run…
+      const k = 1 + Math.floor(random() * 16); // the k-th page request of this run (up to 4 are in flight at once)…
       const delay = Math.floor(random() * 60); // …plus up to 60 ms, so kills land in commits as well as in requests
       const from = api.requests.length;
       let seen = 0;
@@ -140,7 +140,7 @@ async function crashScenario(scenario: Scenario, log: (message: string) => void)
     assert.equal(run.status, "completed");
     assert.ok(new Set(messageOffsets(api, 0)).size >= totalPages, "every page was fetched");
     log(`kills landed: ${landed} (${points.join(", ")}); final run resumed at page ${before.pages}`);
-    return { landed, reruns };
+    return { landed, reruns, afterCommit: points.filter((p) => !p.endsWith("@page0")).length };
   } finally {
     onRequest = undefined;
     await api.close();
@@ -149,11 +149,13 @@ async function crashScenario(scenario: Scenario, log: (message: string) => void)
 }
 
 test(`SIGKILL at 10 seeded points of a merge run loses and duplicates nothing, and resumes without refetching (seed ${SEED})`, async (t) => {
-  const { landed } = await crashScenario({ disposition: "merge", messages: 500, kills: 10, seed: SEED }, (m) => t.diagnostic(m));
+  const { landed, afterCommit } = await crashScenario({ disposition: "merge", messages: 1200, kills: 10, seed: SEED }, (m) => t.diagnostic(m));
   assert.ok(landed >= 10, `only ${landed} kills landed before the data ran out`);
+  assert.ok(afterCommit >= 3, `only ${afterCommit} kills landed after a committed batch, so few resumes were tested`);
 });
 
 test(`SIGKILL at 4 seeded points of an append run yields exactly the clean run's rows, so no committed page was loaded twice (seed ${SEED + 1})`, async (t) => {
-  const { landed } = await crashScenario({ disposition: "append", messages: 300, kills: 4, seed: SEED + 1 }, (m) => t.diagnostic(m));
+  const { landed, afterCommit } = await crashScenario({ disposition: "append", messages: 600, kills: 4, seed: SEED + 1 }, (m) => t.diagnostic(m));
   assert.ok(landed >= 4, `only ${landed} kills landed before the data ran out`);
+  assert.ok(afterCommit >= 1, "at least one kill landed after a committed batch");
 });

@@ -19,6 +19,20 @@ function signalConfig(url: string): Record<string, unknown> {
   return { pipeline_name: "sig", batch_pages: 2, ...config };
 }
 
+/** The committed position, or nothing yet when the signal came before the first batch. */
+async function committedState(db: string): Promise<{ rows: number; pages: number; offset: number }> {
+  const [cp] = await queryDb<{ pages: number; rows: number; next_request: string }>(db, "SELECT pages::INT AS pages, rows::INT AS rows, next_request FROM sig_dataset._restduck_checkpoints");
+  if (!cp) return { rows: 0, pages: 0, offset: 0 };
+  return { rows: cp.rows, pages: cp.pages, offset: (JSON.parse(cp.next_request) as { params: { offset: number } }).params.offset };
+}
+
+async function rowCounts(db: string): Promise<{ n: number; ids: number }> {
+  const [t] = await queryDb<{ n: number }>(db, "SELECT count(*)::INT AS n FROM duckdb_tables() WHERE schema_name = 'sig_dataset' AND table_name = 'chat_messages'");
+  if (t.n === 0) return { n: 0, ids: 0 };
+  const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM sig_dataset.chat_messages");
+  return counts;
+}
+
 async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: number, delayMs: number): Promise<void> {
   let onRequest: ((count: number) => void) | undefined;
   const api = await chatApi({ messages: MESSAGES, latencyMs: 15, faults: [{ match: ({ count }) => (onRequest?.(count), false) }] });
@@ -41,18 +55,17 @@ async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: nu
 
     const [run] = await queryDb<{ status: string; error: string }>(db, "SELECT status, error FROM sig_dataset._restduck_runs");
     assert.equal(run.status, "interrupted");
-    const [cp] = await queryDb<{ pages: number; rows: number; next_request: string }>(db, "SELECT pages::INT AS pages, rows::INT AS rows, next_request FROM sig_dataset._restduck_checkpoints");
-    const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM sig_dataset.chat_messages");
-    assert.equal(counts.n, cp.rows, "the table holds exactly the committed batches");
+    const { rows, pages, offset } = await committedState(db);
+    const counts = await rowCounts(db);
+    assert.equal(counts.n, rows, "the table holds exactly the committed batches");
     assert.equal(counts.ids, counts.n);
-    assert.ok(cp.pages < MESSAGES / LIMIT, "stopped before the end");
-    const offset = (JSON.parse(cp.next_request) as { params: { offset: number } }).params.offset;
-    assert.equal(offset, cp.pages * LIMIT);
+    assert.ok(pages < MESSAGES / LIMIT, "stopped before the end");
+    assert.equal(offset, pages * LIMIT);
 
     const from = api.requests.length;
     const again = await spawnCli(["run", config, "--db", db], { cwd: tmp.dir, env: SEED_ENV }).done;
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /resuming run .*\n.*resuming after page \d+/);
+    assert.match(again.stderr, pages > 0 ? /resuming run .*\n.*resuming after page \d+/ : /resuming run /);
     const offsets = api.requests.slice(from).filter((r) => r.path === "/v1/messages" && r.status === 200).map((r) => Number(r.query.offset));
     assert.equal(offsets[0], offset, "the rerun starts at the checkpoint");
     assert.ok(offsets.every((o) => o >= offset), "committed pages are not fetched again");
@@ -68,15 +81,15 @@ async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: nu
 }
 
 test("Ctrl-C mid-run exits 130, records the run as interrupted, and a rerun resumes to exactly every row", async () => {
-  await interruptAndResume("SIGINT", 7, 0);
+  await interruptAndResume("SIGINT", 10, 0);
 });
 
 test("Ctrl-C a few milliseconds after a page arrives still leaves only whole batches", async () => {
-  await interruptAndResume("SIGINT", 4, 12);
+  await interruptAndResume("SIGINT", 14, 12);
 });
 
 test("SIGTERM mid-run exits 143 and is resumable the same way", async () => {
-  await interruptAndResume("SIGTERM", 9, 5);
+  await interruptAndResume("SIGTERM", 12, 5);
 });
 
 test("a second Ctrl-C quits at once with 130, and the file still holds only whole batches", async () => {
@@ -97,9 +110,8 @@ test("a second Ctrl-C quits at once with 130, and the file still holds only whol
     };
     const exit = await proc.done;
     assert.equal(exit.code, 130, exit.stderr);
-    const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM sig_dataset.chat_messages");
-    const [cp] = await queryDb<{ rows: number }>(db, "SELECT rows::INT AS rows FROM sig_dataset._restduck_checkpoints");
-    assert.equal(counts.n, cp.rows);
+    const counts = await rowCounts(db);
+    assert.equal(counts.n, (await committedState(db)).rows);
     assert.equal(counts.ids, counts.n);
     const again = await spawnCli(["run", config, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV }).done;
     assert.equal(again.code, 0, again.stderr);
