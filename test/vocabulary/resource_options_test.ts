@@ -196,3 +196,31 @@ test("a TS config file's filter, map and convert functions run as in dlt's Pytho
     h.cleanup();
   }
 });
+
+test("client auth applies to every resource, endpoint auth overrides it, and both load rows", async () => {
+  const h = harness();
+  const { CREDENTIALS } = await import("../helpers/mock_api.ts");
+  try {
+    const summary = await h.run({
+      client: { base_url: api.url, auth: { type: "bearer", token: CREDENTIALS.token } },
+      resources: [
+        { name: "with_bearer", endpoint: { path: "/auth/bearer", paginator: "single_page" } },
+        { name: "with_cookie", endpoint: { path: "/auth/cookie", paginator: "single_page", auth: { type: "api_key", name: "session", api_key: CREDENTIALS.apiKey, location: "cookie" } } },
+        { name: "with_basic", endpoint: { path: "/auth/basic", paginator: "single_page", auth: { type: "http_basic", username: CREDENTIALS.username, password: CREDENTIALS.password } } },
+        {
+          name: "with_oauth",
+          endpoint: {
+            path: "/auth/oauth",
+            paginator: "single_page",
+            auth: { type: "oauth2", token_url: `${api.url}/oauth/token`, client_id: CREDENTIALS.clientId, client_secret: CREDENTIALS.clientSecret, client_auth: "basic" },
+          },
+        },
+      ],
+    });
+    assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["with_bearer", 3], ["with_cookie", 3], ["with_basic", 3], ["with_oauth", 3]]);
+    const [n] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.with_oauth");
+    assert.equal(n.n, 3);
+  } finally {
+    h.cleanup();
+  }
+});
