@@ -108,7 +108,9 @@ export async function refreshViews(
 /** The root's data columns. */
 function _rootSql(ds: string, table: TableSchema, physical: Set<string>): string {
   const cols = _dataColumns(table, physical).map(q);
-  return `SELECT ${cols.join(", ") || "*"} FROM ${ds}.${q(table.name)}`;
+  // An scd2 table keeps every version; its current rows are the open ones.
+  const current = physical.has("_dlt_valid_to") ? " WHERE _dlt_valid_to IS NULL" : "";
+  return `SELECT ${cols.join(", ") || "*"} FROM ${ds}.${q(table.name)}${current}`;
 }
 
 /**

@@ -71,6 +71,14 @@ test("scd2 closes a changed or vanished row's version and opens a new one", asyn
       { id: 4, name: "item 4", open: false },
       { id: 5, name: "item 5", open: true },
     ]);
+    // The resource's view shows the current versions only.
+    const current = await h.query<{ id: number; name: string }>("select id::int as id, name from main.items order by id");
+    assert.deepEqual(current, [
+      { id: 1, name: "item 1" },
+      { id: 2, name: "changed" },
+      { id: 3, name: "item 3" },
+      { id: 5, name: "item 5" },
+    ]);
     // The closed versions end when the new ones begin.
     const [b] = await h.query<{ ok: boolean }>(
       "select (select max(_dlt_valid_to) from vocab_dataset.items) = (select _dlt_valid_from from vocab_dataset.items where name = 'changed') as ok",
