@@ -23,16 +23,16 @@ const LIMIT = 10;
 const VIEWS = ["chat_messages", "chat_messages__attachments", "chat_messages__reactions", "chat_messages__reactions__users"];
 
 interface Scenario {
-  disposition: "merge" | "append";
+  disposition: "merge" | "append" | "replace";
   messages: number;
   kills: number;
   seed: number;
 }
 
-function crashConfig(url: string, disposition: "merge" | "append"): Record<string, unknown> {
+function crashConfig(url: string, disposition: Scenario["disposition"]): Record<string, unknown> {
   const config = seedConfig(url) as { resource_defaults: Record<string, unknown>; resources: { endpoint: { paginator: { limit: number } } }[] };
   config.resources[0].endpoint.paginator.limit = LIMIT;
-  if (disposition === "append") config.resource_defaults = { write_disposition: "append" };
+  if (disposition !== "merge") config.resource_defaults = { write_disposition: disposition };
   return { pipeline_name: "crash", batch_pages: 2, ...config };
 }
 
@@ -56,9 +56,11 @@ async function committed(db: string): Promise<{ status?: string; pages: number; 
 async function assertConsistent(db: string, scenario: Scenario, where: string): Promise<void> {
   const state = await committed(db);
   if (state.pages === 0) return;
+  // replace loads into a staging schema that is swapped in when the resource completes.
+  const ds = scenario.disposition === "replace" && !state.done ? "crash_dataset_staging" : "crash_dataset";
   const [counts] = await queryDb<{ n: number; ids: number; lo: number; hi: number }>(
     db,
-    "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids, min(id)::INT AS lo, max(id)::INT AS hi FROM crash_dataset.chat_messages",
+    `SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids, min(id)::INT AS lo, max(id)::INT AS hi FROM ${ds}.chat_messages`,
   );
   assert.equal(counts.n, state.rows, `${where}: rows in the table equal the checkpoint's rows`);
   assert.equal(counts.ids, counts.n, `${where}: no duplicate ids`);
@@ -66,11 +68,10 @@ async function assertConsistent(db: string, scenario: Scenario, where: string): 
   assert.equal(state.offset, state.pages * LIMIT, `${where}: the checkpoint points right after the committed pages`);
   const [orphans] = await queryDb<{ n: number }>(
     db,
-    "SELECT count(*)::INT AS n FROM crash_dataset.chat_messages__reactions c WHERE c._dlt_parent_id NOT IN (SELECT _dlt_id FROM crash_dataset.chat_messages)",
+    `SELECT count(*)::INT AS n FROM ${ds}.chat_messages__reactions c WHERE c._dlt_parent_id NOT IN (SELECT _dlt_id FROM ${ds}.chat_messages)`,
   );
   assert.equal(orphans.n, 0, `${where}: no nested row without its parent`);
   if (!state.done) assert.notEqual(state.status, "completed", `${where}: an unfinished run is not recorded as completed`);
-  void scenario;
 }
 
 const messageOffsets = (api: ChatApi, from: number) =>
@@ -158,4 +159,9 @@ test(`SIGKILL at 4 seeded points of an append run yields exactly the clean run's
   const { landed, afterCommit } = await crashScenario({ disposition: "append", messages: 600, kills: 4, seed: SEED + 1 }, (m) => t.diagnostic(m));
   assert.ok(landed >= 4, `only ${landed} kills landed before the data ran out`);
   assert.ok(afterCommit >= 1, "at least one kill landed after a committed batch");
+});
+
+test(`SIGKILL at 3 seeded points of a replace run still ends with exactly the clean run's rows (seed ${SEED + 2})`, async (t) => {
+  const { landed } = await crashScenario({ disposition: "replace", messages: 600, kills: 3, seed: SEED + 2 }, (m) => t.diagnostic(m));
+  assert.ok(landed >= 3, `only ${landed} kills landed before the data ran out`);
 });
