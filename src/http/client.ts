@@ -251,7 +251,7 @@ async function readBody(stream: ReadableStream<Uint8Array> | undefined, maxBytes
     if (bytes > maxBytes) {
       await reader.cancel().catch(() => {});
       throw new ResponseError(`Response from "${url}" is larger than ${maxBytes} bytes; stopped reading it`, {
-        hint: "raise client.max_response_bytes if this API really sends pages this large, or ask for smaller pages",
+        hint: "ask for smaller pages (a lower paginator limit); the cap keeps a broken or hostile server from exhausting memory",
       });
     }
     chunks.push(value);
