@@ -42,6 +42,10 @@ const BODIES: Record<string, string | ((query: URLSearchParams) => string)> = {
       ? JSON.stringify({ items: [{ id: 3 }, { id: null, v: "no key" }] })
       : JSON.stringify({ items: [{ id: 1 }, { id: 2 }], next: "/null_pk?page=2" }),
   "/not_objects": JSON.stringify({ items: [1, 2, 3] }),
+  "/poison": (q) =>
+    q.get("page") === "2"
+      ? JSON.stringify({ items: [{ id: 3, v: "fine" }, { id: 4, v: "poison" }] })
+      : JSON.stringify({ items: [{ id: 1, v: "a" }, { id: 2, v: "b" }], next: "/poison?page=2" }),
   "/huge_int": '{"items": [{"id": 1, "n": 18446744073709551616}]}',
   "/dlt_columns": JSON.stringify({ items: [{ id: 1, _dlt_load_id: "forged", v: 1 }] }),
   "/empty_keys": JSON.stringify({ items: [{ id: 1, "": "empty", __: "underscores" }] }),
@@ -277,6 +281,31 @@ describe("hostile data", { concurrency: 3 }, () => {
       assert.match(r.error.message, /primary key column id is missing, null/);
       const rows = await queryDb<{ id: number }>(r.db, "SELECT id::INT AS id FROM hostile_dataset.things ORDER BY id");
       assert.deepEqual(rows, [{ id: 1 }, { id: 2 }], "page 1 stays, nothing of page 2 is loaded");
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  test("a DuckDB error in the middle of a batch rolls that batch back and keeps the ones before", async () => {
+    // A CHECK constraint someone put on the table makes DuckDB itself refuse the second batch mid-transaction.
+    const r = await load("/poison", {
+      paginator: { type: "json_link", next_url_path: "next" },
+      prepare: async (path) => {
+        const db = await openDatabase(path);
+        await db.run("CREATE SCHEMA hostile_dataset; CREATE TABLE hostile_dataset.things (id BIGINT NOT NULL, v VARCHAR CHECK (v <> 'poison'), _dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL)");
+        db.close();
+      },
+    });
+    try {
+      assert.ok(r.error, "the run fails");
+      assert.match(r.error.message, /resource things: Loading a batch of things failed: .*CHECK/i);
+      assert.match(r.error.hint ?? "", /earlier batches are kept/);
+      const rows = await queryDb<{ id: number }>(r.db, "SELECT id::INT AS id FROM hostile_dataset.things ORDER BY id");
+      assert.deepEqual(rows, [{ id: 1 }, { id: 2 }], "batch 1 stays; nothing of batch 2, not even its valid row 3");
+      const [cp] = await queryDb<{ pages: number }>(r.db, "SELECT pages::INT AS pages FROM hostile_dataset._restduck_checkpoints");
+      assert.equal(cp.pages, 1, "the checkpoint still points after batch 1");
+      const [run] = await queryDb<{ status: string }>(r.db, "SELECT status FROM hostile_dataset._restduck_runs");
+      assert.equal(run.status, "failed");
     } finally {
       r.cleanup();
     }
