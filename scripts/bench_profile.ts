@@ -116,6 +116,9 @@ async function loadAll(label: string, normalized: RowsByTable[], schema: Schema,
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.error(`    per batch: first ${tenth} avg ${avg(perBatch.slice(0, tenth)).toFixed(0)} ms, last ${tenth} avg ${avg(perBatch.slice(-tenth)).toFixed(0)} ms`);
     console.error(`    by statement: ${[...byKind].sort((x, y) => y[1] - x[1]).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`).join(", ")}`);
+    // DuckDB's buffer pool keeps the blocks it read; with the default memory_limit (80% of RAM) it rarely evicts.
+    const mem = await db.all<{ mb: number }>(`SELECT (sum(memory_usage_bytes) / 1e6)::DOUBLE AS mb FROM duckdb_memory()`);
+    console.error(`    memory: DuckDB buffer manager ${mem[0].mb.toFixed(0)} MB, process RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, JS heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
     results.push({ stage: `load: ${label} — statements`, ms: 0, note: JSON.stringify({ firstBatchesMs: avg(perBatch.slice(0, tenth)), lastBatchesMs: avg(perBatch.slice(-tenth)), byKind: Object.fromEntries(byKind) }) });
     byKind.clear();
     if (label.startsWith("merge, 10 pages")) {
