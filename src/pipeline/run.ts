@@ -16,6 +16,7 @@ import type { Row, Schema } from "../normalize/types.ts";
 import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
 import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
 import { prefetch } from "../paginate/prefetch.ts";
+import { restoreRequest, storablePosition, type RequestBase } from "./checkpoint_request.ts";
 import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
 import { Incremental, rowKeyHash, type IncrementalState } from "../extract/incremental.ts";
 import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
@@ -121,7 +122,12 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   }
   const toFetch = plan.resources.filter((r) => needed.has(r.name));
   const loading = new Set(resources.map((r) => r.name));
-  warnInsecure(plan.baseUrl, emit);
+  warnInsecure(plan.baseUrl, "client.base_url", emit);
+  // OAuth2 token URLs carry the client secret: plain http to them is worse than to the API (access_token_url / token_url).
+  const tokenUrls = new Map<string, string>();
+  if (plan.auth?.type === "oauth2_client_credentials") tokenUrls.set(plan.auth.access_token_url, "client.auth.access_token_url");
+  for (const r of toFetch) if (r.endpoint.auth?.type === "oauth2_client_credentials") tokenUrls.set(r.endpoint.auth.access_token_url, `${r.at}.endpoint.auth.access_token_url`);
+  for (const [url, at] of tokenUrls) warnInsecure(url, at, emit);
 
   const db = options.db ?? (await openDatabase(options.database, { cwd: options.cwd }));
   let requests = 0;
@@ -296,12 +302,12 @@ function wrapError(error: unknown, resource: string, redactor: Redactor): Error 
   return new RestduckError("UNEXPECTED", redactor.redact(`${resource ? `resource ${resource}: ` : ""}${err.message}`), { cause: err });
 }
 
-function warnInsecure(baseUrl: string | undefined, emit: (e: PipelineEvent) => void): void {
+function warnInsecure(baseUrl: string | undefined, at: string, emit: (e: PipelineEvent) => void): void {
   if (!baseUrl) return;
   try {
     const u = new URL(baseUrl);
     if (u.protocol === "http:" && !["127.0.0.1", "localhost", "[::1]", "::1"].includes(u.hostname)) {
-      emit({ type: "warning", message: `client.base_url uses plain http to ${u.hostname}: credentials and data travel unencrypted; use https` });
+      emit({ type: "warning", message: `${at} uses plain http to ${u.hostname}: credentials and data travel unencrypted; use https` });
     }
   } catch {
     // An unparsable base_url fails on the first request with a clearer message.
@@ -442,6 +448,8 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   let pendingRecords = 0;
   /** The checkpoint's resume position: a page request, or a ChildPosition for a child. */
   let position: PageRequest | ChildPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition) : null;
+  /** The first request of the chain `position` is in: what the stored position leaves out (secrets from the config). */
+  let positionBase: RequestBase = {};
   const started = Date.now();
 
   // One batch commits while the next one is fetched and normalized: DuckDB works on its own
@@ -451,7 +459,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     if (pendingPages === 0 || !load) return;
     rows += pendingRecords;
     const batchRowsNow = pendingRecords;
-    const checkpoint: Checkpoint = { next: position, pages, rows, state: currentState() };
+    const checkpoint: Checkpoint = { next: storablePosition(position, positionBase), pages, rows, state: currentState() };
     // The normalizer keeps evolving the schema while this batch commits: give the batch its own copy.
     const batch = { ...base, schema: structuredClone(schema), rows: pending, checkpoint };
     pending = new Map();
@@ -485,7 +493,8 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
       }),
     );
-    const chainResume = chain.index === startParent ? resumeFrom : undefined;
+    // A stored position holds only what the paginator changed; the rest comes from the config again.
+    const chainResume = chain.index === startParent && resumeFrom ? restoreRequest(resumeFrom, first) : undefined;
     const walk = walkPages(first, {
       http,
       paginator,
@@ -495,7 +504,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       concurrency: ctx.concurrency,
       maxPages: resource.endpoint.maxPages,
     });
-    return { chain, key, cursor, pages: resource.parent ? prefetch(walk, 1) : walk };
+    return { chain, key, cursor, first, pages: resource.parent ? prefetch(walk, 1) : walk };
   };
   const running: ReturnType<typeof startChain>[] = [];
   let nextChain = 0;
@@ -520,6 +529,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         if (key !== undefined && cursor) parentSlots[key] = { start: cursor.startState ?? null, incremental: cursor.state() ?? null };
         const nextRequest = stop ? undefined : page.next;
         position = resource.parent ? { parent: nextRequest ? chain.index : chain.index + 1, request: nextRequest ?? null } : (nextRequest ?? null);
+        positionBase = current.first;
         if (load) {
           const normalized = normalizer.normalize(records);
           for (const [table, tableRows] of normalized) {
