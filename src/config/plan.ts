@@ -90,6 +90,8 @@ export interface Plan {
   retry: RetryConfig;
   /** Most requests in flight per resource (client.concurrency). */
   concurrency: number;
+  /** Largest response body accepted (client.max_response_bytes). */
+  maxResponseBytes: number;
   /** Proactive rate limit (client.rate_limit). */
   rateLimit?: RateLimitConfig;
   resources: ResourcePlan[];
@@ -237,6 +239,7 @@ export function planConfig(config: Config): Plan {
     retry: config.client.retry,
     concurrency: config.client.concurrency,
     rateLimit: config.client.rate_limit,
+    maxResponseBytes: config.client.max_response_bytes,
     resources: orderResources(resources, (r) => r.parent?.resource),
     views: { ...config.views },
     batchPages: config.batch_pages,

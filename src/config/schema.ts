@@ -241,6 +241,8 @@ const ClientSchema = obj({
   /** Most requests in flight for paginators that can plan pages ahead (offset, page_number with a total). */
   concurrency: v.optional(posInt("a positive number of requests"), 4),
   rate_limit: v.optional(RateLimitSchema),
+  /** Largest response body accepted, in bytes: a hostile or broken server cannot exhaust memory. */
+  max_response_bytes: v.optional(posInt("a positive number of bytes"), 64 * 1024 * 1024),
 });
 
 // --------------------------------------------------------------- resources

@@ -251,7 +251,7 @@ async function readBody(stream: ReadableStream<Uint8Array> | undefined, maxBytes
     if (bytes > maxBytes) {
       await reader.cancel().catch(() => {});
       throw new ResponseError(`Response from "${url}" is larger than ${maxBytes} bytes; stopped reading it`, {
-        hint: "ask for smaller pages (a lower paginator limit); the cap keeps a broken or hostile server from exhausting memory",
+        hint: "ask for smaller pages (a lower paginator limit), or raise client.max_response_bytes if the API really sends pages this large",
       });
     }
     chunks.push(value);

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS ${ds}._dlt_pipeline_state (
 CREATE TABLE IF NOT EXISTS ${ds}._restduck_runs (
   load_id VARCHAR NOT NULL, pipeline_name VARCHAR NOT NULL, started_at TIMESTAMP WITH TIME ZONE NOT NULL,
   finished_at TIMESTAMP WITH TIME ZONE, status VARCHAR NOT NULL, error VARCHAR,
-  requests BIGINT, retries BIGINT, restduck_version VARCHAR);
+  requests BIGINT, retries BIGINT, restduck_version VARCHAR, config_hash VARCHAR);
+-- Files written before config_hash existed get the column too.
+ALTER TABLE ${ds}._restduck_runs ADD COLUMN IF NOT EXISTS config_hash VARCHAR;
 CREATE TABLE IF NOT EXISTS ${ds}._restduck_checkpoints (
   load_id VARCHAR NOT NULL, resource VARCHAR NOT NULL, next_request JSON, pages BIGINT NOT NULL, rows BIGINT NOT NULL,
   done BOOLEAN NOT NULL, state JSON, updated_at TIMESTAMP WITH TIME ZONE NOT NULL);

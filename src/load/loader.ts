@@ -41,6 +41,8 @@ export interface Batch {
 export interface UnfinishedRun {
   loadId: string;
   status: string;
+  /** Fingerprint of the config the run started with (see runPipeline); null for runs of older versions. */
+  configHash: string | null;
   checkpoints: Map<string, Checkpoint & { done: boolean }>;
 }
 
@@ -154,12 +156,12 @@ export class Loader {
 
   /** The newest run of this pipeline that did not complete, with its checkpoints. */
   async unfinishedRun(): Promise<UnfinishedRun | undefined> {
-    const runs = await this.db.all<{ load_id: string; status: string }>(
-      `SELECT load_id, status FROM ${this.#ds}._restduck_runs WHERE pipeline_name = ? ORDER BY started_at DESC LIMIT 1`,
+    const runs = await this.db.all<{ load_id: string; status: string; config_hash: string | null }>(
+      `SELECT load_id, status, config_hash FROM ${this.#ds}._restduck_runs WHERE pipeline_name = ? ORDER BY started_at DESC LIMIT 1`,
       [this.pipelineName],
     );
     const last = runs[0];
-    if (!last || last.status === "completed") return undefined;
+    if (!last || last.status === "completed" || last.status === "abandoned") return undefined;
     const rows = await this.db.all<{ resource: string; next_request: string | null; pages: number; rows: number; done: boolean; state: string | null }>(
       `SELECT resource, next_request, pages, rows, done, state FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ?`,
       [last.load_id],
@@ -174,7 +176,7 @@ export class Loader {
         state: r.state == null ? undefined : JSON.parse(r.state),
       });
     }
-    return { loadId: last.load_id, status: last.status, checkpoints };
+    return { loadId: last.load_id, status: last.status, configHash: last.config_hash, checkpoints };
   }
 
   /** Each resource's newest stored state (incremental cursors), from any run: the state committed with the newest rows. */
@@ -186,14 +188,22 @@ export class Loader {
   }
 
   /** Records a run as started (or resumed). */
-  async startRun(loadId: string, info: { version: string; resumed: boolean }): Promise<void> {
+  async startRun(loadId: string, info: { version: string; resumed: boolean; configHash?: string }): Promise<void> {
     if (info.resumed) {
       await this.db.run(`UPDATE ${this.#ds}._restduck_runs SET status = 'running', error = NULL, finished_at = NULL WHERE load_id = ?`, [loadId]);
       return;
     }
     await this.db.run(
-      `INSERT INTO ${this.#ds}._restduck_runs (load_id, pipeline_name, started_at, status, restduck_version) VALUES (?, ?, now(), 'running', ?)`,
-      [loadId, this.pipelineName, info.version],
+      `INSERT INTO ${this.#ds}._restduck_runs (load_id, pipeline_name, started_at, status, restduck_version, config_hash) VALUES (?, ?, now(), 'running', ?, ?)`,
+      [loadId, this.pipelineName, info.version, info.configHash ?? null],
+    );
+  }
+
+  /** Marks an unfinished run as never to be resumed (its committed batches stay). */
+  async abandonRun(loadId: string, reason: string): Promise<void> {
+    await this.db.run(
+      `UPDATE ${this.#ds}._restduck_runs SET status = 'abandoned', finished_at = coalesce(finished_at, now()), error = coalesce(error || '; ', '') || ? WHERE load_id = ?`,
+      [reason, loadId],
     );
   }
 

@@ -2,6 +2,7 @@
  * Orchestration: config plan → pages → records → rows → batches → views.
  * Library code never prints; it emits typed events the CLI renders.
  */
+import { createHash } from "node:crypto";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
@@ -149,6 +150,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     redactor,
     onEvent: onHttp,
     rateLimit: rateLimitOptions(plan.rateLimit),
+    maxResponseBytes: plan.maxResponseBytes,
     adaptive,
     fetch: options.fetch,
     sleep: options.sleep,
@@ -173,10 +175,22 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   try {
     loader = await Loader.open(db, { dataset, pipelineName });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
-    const unfinished = options.restart ? undefined : await loader.unfinishedRun();
+    const configHash = configFingerprint(plan, resources, redactor);
+    let unfinished = await loader.unfinishedRun();
+    // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
+    const staleReason = options.restart
+      ? "started over with --restart"
+      : unfinished?.configHash && unfinished.configHash !== configHash
+        ? "the config changed since this run stopped, so its checkpoints no longer apply"
+        : undefined;
+    if (unfinished && staleReason) {
+      await loader.abandonRun(unfinished.loadId, staleReason);
+      if (!options.restart) emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${staleReason}; starting over` });
+      unfinished = undefined;
+    }
     loadId = unfinished?.loadId ?? newLoadId(options.now?.() ?? Date.now());
     const resumed = unfinished !== undefined;
-    await loader.startRun(loadId, { version: VERSION, resumed });
+    await loader.startRun(loadId, { version: VERSION, resumed, configHash });
     emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name) });
 
     // A frozen schema contract promises that a violation leaves nothing of the run: load it as one transaction.
@@ -277,6 +291,25 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   } finally {
     if (!options.db) db.close();
   }
+}
+
+/**
+ * A fingerprint of what decides which pages a run fetches and how it loads
+ * them. Secret values are masked first: a rotated secret still resumes, and
+ * no secret (not even hashed) goes into the file.
+ */
+function configFingerprint(plan: LoadedConfig["plan"], resources: ResourcePlan[], redactor: Redactor): string {
+  const relevant = resources.map((r) => ({
+    name: r.name,
+    table: r.tableName,
+    primaryKey: r.primaryKey,
+    mergeKey: r.mergeKey,
+    disposition: r.writeDisposition,
+    strategy: r.mergeStrategy,
+    endpoint: { ...r.endpoint, auth: undefined },
+  }));
+  const text = redactor.redact(JSON.stringify({ baseUrl: plan.baseUrl, resources: relevant }, (_k, v) => (typeof v === "function" ? String(v) : typeof v === "bigint" ? v.toString() : v)));
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
 /** Whether a schema contract freezes tables, columns or data types anywhere. */

@@ -138,3 +138,22 @@ test("a response larger than the limit is refused without reading it all", async
     await srv.close();
   }
 });
+
+test("client.max_response_bytes from a config caps what a run reads", async () => {
+  const { prepareConfig } = await import("../../src/config/index.ts");
+  const { runPipeline } = await import("../../src/pipeline/run.ts");
+  const { chatApi, SEED_ENV, seedConfig, tempDir } = await import("../helpers/index.ts");
+  const api = await chatApi({ messages: 50 });
+  const tmp = tempDir();
+  try {
+    const config = seedConfig(api.url) as { client: Record<string, unknown> };
+    config.client.max_response_bytes = 2000;
+    await assert.rejects(
+      runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" }), { database: `${tmp.dir}/c.duckdb` }),
+      /larger than 2000 bytes/,
+    );
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});

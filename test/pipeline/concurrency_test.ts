@@ -62,3 +62,35 @@ test("a failing page stops the run after the pages before it are committed, and 
     tmp.cleanup();
   }
 });
+
+test("a run whose config changed since the failure starts over instead of resuming, and says why", async () => {
+  const api = await chatApi({ messages: 600 });
+  const tmp = tempDir();
+  const { sleep } = recordingSleep();
+  try {
+    const db = join(tmp.dir, "c.duckdb");
+    api.addFaults([1, 2, 3, 4].map(() => ({ match: ({ query }: { query: URLSearchParams }) => query.get("offset") === "300", status: 503 })));
+    await assert.rejects(runPipeline(seed(api.url), { database: db, pipelineName: "chat", batchPages: 1, sleep }), /503/);
+    const changed = seedConfig(api.url) as { resources: { endpoint: { paginator: { limit: number } } }[] };
+    changed.resources[0].endpoint.paginator.limit = 200;
+    const warnings: string[] = [];
+    const before = api.requests.length;
+    const second = await runPipeline(prepareConfig(changed, { env: SEED_ENV, cwd: "/nonexistent" }), {
+      database: db,
+      pipelineName: "chat",
+      sleep,
+      onEvent: (e) => void (e.type === "warning" && warnings.push(e.message)),
+    });
+    assert.equal(second.resumed, false);
+    assert.ok(warnings.some((w) => /config changed since this run stopped/.test(w)), warnings.join("\n"));
+    const first = api.requests.slice(before).find((r) => r.path === "/v1/messages");
+    assert.deepEqual([first?.query.offset, first?.query.limit], ["0", "200"]);
+    const runs = await queryDb<{ status: string }>(db, "select status from chat_dataset._restduck_runs order by started_at");
+    assert.deepEqual(runs.map((r) => r.status), ["abandoned", "completed"]);
+    const [all] = await queryDb<{ n: number; ids: number }>(db, "select count(*)::int n, count(distinct id)::int ids from chat_messages");
+    assert.deepEqual(all, { n: 600, ids: 600 });
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
