@@ -409,7 +409,7 @@ async function startupScenario(): Promise<void> {
     const results: (Measured & { rows: number })[] = [];
     for (let i = 0; i < times; i++) results.push({ ...(await measure(cmd, args)), rows: 0 });
     const row = record("start-up", label, results);
-    row.note = label.startsWith("binary") ? `binary ${fmt(size)} MB` : "";
+    row.note = label.startsWith("binary") ? `binary ${fmt(size)} MiB (${fmt(statSync(binary).size / 1e6)} MB)` : "";
   }
 }
 
