@@ -176,16 +176,12 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     loader = await Loader.open(db, { dataset, pipelineName });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
     const configHash = configFingerprint(plan, resources, redactor);
-    let unfinished = await loader.unfinishedRun();
+    let unfinished = options.restart ? undefined : await loader.unfinishedRun();
     // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
-    const staleReason = options.restart
-      ? "started over with --restart"
-      : unfinished?.configHash && unfinished.configHash !== configHash
-        ? "the config changed since this run stopped, so its checkpoints no longer apply"
-        : undefined;
-    if (unfinished && staleReason) {
-      await loader.abandonRun(unfinished.loadId, staleReason);
-      if (!options.restart) emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${staleReason}; starting over` });
+    if (unfinished?.configHash && unfinished.configHash !== configHash) {
+      const reason = "the config changed since this run stopped, so its checkpoints no longer apply";
+      await loader.abandonRun(unfinished.loadId, reason);
+      emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
       unfinished = undefined;
     }
     loadId = unfinished?.loadId ?? newLoadId(options.now?.() ?? Date.now());
