@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { parse as parseYaml, parseDocument, YAMLParseError } from "yaml";
 import { ConfigError } from "../errors.ts";
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
@@ -80,7 +80,11 @@ export async function readConfigFile(path: string, cwd: string = process.cwd()):
 function jsonPosition(text: string, error: Error): string {
   const match = /position (\d+)/.exec(error.message);
   // V8 gives no position when the text simply stops: that is the end of the file.
-  if (!match && !/end of JSON input/i.test(error.message)) return "";
+  if (!match && !/end of JSON input/i.test(error.message)) {
+    // Bun's and some other engines' messages carry no position: JSON is YAML, so ask the YAML parser where it breaks.
+    const at = parseDocument(text).errors[0]?.linePos?.[0];
+    return at ? ` at line ${at.line}, column ${at.col}` : "";
+  }
   const offset = match ? Number(match[1]) : text.length;
   const before = text.slice(0, offset);
   const line = before.split("\n").length;
