@@ -122,11 +122,12 @@ interface Server {
 }
 
 /** Starts the bench server and waits for its ready line (bounded). */
-async function startServer(args: { messages: number; faultRate?: number; latencyMs?: number; tokenTtl?: number }): Promise<Server> {
+async function startServer(args: { messages: number; faultRate?: number; latencyMs?: number; tokenTtl?: number; rateRequests?: number; workers?: number }): Promise<Server> {
   const argv = [
     join(root, "scripts/bench_server.ts"),
     "--messages", String(args.messages),
-    "--workers", opts.workers!,
+    "--workers", String(args.workers ?? opts.workers),
+    "--rate-requests", String(args.rateRequests ?? 0),
     "--fault-rate", String(args.faultRate ?? 0),
     "--latency-ms", String(args.latencyMs ?? 0),
     "--token-ttl", String(args.tokenTtl ?? 3600),
@@ -178,10 +179,11 @@ async function withServer<T>(args: Parameters<typeof startServer>[0], fn: (s: Se
 const restduckCmd = (): [string, string[]] =>
   opts.runner === "binary" ? [join(root, "dist/restduck"), []] : [node, [join(root, "src/bin/restduck.ts")]];
 
-function writeBenchConfig(url: string, name: string, extra: { concurrency?: number; incremental?: boolean } = {}): string {
+function writeBenchConfig(url: string, name: string, extra: { concurrency?: number; incremental?: boolean; rateLimit?: unknown } = {}): string {
   const config = seedConfig(url) as { client: Record<string, unknown>; resources: { endpoint: Record<string, unknown> }[]; pipeline_name?: string };
   config.pipeline_name = "bench";
   config.client.concurrency = extra.concurrency ?? concurrency;
+  if (extra.rateLimit !== undefined) config.client.rate_limit = extra.rateLimit;
   if (extra.incremental) config.resources[0].endpoint.params = { since_id: { type: "incremental", cursor_path: "id", initial_value: 0 } };
   const path = join(work, `${name}.json`);
   writeFileSync(path, JSON.stringify(config, null, 2));
@@ -380,6 +382,26 @@ async function incrementalScenario(n: number): Promise<void> {
   });
 }
 
+/** A server that allows 20 requests per 1 s window and says so in X-RateLimit-* headers: how many 429s does a run trigger? */
+async function rateLimitScenario(n: number): Promise<void> {
+  // One process, so the server's window is global.
+  await withServer({ messages: 10_000, rateRequests: 20, workers: 0 }, async (server) => {
+    for (const [what, rateLimit] of [
+      ["restduck, server's X-RateLimit-* headers honoured (default)", undefined],
+      ["restduck, rate_limit { requests: 20, per_seconds: 1, headers: false }", { requests: 20, per_seconds: 1, headers: false }],
+      ["restduck, no rate limit (headers: false): 429s retried", { headers: false }],
+    ] as [string, unknown][]) {
+      const config = writeBenchConfig(server.url, "bench-ratelimit", { rateLimit });
+      const mine: RestduckRun[] = [];
+      for (let i = 0; i < n; i++) {
+        checkDeadline();
+        mine.push(await runRestduck(server, config, join(work, "bench-ratelimit.duckdb"), { fresh: true }));
+      }
+      record("10k, server allows 20 req/s", `${what}, concurrency ${concurrency}`, mine, { note: `429s: ${mine.map((m) => m.retries).join("/")}` });
+    }
+  });
+}
+
 async function tokenScenario(n: number): Promise<void> {
   await withServer({ messages: 100_000, tokenTtl: 2 }, async (server) => {
     const config = writeBenchConfig(server.url, "bench-token");
@@ -427,6 +449,7 @@ async function main(): Promise<void> {
   if (wanted("faults")) await faultScenario(Math.min(runs, 2));
   if (wanted("latency")) await latencyScenario(runs);
   if (wanted("incremental")) await incrementalScenario(runs);
+  if (wanted("ratelimit")) await rateLimitScenario(Math.min(runs, 2));
   if (wanted("token") && !opts.quick) await tokenScenario(1);
   if (wanted("1m") && !opts.quick) await sizeScenario(1_000_000, "1M", 1);
   const report = `${HEADER}\n${rows.map(renderRow).join("\n")}\n`;

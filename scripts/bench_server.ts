@@ -6,7 +6,8 @@
  * (node:cluster) share the port. Listens on 127.0.0.1 only.
  *
  *   node scripts/bench_server.ts --messages 100000 [--workers 2] [--fault-rate 0.05]
- *        [--retry-after 1] [--latency-ms 20] [--token-ttl 3600] [--cache DIR] [--ndjson FILE]
+ *        [--retry-after 1] [--latency-ms 20] [--token-ttl 3600] [--cache DIR]
+ *        [--rate-requests 20 --rate-seconds 1 --workers 0]   # enforce and announce X-RateLimit-*
  *
  * Prints one JSON line `{"url": …, "pids": […]}` when ready; SIGTERM stops
  * the workers and the primary. `since_id=N` serves only messages with id > N
@@ -77,6 +78,9 @@ export function ndjsonPath(messages: number, options: { seed?: number; cacheDir?
 }
 
 interface ServeOptions {
+  /** Fixed-window rate limit the server enforces (429 beyond it) and announces in X-RateLimit-* headers. */
+  rateRequests: number;
+  rateSeconds: number;
   faultRate: number;
   retryAfter: number;
   latencyMs: number;
@@ -116,6 +120,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 function serve(store: PageStore, options: ServeOptions, port: number, worker: number): Promise<number> {
   const random = rng(options.seed * 7919 + worker);
   const n = store.messages;
+  let windowId = -1;
+  let windowCount = 0;
   const server = createServer(async (req, res) => {
     const q = req.url!.indexOf("?");
     const path = q < 0 ? req.url! : req.url!.slice(0, q);
@@ -130,6 +136,23 @@ function serve(store: PageStore, options: ServeOptions, port: number, worker: nu
     if (path !== "/v1/messages") return json(res, 404, { error: "not_found" });
     const token = /^Bearer b\.(\d+)\.(.+)$/.exec(req.headers.authorization ?? "");
     if (!token || Number(token[1]) < Date.now() || sign(Number(token[1])) !== token[2]) return json(res, 401, { error: "invalid_token" });
+    let rateHeaders: Record<string, string> = {};
+    if (options.rateRequests > 0) {
+      // Per process: run with --workers 0 so the window is global.
+      const windowMs = options.rateSeconds * 1000;
+      const now = Date.now();
+      const id = Math.floor(now / windowMs);
+      if (id !== windowId) {
+        windowId = id;
+        windowCount = 0;
+      }
+      windowCount++;
+      const resetEpoch = Math.ceil(((id + 1) * windowMs) / 1000);
+      rateHeaders = { "x-ratelimit-limit": String(options.rateRequests), "x-ratelimit-remaining": String(Math.max(0, options.rateRequests - windowCount)), "x-ratelimit-reset": String(resetEpoch) };
+      if (windowCount > options.rateRequests) {
+        return json(res, 429, { error: "rate_limited" }, { ...rateHeaders, "retry-after": String(Math.max(1, resetEpoch - Math.floor(now / 1000))) });
+      }
+    }
     if (options.faultRate > 0 && random() < options.faultRate) {
       const status = random() < 0.5 ? 429 : 503;
       return json(res, status, { error: status === 429 ? "rate_limited" : "unavailable" }, { "retry-after": String(options.retryAfter) });
@@ -150,7 +173,7 @@ function serve(store: PageStore, options: ServeOptions, port: number, worker: nu
     const tail = `,"total":${total},"offset":${offset},"limit":${limit}}`;
     const length = head.length + (typeof array === "string" ? array.length : array.length) + tail.length;
     const send = () => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": length });
+      res.writeHead(200, { "content-type": "application/json", "content-length": length, ...rateHeaders });
       res.cork();
       res.write(head);
       res.write(array);
@@ -169,6 +192,8 @@ async function main(): Promise<void> {
       messages: { type: "string", default: "100000" },
       workers: { type: "string", default: "2" },
       "fault-rate": { type: "string", default: "0" },
+      "rate-requests": { type: "string", default: "0" },
+      "rate-seconds": { type: "string", default: "1" },
       "retry-after": { type: "string", default: "1" },
       "latency-ms": { type: "string", default: "0" },
       "token-ttl": { type: "string", default: "3600" },
@@ -180,6 +205,8 @@ async function main(): Promise<void> {
   });
   const messages = Number(values.messages);
   const serveOptions: ServeOptions = {
+    rateRequests: Number(values["rate-requests"]),
+    rateSeconds: Number(values["rate-seconds"]),
     faultRate: Number(values["fault-rate"]),
     retryAfter: Number(values["retry-after"]),
     latencyMs: Number(values["latency-ms"]),

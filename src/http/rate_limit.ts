@@ -13,7 +13,10 @@
  *   style headers (names configurable). Reset is epoch seconds or seconds from
  *   now; `auto` reads values above 1e9 as epoch seconds (and above 1e12 as
  *   epoch milliseconds). Requests still in flight when a response reports its
- *   budget are counted against that budget, which errs towards waiting.
+ *   budget are counted against that budget, which errs towards waiting; a
+ *   response from a window that has already reset is ignored; and when a
+ *   window resets, the next one starts with the announced `X-RateLimit-Limit`
+ *   (if any), so a burst right after a reset cannot overrun it.
  *
  * Clock and sleep are injected, so tests need no timers.
  */
@@ -32,6 +35,8 @@ export interface RateLimitOptions {
   remainingHeader?: string;
   /** Header with when the window resets (default `x-ratelimit-reset`). */
   resetHeader?: string;
+  /** Header with the requests allowed per window (default `x-ratelimit-limit`); optional. */
+  limitHeader?: string;
   /** How the reset header is read (default `auto`). */
   resetFormat?: ResetFormat;
   /** Longest single wait, in seconds, however far away the server's reset is (default 300). */
@@ -56,8 +61,11 @@ export interface RateLimiter {
 
 const DEFAULT_REMAINING = "x-ratelimit-remaining";
 const DEFAULT_RESET = "x-ratelimit-reset";
+const DEFAULT_LIMIT = "x-ratelimit-limit";
 /** When the server says "none left" but not when it resets, probe again after this long. */
 const UNKNOWN_RESET_MS = 1000;
+/** Resets this close together (delta-format resets drift with the clock) name the same window. */
+const SAME_WINDOW_MS = 1000;
 
 /**
  * Turns `client.rate_limit`'s number form into a window: `2.5` (per second)
@@ -120,6 +128,7 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
   const useHeaders = options.headers ?? true;
   const remainingHeader = options.remainingHeader ?? DEFAULT_REMAINING;
   const resetHeader = options.resetHeader ?? DEFAULT_RESET;
+  const limitHeader = options.limitHeader ?? DEFAULT_LIMIT;
   const resetFormat = options.resetFormat ?? "auto";
 
   // The sliding window: when each of the last N requests was sent (a ring).
@@ -130,6 +139,10 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
   // The server's budget: requests we may still send before `resetAt`.
   let budget: number | undefined;
   let resetAt = 0;
+  /** The server's requests per window, from its limit header. */
+  let limit: number | undefined;
+  /** The budget was guessed at a reset, not read from a response. */
+  let provisional = false;
   let inFlight = 0;
 
   return {
@@ -139,7 +152,14 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
       for (;;) {
         signal?.throwIfAborted();
         const t = now();
-        if (budget !== undefined && t >= resetAt) budget = undefined; // the server's window has reset
+        if (budget !== undefined && t >= resetAt) {
+          // The server's window has reset: a full window's worth, less what is still out, until a
+          // response says more (if none does within a second, the budget is unknown again).
+          const guess = !provisional && limit !== undefined;
+          budget = guess ? limit! - inFlight : undefined;
+          provisional = guess;
+          resetAt = t + UNKNOWN_RESET_MS;
+        }
         let until = t;
         let why: ThrottleReason = "rate_limit";
         if (budget !== undefined && budget <= 0 && resetAt > until) {
@@ -182,8 +202,17 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
       if (!Number.isFinite(remaining)) return;
       const t = now();
       const reset = parseReset(headers.get(resetHeader), resetFormat, t);
+      const limitValue = Number(headers.get(limitHeader) ?? NaN);
+      if (Number.isFinite(limitValue) && limitValue > 0) limit = Math.floor(limitValue);
+      // Counted in a window that has since reset: it says nothing about the current one.
+      if (reset !== undefined && reset <= t) return;
       // Requests still in flight may not be counted in `remaining` yet: count them.
-      budget = Math.floor(remaining) - inFlight;
+      const fresh = Math.floor(remaining) - inFlight;
+      // Responses of one window arrive out of order: an earlier-counted one reports more left than
+      // there is, so within a window the budget only goes down.
+      const sameWindow = budget !== undefined && !provisional && reset !== undefined && Math.abs(reset - resetAt) < SAME_WINDOW_MS;
+      budget = sameWindow ? Math.min(budget!, fresh) : fresh;
+      provisional = false;
       resetAt = reset ?? (budget <= 0 ? t + UNKNOWN_RESET_MS : t + windowMs);
     },
   };

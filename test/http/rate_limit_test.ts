@@ -111,6 +111,42 @@ test("requests still in flight count against the server's remaining budget", asy
   assert.deepEqual(await limiter.acquire(), { waitedMs: 5000, reason: "server_budget" });
 });
 
+test("a response counted in a window that has already reset does not hold back the next request", async () => {
+  const clock = fakeClock();
+  const limiter = createRateLimiter({ now: clock.now, sleep: clock.sleep });
+  await limiter.acquire();
+  const staleReset = String(Math.floor(clock.now() / 1000));
+  clock.advance(1500);
+  limiter.release(headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": staleReset }));
+  assert.equal((await limiter.acquire()).waitedMs, 0);
+});
+
+test("after a reset, the new window starts with the announced limit less the requests still out", async () => {
+  const clock = fakeClock();
+  const limiter = createRateLimiter({ now: clock.now, sleep: clock.sleep });
+  await limiter.acquire();
+  await limiter.acquire();
+  // One answers: limit 3, none left, reset in 1 s; the other is still out.
+  limiter.release(headers({ "x-ratelimit-limit": "3", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" }));
+  assert.deepEqual(await limiter.acquire(), { waitedMs: 1000, reason: "server_budget" });
+  assert.equal((await limiter.acquire()).waitedMs, 0);
+  // 3 in the new window's budget minus the 1 still out = 2 sent: the next waits (no response has said more).
+  assert.equal((await limiter.acquire()).waitedMs, 1000);
+});
+
+test("within one window, a response counted earlier cannot raise the budget again", async () => {
+  const clock = fakeClock();
+  const limiter = createRateLimiter({ now: clock.now, sleep: clock.sleep });
+  await limiter.acquire();
+  await limiter.acquire();
+  const reset = String((clock.now() + 5000) / 1000);
+  // Counted second by the server, answered first: 0 left.
+  limiter.release(headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset }));
+  // Counted first, answered last: says 1 left, which is no longer true.
+  limiter.release(headers({ "x-ratelimit-remaining": "1", "x-ratelimit-reset": reset }));
+  assert.deepEqual(await limiter.acquire(), { waitedMs: 5000, reason: "server_budget" });
+});
+
 test("header names and the reset format are configurable", async () => {
   const clock = fakeClock();
   const limiter = createRateLimiter({ remainingHeader: "RateLimit-Left", resetHeader: "RateLimit-Wait", resetFormat: "delta", now: clock.now, sleep: clock.sleep });
