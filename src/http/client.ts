@@ -140,9 +140,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let text = "";
       let bytes = 0;
       let failure: unknown;
+      let slot: number | undefined;
       if (limiter) {
         const at = shownUrl;
-        await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at, delayMs, reason }));
+        ({ slot } = await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at, delayMs, reason })));
       }
       try {
         response = await $fetch.raw(url, {
@@ -161,7 +162,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = error;
       } finally {
-        limiter?.release(response?.headers);
+        limiter?.release(response?.headers, slot);
       }
 
       if (failure !== undefined || !response) {

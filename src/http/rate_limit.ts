@@ -5,10 +5,11 @@
  * Two sources of limits combine; a request goes when both allow it:
  * - the configured rate (`client.rate_limit`: N requests per second, or
  *   `{ requests, per_seconds }`), kept as a sliding window: a token bucket
- *   whose tokens come back `per_seconds` after they were spent. A classic
- *   bucket of capacity N refilling at N/window can send 2N−1 requests in
- *   one of the server's fixed windows; this one never sends more than N in
- *   any window, so it is safe against both fixed and sliding server windows.
+ *   whose tokens come back `per_seconds` after the request's response (it
+ *   reached the server at the latest then). A classic bucket of capacity N
+ *   refilling at N/window can send 2N−1 requests in one of the server's fixed
+ *   windows; this one never sends more than N in any window, so it is safe
+ *   against both fixed and sliding server windows.
  * - the server's own budget from `X-RateLimit-Remaining` / `X-RateLimit-Reset`
  *   style headers (names configurable). Reset is epoch seconds or seconds from
  *   now; `auto` reads values above 1e9 as epoch seconds (and above 1e12 as
@@ -54,9 +55,12 @@ export interface RateLimiter {
    * Waits until a request may be sent; `onWait` hears of each wait before it
    * starts. Resolves with how long it waited in all (ms) and why.
    */
-  acquire(signal?: AbortSignal, onWait?: (ms: number, reason: ThrottleReason) => void): Promise<{ waitedMs: number; reason?: ThrottleReason }>;
-  /** Reports that a request acquired earlier finished, with its response headers if there was a response. */
-  release(headers?: Headers): void;
+  acquire(signal?: AbortSignal, onWait?: (ms: number, reason: ThrottleReason) => void): Promise<{ waitedMs: number; reason?: ThrottleReason; slot?: number }>;
+  /**
+   * Reports that a request acquired earlier finished, with its response headers if there was a
+   * response, and the `slot` its acquire returned.
+   */
+  release(headers?: Headers, slot?: number): void;
 }
 
 const DEFAULT_REMAINING = "x-ratelimit-remaining";
@@ -172,13 +176,15 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
         }
         if (until <= t) {
           // Reserve synchronously: concurrent callers each see the slot taken.
+          let slot: number | undefined;
           if (ring) {
+            slot = head;
             ring[head] = t;
             head = (head + 1) % ring.length;
           }
           if (budget !== undefined) budget--;
           inFlight++;
-          return { waitedMs, reason };
+          return slot === undefined ? { waitedMs, reason } : { waitedMs, reason, slot };
         }
         let ms = until - t;
         if (ms > maxWaitMs) {
@@ -193,8 +199,12 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
       }
     },
 
-    release(headers) {
+    release(headers, slot) {
       inFlight = Math.max(0, inFlight - 1);
+      // The request reached the server somewhere between acquire and now: count its slot from now,
+      // so a request that left late (a busy event loop) cannot share a server window with its
+      // successor N requests on.
+      if (ring && slot !== undefined && slot < ring.length) ring[slot] = Math.max(ring[slot], now());
       if (!useHeaders || !headers) return;
       const remainingText = headers.get(remainingHeader);
       if (remainingText == null) return;

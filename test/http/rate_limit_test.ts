@@ -29,7 +29,7 @@ test("a limit of 2 per second sends two requests at once and makes the third wai
   assert.equal((await limiter.acquire()).waitedMs, 0);
   assert.equal((await limiter.acquire()).waitedMs, 0);
   const third = await limiter.acquire();
-  assert.deepEqual(third, { waitedMs: 1000, reason: "rate_limit" });
+  assert.deepEqual(third, { waitedMs: 1000, reason: "rate_limit", slot: 0 });
 });
 
 /** A simulated clock: sleeps resolve in time order as the driver moves the clock to the next wake-up. */
@@ -71,6 +71,15 @@ test("never more than N requests go out in any window, even when many wait at on
   for (const t of sent) assert.ok(sent.filter((u) => u >= t && u < t + 2000).length <= 3, `more than 3 sent in the window from ${t}`);
   // …and the limit is used: the 10 requests go out within 3 windows.
   assert.ok(Math.max(...sent) - Math.min(...sent) <= 6000);
+});
+
+test("a request's slot counts from its response, so one that reached the server late keeps the window after it free", async () => {
+  const clock = fakeClock();
+  const limiter = createRateLimiter({ requests: 1, perSeconds: 1, now: clock.now, sleep: clock.sleep });
+  const { slot } = await limiter.acquire();
+  clock.advance(800);
+  limiter.release(undefined, slot);
+  assert.deepEqual(await limiter.acquire(), { waitedMs: 1000, reason: "rate_limit", slot: 0 });
 });
 
 test("a number rate becomes a window of whole requests: 2.5/s is 2 per 0.8 s, 0.5/s is 1 per 2 s", () => {
