@@ -50,6 +50,11 @@ async function extractLib(): Promise<string> {
 }
 
 const args = process.argv.slice(2);
+// `--version` alone needs nothing else: answer before loading the CLI's module graph.
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
 const metaOnly = args.length === 0 || args.every((a) => ["--version", "-V", "--help", "-h"].includes(a)) || (args.length === 1 && args[0] === "help");
 
 // Kept referenced for the life of the process so the library stays loaded.

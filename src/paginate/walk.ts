@@ -11,6 +11,9 @@ import { selectRecords } from "../extract/find_records.ts";
 import type { PageRequest, Paginator } from "./types.ts";
 import { bodySnippet } from "../http/client.ts";
 
+/** How many pages past the oldest unanswered one may be fetched ahead, as a multiple of the concurrency. */
+const REORDER_FACTOR = 4;
+
 /** One fetched page. */
 export interface Page {
   /** 0-based page number within this walk. */
@@ -73,12 +76,33 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
     yield { index: index++, request, response, records, next: upcoming.value };
     const controller = new AbortController();
     const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    // Requests launched but not yet yielded, in order. `unsettled` of them still wait for an answer:
+    // that count is what the concurrency limit bounds, so a head request waiting out a Retry-After
+    // does not stop the others; the reorder window (4× the limit) bounds the pages held in memory.
     const inFlight: { request: PageRequest; result: Promise<HttpResponse> }[] = [];
+    let unsettled = 0;
+    let stopped = false;
     const launch = () => {
-      while (!upcoming.done && inFlight.length < limit() && (options.maxPages === undefined || index + inFlight.length < options.maxPages)) {
+      while (
+        !stopped &&
+        !upcoming.done &&
+        unsettled < limit() &&
+        inFlight.length < limit() * REORDER_FACTOR &&
+        (options.maxPages === undefined || index + inFlight.length < options.maxPages)
+      ) {
         const req = upcoming.value;
+        unsettled++;
         const result = http.request(req, { signal: inner });
-        result.catch(() => {}); // surfaced in order below
+        // Surfaced in order below; settling frees a slot for the next request right away.
+        result.then(
+          () => {
+            unsettled--;
+            launch();
+          },
+          () => {
+            unsettled--;
+          },
+        );
         inFlight.push({ request: req, result });
         upcoming = queue.next();
       }
@@ -102,6 +126,7 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
         launch();
       }
     } finally {
+      stopped = true;
       controller.abort();
     }
   }

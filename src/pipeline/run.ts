@@ -74,9 +74,9 @@ export interface RunOptions {
   restart?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
-  /** Commit a batch every N pages (default: config's batch_pages, else 10). */
+  /** Commit a batch every N pages (default: config's batch_pages, else 50). */
   batchPages?: number;
-  /** …or once this many rows are pending (default 10,000). */
+  /** …or once this many records are pending (default 50,000). */
   batchRows?: number;
   /** …or when the oldest pending page is this many seconds old (default: config's batch_seconds, else 5). */
   batchSeconds?: number;
@@ -466,8 +466,9 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const paginatorName = createPaginator(resource.endpoint.paginator).name;
   emit({ type: "resource_started", resource: resource.name, paginator: paginatorName, resumedAtPage: resuming ? checkpoint!.pages : undefined });
 
-  const batchPages = options.batchPages ?? 10;
-  const batchRows = options.batchRows ?? 10_000;
+  // Each batch costs ~20 statements and a COMMIT whatever its size (BENCHMARKS.md): 50 pages keep that small.
+  const batchPages = options.batchPages ?? 50;
+  const batchRows = options.batchRows ?? 50_000;
   const batchMs = (options.batchSeconds ?? 5) * 1000;
   let batchStarted = Date.now();
   let pages = resuming ? checkpoint!.pages : 0;
