@@ -33,6 +33,9 @@ function crashConfig(url: string, disposition: Scenario["disposition"]): Record<
   const config = seedConfig(url) as { resource_defaults: Record<string, unknown>; resources: { endpoint: { paginator: { limit: number } } }[] };
   config.resources[0].endpoint.paginator.limit = LIMIT;
   if (disposition !== "merge") config.resource_defaults = { write_disposition: disposition };
+  // Two requests in flight (and up to 8 pages fetched ahead): concurrent, yet slow enough that kills
+  // land between commits as well as before the first one.
+  (config as { client: Record<string, unknown> }).client.concurrency = 2;
   return { pipeline_name: "crash", batch_pages: 2, ...config };
 }
 
@@ -98,7 +101,7 @@ async function crashScenario(scenario: Scenario, log: (message: string) => void)
     const points: string[] = [];
     while (landed < scenario.kills) {
       const before = await committed(db);
-      const k = 1 + Math.floor(random() * 16); // the k-th page request of this run (up to 4 are in flight at once)…
+      const k = 1 + Math.floor(random() * 24); // the k-th page request of this run (2 in flight, up to 8 fetched ahead)…
       const delay = Math.floor(random() * 60); // …plus up to 60 ms, so kills land in commits as well as in requests
       const from = api.requests.length;
       let seen = 0;
