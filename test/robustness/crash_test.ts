@@ -30,12 +30,16 @@ interface Scenario {
 }
 
 function crashConfig(url: string, disposition: Scenario["disposition"]): Record<string, unknown> {
-  const config = seedConfig(url) as { resource_defaults: Record<string, unknown>; resources: { endpoint: { paginator: { limit: number } } }[] };
+  const config = seedConfig(url) as {
+    client: Record<string, unknown>;
+    resource_defaults: Record<string, unknown>;
+    resources: { endpoint: { paginator: { limit: number } } }[];
+  };
   config.resources[0].endpoint.paginator.limit = LIMIT;
   if (disposition !== "merge") config.resource_defaults = { write_disposition: disposition };
   // Two requests in flight (and up to 8 pages fetched ahead): concurrent, yet slow enough that kills
   // land between commits as well as before the first one.
-  (config as { client: Record<string, unknown> }).client.concurrency = 2;
+  config.client.concurrency = 2;
   return { pipeline_name: "crash", batch_pages: 2, ...config };
 }
 
