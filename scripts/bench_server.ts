@@ -22,7 +22,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateMessages } from "../src/demo/chat_api.ts";
+import { generateMessages, rng } from "../src/demo/chat_api.ts";
 
 export const PAGE = 100;
 export const BENCH_CLIENT_ID = "bench-client";
@@ -91,16 +91,6 @@ interface ServeOptions {
 const SECRET = "bench-token-key";
 const sign = (expiry: number) => createHmac("sha256", SECRET).update(String(expiry)).digest("base64url").slice(0, 16);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);

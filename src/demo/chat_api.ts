@@ -99,8 +99,8 @@ const CHANNELS = ["general", "random", "eng", "support"];
 const WORDS = ["deploy", "lunch", "review", "merge", "coffee", "incident", "release", "retro", "docs", "bug", "ship", "test", "duck", "query"];
 const EMOJI = ["👍", "🎉", "🦆", "❤️", "👀"];
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same messages everywhere. */
-function rng(seed: number): () => number {
+/** Small seeded PRNG (mulberry32): the same seed gives the same messages (and test kill points) everywhere. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

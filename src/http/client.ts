@@ -8,6 +8,7 @@ import { createFetch, type FetchResponse } from "ofetch";
 import { HttpError, ResponseError } from "../errors.ts";
 import { Redactor } from "../redact.ts";
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from "./retry.ts";
+import { abortableSleep } from "./sleep.ts";
 import { createRateLimiter, type RateLimiter, type RateLimitOptions, type ThrottleReason } from "./rate_limit.ts";
 
 /** What to send. `url` may be absolute or relative to the client's base URL. */
@@ -84,21 +85,7 @@ export interface HttpClient {
   request(request: HttpRequest, options?: { signal?: AbortSignal; auth?: Authenticator | null }): Promise<HttpResponse>;
 }
 
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+export { abortableSleep } from "./sleep.ts";
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 

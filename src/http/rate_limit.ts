@@ -21,6 +21,7 @@
  *
  * Clock and sleep are injected, so tests need no timers.
  */
+import { abortableSleep } from "./sleep.ts";
 
 /** How a reset header is read. */
 export type ResetFormat = "auto" | "epoch" | "delta";
@@ -127,7 +128,7 @@ export function rateLimitOptions(config: RateLimitConfigLike | undefined): RateL
 /** Creates a rate limiter; with neither a rate nor headers it never waits. */
 export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? abortableSleep;
   const maxWaitMs = (options.maxWait ?? 300) * 1000;
   const useHeaders = options.headers ?? true;
   const remainingHeader = options.remainingHeader ?? DEFAULT_REMAINING;
@@ -228,17 +229,3 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
   };
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

@@ -10,16 +10,7 @@ import { queryDb } from "../helpers/index.ts";
 export const BIN = fileURLToPath(new URL("../../src/bin/restduck.ts", import.meta.url));
 
 /** mulberry32: the same seed gives the same kill points on every machine. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng as seeded } from "../../src/demo/chat_api.ts";
 
 export interface Spawned {
   child: ChildProcess;
