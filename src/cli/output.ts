@@ -143,6 +143,10 @@ export function progressReporter(
       case "auth_refresh":
         line(`${event.resource}: access token refused; fetching a new one`);
         break;
+      case "throttle":
+        // Pacing to stay under a rate limit is normal; worth a line only when asked for detail.
+        if (options.verbose) line(c.dim(`${event.resource}: waiting ${fmtMs(event.delayMs)} for the rate limit (${event.reason})`));
+        break;
       case "resource_finished": {
         const s = live.get(event.resource);
         live.delete(event.resource);

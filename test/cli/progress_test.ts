@@ -159,3 +159,17 @@ test("--quiet prints only warnings; --json prints one event per line on stdout a
   assert.ok(!json.out.includes("s3cret"));
   assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time))));
 });
+
+test("a throttle event is one dim line with --verbose and silent otherwise", async () => {
+  const { progressReporter } = await import("../../src/cli/output.ts");
+  const { Redactor } = await import("../../src/redact.ts");
+  const render = (verbose: boolean) => {
+    let err = "";
+    const io = { stdout: () => {}, stderr: (t: string) => void (err += t), env: {}, cwd: "/", isTTY: false, columns: 120 };
+    const report = progressReporter(io, new Redactor(), { verbose });
+    report({ type: "throttle", resource: "chat_messages", url: "http://127.0.0.1/x", delayMs: 1500, reason: "server_budget" });
+    return err;
+  };
+  assert.match(render(true), /chat_messages: waiting 1\.5 s for the rate limit \(server_budget\)/);
+  assert.equal(render(false), "");
+});
