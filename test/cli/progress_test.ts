@@ -160,12 +160,10 @@ test("--quiet prints only warnings; --json prints one event per line on stdout a
   assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time))));
 });
 
-test("a throttle event is one dim line with --verbose and silent otherwise", async () => {
-  const { progressReporter } = await import("../../src/cli/output.ts");
-  const { Redactor } = await import("../../src/redact.ts");
+test("a throttle event is one dim line with --verbose and silent otherwise", () => {
   const render = (verbose: boolean) => {
     let err = "";
-    const io = { stdout: () => {}, stderr: (t: string) => void (err += t), env: {}, cwd: "/", isTTY: false, columns: 120 };
+    const io: Io = { stdout: () => {}, stderr: (t: string) => void (err += t), env: {}, cwd: "/", isTTY: false, columns: 120 };
     const report = progressReporter(io, new Redactor(), { verbose });
     report({ type: "throttle", resource: "chat_messages", url: "http://127.0.0.1/x", delayMs: 1500, reason: "server_budget" });
     return err;
