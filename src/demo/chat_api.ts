@@ -83,6 +83,8 @@ export interface ChatApi {
   tokensIssued: number;
   /** Most message requests that were being served at the same time. */
   maxInFlight: number;
+  /** Called with the count (1-based) of every authorized message request, before faults apply: tests time kills with it. */
+  onRequest?: (count: number) => void;
   /** Makes every issued token invalid (the next API call gets 401). */
   expireTokens(): void;
   /** Changes a message in place (a later run should update it). */
@@ -267,6 +269,7 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
         if (!expiry || expiry < Date.now()) {
           return send(res, (log.status = 401), { error: "invalid_token", error_description: "the access token is missing, invalid or expired" });
         }
+        api.onRequest?.(messageRequests);
         const fault = takeFault(false, url.pathname, url.searchParams, messageRequests);
         if (fault && (await applyFault(res, fault, log))) return;
         if (options.faultRate && random() < options.faultRate) {
@@ -296,7 +299,7 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
   });
   const port = (server.address() as AddressInfo).port;
 
-  return {
+  const api: ChatApi = {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
@@ -327,6 +330,7 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+  return api;
 }
 
 /** The seed's config (../shared/seed-chat-api.md) pointed at a chat API. */

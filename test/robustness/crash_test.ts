@@ -86,9 +86,8 @@ const messageOffsets = (api: ChatApi, from: number) =>
 
 async function crashScenario(scenario: Scenario, log: (message: string) => void): Promise<{ landed: number; reruns: number; afterCommit: number }> {
   const random = seeded(scenario.seed);
-  // Every messages request passes through this never-matching fault: the hook that times the kills.
-  let onRequest: ((count: number) => void) | undefined;
-  const api = await chatApi({ messages: scenario.messages, latencyMs: 10, faults: [{ match: ({ count }) => (onRequest?.(count), false) }] });
+  // api.onRequest sees every authorized messages request: the hook that times the kills.
+  const api = await chatApi({ messages: scenario.messages, latencyMs: 10 });
   const tmp = tempDir("restduck-crash-");
   try {
     const config = writeConfig(tmp.dir, crashConfig(api.url, scenario.disposition), "crash.json");
@@ -110,11 +109,11 @@ async function crashScenario(scenario: Scenario, log: (message: string) => void)
       const from = api.requests.length;
       let seen = 0;
       const proc = spawnCli(["run", config, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
-      onRequest = () => {
+      api.onRequest = () => {
         if (++seen === k) setTimeout(() => proc.child.kill("SIGKILL"), delay);
       };
       const exit = await proc.done;
-      onRequest = undefined;
+      api.onRequest = undefined;
       reruns++;
       const where = `seed ${scenario.seed}, ${scenario.disposition}, kill ${landed + 1} (request ${k} + ${delay} ms)`;
       const offsets = messageOffsets(api, from);
@@ -150,7 +149,7 @@ async function crashScenario(scenario: Scenario, log: (message: string) => void)
     log(`kills landed: ${landed} (${points.join(", ")}); final run resumed at page ${before.pages}`);
     return { landed, reruns, afterCommit: points.filter((p) => !p.endsWith("@page0")).length };
   } finally {
-    onRequest = undefined;
+    api.onRequest = undefined;
     await api.close();
     tmp.cleanup();
   }

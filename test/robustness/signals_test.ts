@@ -34,19 +34,18 @@ async function rowCounts(db: string): Promise<{ n: number; ids: number }> {
 }
 
 async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: number, delayMs: number): Promise<void> {
-  let onRequest: ((count: number) => void) | undefined;
-  const api = await chatApi({ messages: MESSAGES, latencyMs: 15, faults: [{ match: ({ count }) => (onRequest?.(count), false) }] });
+  const api = await chatApi({ messages: MESSAGES, latencyMs: 15 });
   const tmp = tempDir("restduck-signal-");
   try {
     const config = writeConfig(tmp.dir, signalConfig(api.url), "sig.json");
     const db = join(tmp.dir, "sig.duckdb");
     const proc = spawnCli(["run", config, "--db", db], { cwd: tmp.dir, env: SEED_ENV });
     let seen = 0;
-    onRequest = () => {
+    api.onRequest = () => {
       if (++seen === afterRequest) setTimeout(() => proc.child.kill(signal), delayMs);
     };
     const exit = await proc.done;
-    onRequest = undefined;
+    api.onRequest = undefined;
     assert.equal(exit.code, signal === "SIGINT" ? 130 : 143, `exit code\n${exit.stderr}`);
     assert.match(exit.stderr, new RegExp(`error: run interrupted by ${signal}`));
     if (signal === "SIGINT") assert.match(exit.stderr, /stopping after the current batch; press Ctrl-C again to quit at once/);
@@ -74,7 +73,7 @@ async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: nu
     const [done] = await queryDb<{ status: string }>(db, "SELECT status FROM sig_dataset._restduck_runs");
     assert.equal(done.status, "completed", "the resumed run completes the same run");
   } finally {
-    onRequest = undefined;
+    api.onRequest = undefined;
     await api.close();
     tmp.cleanup();
   }
@@ -93,16 +92,15 @@ test("SIGTERM mid-run exits 143 and is resumable the same way", async () => {
 });
 
 test("a second Ctrl-C quits at once with 130, and the file still holds only whole batches", async () => {
-  let onRequest: ((count: number) => void) | undefined;
   // Page 6 never answers in time: the first Ctrl-C aborts it, the second one does not wait for the cleanup.
-  const api = await chatApi({ messages: MESSAGES, latencyMs: 15, faults: [{ match: ({ count }) => (onRequest?.(count), false) }] });
+  const api = await chatApi({ messages: MESSAGES, latencyMs: 15 });
   const tmp = tempDir("restduck-signal-");
   try {
     const config = writeConfig(tmp.dir, signalConfig(api.url), "sig.json");
     const db = join(tmp.dir, "sig.duckdb");
     const proc = spawnCli(["run", config, "--db", db], { cwd: tmp.dir, env: SEED_ENV });
     let seen = 0;
-    onRequest = () => {
+    api.onRequest = () => {
       if (++seen === 6) {
         proc.child.kill("SIGINT");
         proc.child.kill("SIGINT");
@@ -118,7 +116,7 @@ test("a second Ctrl-C quits at once with 130, and the file still holds only whol
     const [final] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM chat_messages");
     assert.deepEqual(final, { n: MESSAGES, ids: MESSAGES });
   } finally {
-    onRequest = undefined;
+    api.onRequest = undefined;
     await api.close();
     tmp.cleanup();
   }
