@@ -7,6 +7,8 @@
  * Reference: https://dlthub.com/docs/dlt-ecosystem/verified-sources/rest_api/basic
  */
 import * as v from "valibot";
+import { DEFAULT_RETRY_STATUSES } from "../http/retry.ts";
+import { DATA_TYPES } from "../normalize/types.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -206,7 +208,7 @@ export const RetrySchema = obj({
   max_delay: v.optional(posNum("a positive number of seconds"), 60),
   status_codes: v.optional(
     v.array(v.pipe(v.number(), v.integer(), v.minValue(100, "expected an HTTP status"), v.maxValue(599, "expected an HTTP status"))),
-    [429, 500, 502, 503, 504],
+    [...DEFAULT_RETRY_STATUSES],
   ),
   timeout: v.optional(posNum("a positive number of seconds"), 30),
   respect_retry_after: v.optional(bool(), true),
@@ -367,11 +369,9 @@ const ProcessingStepSchema = v.pipe(
 
 const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
 
-/** dlt's data types, for `columns` hints. */
-const DATA_TYPE_NAMES = ["text", "bigint", "double", "bool", "timestamp", "date", "time", "json", "decimal", "wei", "binary"] as const;
-
+/** A `columns` hint: dlt's data types (the normalizer's list) and column flags. */
 const ColumnHintSchema = obj({
-  data_type: v.optional(oneOf(DATA_TYPE_NAMES)),
+  data_type: v.optional(oneOf(DATA_TYPES)),
   nullable: v.optional(bool()),
   precision: v.optional(posInt()),
   scale: v.optional(nonNegInt()),

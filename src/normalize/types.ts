@@ -4,10 +4,10 @@
  * as JSON the way dlt stores it.
  */
 
-/** dlt's data types that restduck infers or accepts as hints. */
-export type DataType = "text" | "bigint" | "double" | "bool" | "timestamp" | "date" | "time" | "json" | "decimal" | "wei" | "binary";
+/** dlt's data types that restduck infers or accepts as hints (config `columns` hints validate against this list). */
+export const DATA_TYPES = ["text", "bigint", "double", "bool", "timestamp", "date", "time", "json", "decimal", "wei", "binary"] as const;
 
-export const DATA_TYPES: readonly DataType[] = ["text", "bigint", "double", "bool", "timestamp", "date", "time", "json", "decimal", "wei", "binary"];
+export type DataType = (typeof DATA_TYPES)[number];
 
 /** One column. Key order in `TableSchema.columns` is the column order in DuckDB. */
 export interface ColumnSchema {
