@@ -225,12 +225,8 @@ test("no secret appears in any command's output, the --json events, the DuckDB f
   }
 });
 
-/** The fix lives in src/pipeline/run.ts (checkpoints go through storablePosition/restorePosition); until it lands this test is a todo. */
-const CHECKPOINT_FIX = readFileSync(new URL("../../src/pipeline/run.ts", import.meta.url), "utf8").includes("storablePosition");
-
 test(
   "a secret query parameter never reaches the resume checkpoint, and the resumed run sends it again",
-  { todo: CHECKPOINT_FIX ? false : "run.ts must store checkpoints via storablePosition (see issue 5's report)" },
   async () => {
     const tmp = tempDir("restduck-leak-");
     try {
