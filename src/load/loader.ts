@@ -5,10 +5,10 @@
  * set-based statement per table, and committed together with the resume
  * checkpoint, so a crash never leaves half a batch.
  */
-import type { DuckDBAppender } from "@duckdb/node-api";
+import { type DuckDBAppender, DuckDBTimestampTZValue } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
 import { DatabaseError } from "../errors.ts";
-import { stringifyJson } from "../normalize/infer.ts";
+import { stringifyJson, timestampMicros } from "../normalize/infer.ts";
 import { duckdbType, ROOT_ROW, type ColumnSchema, type Row, type RowsByTable, type Schema, type TableSchema } from "../normalize/types.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
 import { BOOKKEEPING_DDL, SCHEMA_ENGINE_VERSION } from "./bookkeeping.ts";
@@ -77,6 +77,20 @@ function putter(column: ColumnSchema): Put {
   }
 }
 
+/**
+ * Like `putter`, for a column of the target table itself: timestamps go in as instants, because the
+ * Appender's own text-to-TIMESTAMPTZ cast drops the offset (`…T10:00+02:00` would land as 10:00 UTC).
+ */
+function directPutter(column: ColumnSchema): Put {
+  if (column.data_type !== "timestamp") return putter(column);
+  return (a, v) => {
+    if (v == null) return a.appendNull();
+    const micros = typeof v === "string" ? timestampMicros(v) : undefined;
+    if (micros === undefined) throw new DatabaseError(`column ${column.name}: ${JSON.stringify(String(v).slice(0, 60))} is not a timestamp`);
+    a.appendTimestampTZ(new DuckDBTimestampTZValue(micros));
+  };
+}
+
 /** Loads batches into a dataset schema and keeps the bookkeeping tables. */
 export class Loader {
   readonly db: Database;
@@ -84,7 +98,7 @@ export class Loader {
   readonly pipelineName: string;
   readonly #ds: string;
   readonly #staging: string;
-  /** Columns known to exist, per physical table (`schema.table`). */
+  /** Columns known to exist, per physical table (`schema.table`), in the table's column order. */
   readonly #known = new Map<string, Set<string>>();
   #stageSeq = 0;
   #savedSchemaHash: string | undefined;
@@ -235,15 +249,8 @@ export class Loader {
         else if (batch.mergeStrategy === "scd2") await this.#scd2(batch, root, rootRows);
         else await this.#merge(batch, root, rootRows);
       } else {
-        for (const [tableName, rows] of batch.rows) {
-          if (rows.length === 0) continue;
-          const stage = await this.#stage(batch.schema.tables[tableName], rows);
-          const cols = Object.values(batch.schema.tables[tableName].columns);
-          await db.run(
-            `INSERT INTO ${q(targetSchema)}.${q(tableName)} (${cols.map((c) => q(c.name)).join(", ")}) SELECT ${cols.map((c) => castFromStage(c)).join(", ")} FROM ${stage}`,
-          );
-          await db.run(`DROP TABLE ${stage}`);
-        }
+        // append, and replace into its staging schema: nothing to match, so the rows go straight in.
+        for (const [tableName, rows] of batch.rows) if (rows.length > 0) await this.#append(targetSchema, batch.schema.tables[tableName], rows);
       }
       // Rows written per table, for the _restduck_runs view; in the batch's transaction, so a crash never counts twice.
       const counts = [...batch.rows].filter(([, rows]) => rows.length > 0);
@@ -295,10 +302,29 @@ export class Loader {
     }
     const kept = lastCopy.size === rootRows.length ? rootRows : [...lastCopy.values()];
     const keptSet = kept === rootRows ? undefined : new Set(kept);
+    const children = Object.values(batch.schema.tables).filter((t) => t.parent !== undefined && rootOf(batch.schema, t) === root.name);
+    const keptChildren = (child: TableSchema): Row[] | undefined => {
+      const all = batch.rows.get(child.name);
+      if (!keptSet) return all;
+      return all?.filter((r) => {
+        const rootRow = (r as Record<symbol, unknown>)[ROOT_ROW] as Row | undefined;
+        return rootRow === undefined || keptSet.has(rootRow);
+      });
+    };
+    // The common case — a first load, or an incremental one that only brings new records — has no
+    // key in common with the table: then the rows are appended straight into it (no staging, no
+    // MERGE, no DELETE of children), which is several times faster (BENCHMARKS.md).
+    if (await this.#keysAreNew(target, root, pk, kept)) {
+      await this.#append(this.dataset, root, kept);
+      for (const child of children) {
+        const rows = keptChildren(child);
+        if (rows?.length) await this.#append(this.dataset, child, rows);
+      }
+      return;
+    }
     const stage = await this.#stage(root, kept);
     const cols = Object.values(root.columns);
     // Children of rows being replaced go first: no orphans, no stale children.
-    const children = Object.values(batch.schema.tables).filter((t) => t.parent !== undefined && rootOf(batch.schema, t) === root.name);
     for (const child of children) {
       if (!(await this.#exists(this.dataset, child.name))) continue;
       await db.run(
@@ -312,23 +338,58 @@ export class Loader {
        ${nonKey.length ? `WHEN MATCHED THEN UPDATE SET ${nonKey.map((c) => `${q(c.name)} = ${castFromStage(c, "s")}`).join(", ")}` : ""}
        WHEN NOT MATCHED THEN INSERT (${cols.map((c) => q(c.name)).join(", ")}) VALUES (${cols.map((c) => castFromStage(c, "s")).join(", ")})`,
     );
+    // Children of the replaced rows were deleted above, so every child row of the batch is new.
     for (const child of children) {
-      const all = batch.rows.get(child.name);
-      const rows = !keptSet
-        ? all
-        : all?.filter((r) => {
-            const rootRow = (r as Record<symbol, unknown>)[ROOT_ROW] as Row | undefined;
-            return rootRow === undefined || keptSet.has(rootRow);
-          });
-      if (!rows?.length) continue;
-      const childStage = await this.#stage(child, rows);
-      const ccols = Object.values(child.columns);
-      await db.run(
-        `INSERT INTO ${this.#ds}.${q(child.name)} (${ccols.map((c) => q(c.name)).join(", ")}) SELECT ${ccols.map((c) => castFromStage(c)).join(", ")} FROM ${childStage}`,
-      );
-      await db.run(`DROP TABLE ${childStage}`);
+      const rows = keptChildren(child);
+      if (rows?.length) await this.#append(this.dataset, child, rows);
     }
     await db.run(`DROP TABLE ${stage}`);
+  }
+
+  /** True when none of the rows' primary keys is in the target table yet (checked by a join on a temp table of the keys). */
+  async #keysAreNew(target: string, root: TableSchema, pk: string[], rows: Row[]): Promise<boolean> {
+    if (rows.length === 0) return true;
+    const keyTable: TableSchema = { ...root, columns: Object.fromEntries(pk.map((k) => [k, root.columns[k]])) };
+    const keys = await this.#stage(keyTable, rows);
+    const hit = await this.db.all(`SELECT 1 FROM ${target} t JOIN ${keys} s ON ${pk.map((k) => `t.${q(k)} = ${castFromStage(root.columns[k], "s")}`).join(" AND ")} LIMIT 1`);
+    await this.db.run(`DROP TABLE ${keys}`);
+    return hit.length === 0;
+  }
+
+  /**
+   * Appends rows straight into a table with DuckDB's Appender, in the table's own column order
+   * (columns the batch's schema lacks get NULL). The Appender casts text to the column's type —
+   * timestamps, dates, decimals, JSON — as `CAST` would, and writes inside the open transaction.
+   */
+  async #append(schema: string, table: TableSchema, rows: Row[]): Promise<void> {
+    await this.#ensureTable(schema, table);
+    const order = [...this.#known.get(`${schema}.${table.name}`)!];
+    const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
+    await this.#appendRows(table.name, schema, null, rows, (appender, row) => {
+      for (let c = 0; c < order.length; c++) puts[c](appender, row[order[c]]);
+    });
+  }
+
+  /** Runs DuckDB's Appender over rows; the first error wins (closing an appender of an aborted transaction throws again). */
+  async #appendRows(table: string, schema: string, catalog: string | null, rows: Row[], put: (appender: DuckDBAppender, row: Row, index: number) => void): Promise<void> {
+    const appender = await this.db.connection.createAppender(table, schema, catalog);
+    let failed = false;
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        put(appender, rows[i], i);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      try {
+        appender.closeSync();
+      } catch (error) {
+        if (!failed) throw error;
+      }
+    }
   }
 
   /**
@@ -444,20 +505,12 @@ export class Loader {
     const defs = cols.map((c) => `${q(c.name)} ${stagingType(c)}`);
     if (withSeq) defs.push(`_rd_seq BIGINT`);
     await this.db.run(`CREATE TEMP TABLE ${q(name)} (${defs.join(", ")})`);
-    const appender = await this.db.connection.createAppender(name, "main", "temp");
     const puts = cols.map(putter);
     const names = cols.map((c) => c.name);
-    try {
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i];
-        for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
-        if (withSeq) appender.appendBigInt(BigInt(i));
-        appender.endRow();
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+    await this.#appendRows(name, "main", "temp", rows, (appender, row, i) => {
+      for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
+      if (withSeq) appender.appendBigInt(BigInt(i));
+    });
     return `temp.main.${q(name)}`;
   }
 
@@ -473,7 +526,7 @@ export class Loader {
     let known = this.#known.get(key);
     if (!known) {
       const rows = await this.db.all<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`,
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
         [schema, table.name],
       );
       known = new Set(rows.map((r) => r.column_name));

@@ -205,6 +205,54 @@ export function parseIsoTimestamp(text: string): string | undefined {
 }
 
 /**
+ * Microseconds since the Unix epoch of a date-time as `parseIsoTimestamp` returns it
+ * (`YYYY-MM-DD?HH:MM:SS[.fraction](Z|±HH[:MM])`), for DuckDB's Appender: it would read the text
+ * itself but ignores the offset. Digits past the microsecond are dropped, as DuckDB's cast does.
+ *
+ * @param text A date-time with seconds and a zone.
+ * @returns The instant in microseconds, or `undefined` when `text` is not in that form.
+ */
+export function timestampMicros(text: string): bigint | undefined {
+  const length = text.length;
+  if (length < 19) return undefined;
+  const year = _digits(text, 0, 4);
+  const month = _digits(text, 5, 2);
+  const day = _digits(text, 8, 2);
+  const hour = _digits(text, 11, 2);
+  const minute = _digits(text, 14, 2);
+  const second = _digits(text, 17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  let i = 19;
+  let micros = 0;
+  if (text.charCodeAt(i) === 46 /* . */) {
+    const start = ++i;
+    while (i < length && _isDigit(text.charCodeAt(i))) {
+      if (i - start < 6) micros = micros * 10 + (text.charCodeAt(i) - 48);
+      i++;
+    }
+    for (let n = i - start; n < 6; n++) micros *= 10;
+  }
+  let offsetMinutes = 0;
+  const sign = text.charCodeAt(i);
+  if (sign === 90 /* Z */) {
+    i++;
+  } else if (sign === 43 /* + */ || sign === 45 /* - */) {
+    const hours = _digits(text, i + 1, 2);
+    i += 3;
+    if (text.charCodeAt(i) === 58) i++;
+    const minutes = i < length ? _digits(text, i, 2) : 0;
+    if (hours < 0 || minutes < 0) return undefined;
+    if (i < length) i += 2;
+    offsetMinutes = (sign === 45 ? -1 : 1) * (hours * 60 + minutes);
+  }
+  if (i !== length) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0–99 as 1900–1999
+  date.setUTCHours(hour, minute, second, 0);
+  return BigInt(date.getTime() - offsetMinutes * 60_000) * 1000n + BigInt(micros);
+}
+
+/**
  * Tells whether a string is a valid calendar date `YYYY-MM-DD`.
  *
  * @param text The candidate string.

@@ -125,3 +125,34 @@ test("with delete-insert, rerunning replaces a record's nested rows though its r
     tmp.cleanup();
   }
 });
+
+test("a record that comes again in a later batch of the same run replaces the first copy and its nested rows", async () => {
+  // Batch 1 has no key in the table yet (its rows are appended straight in); batch 2 repeats id 1,
+  // so it has to merge: the first copy's row and nested rows must go.
+  const api = await startFixtureApi({});
+  api.pages.set("/p1", JSON.stringify({ items: [{ id: 1, tags: ["a"] }, { id: 2, tags: ["keep"] }], next: `${api.url}/p2` }));
+  api.pages.set("/p2", JSON.stringify({ items: [{ id: 1, tags: ["b", "c"], edited: true }, { id: 3, tags: [] }], next: null }));
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "f.duckdb");
+    const config = fixtureConfig(api.url, {
+      chat_messages: { primary_key: "id", write_disposition: "merge", endpoint: { path: "/p1", data_selector: "items", paginator: { type: "json_link", next_url_path: "next" } } },
+    });
+    await runPipeline(config, { database: db, batchPages: 1 });
+    assert.deepEqual(await queryDb(db, "select id::int as id, edited from fx_dataset.chat_messages order by id"), [
+      { id: 1, edited: true },
+      { id: 2, edited: null },
+      { id: 3, edited: null },
+    ]);
+    // The nested rows, joined to their root by the key, with no orphans left from the first copy.
+    assert.deepEqual(await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx"), [
+      { id: 1, value: "b" },
+      { id: 1, value: "c" },
+      { id: 2, value: "keep" },
+    ]);
+    assert.deepEqual(await queryDb(db, "select count(*)::int as n from fx_dataset.chat_messages__tags"), [{ n: 3 }]);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { coerceValue, inferDataType, isIsoDate, NO_FIT, parseIsoTimestamp, valueType } from "../../src/normalize/infer.ts";
+import { openDatabase } from "../../src/load/db.ts";
+import { coerceValue, inferDataType, isIsoDate, NO_FIT, parseIsoTimestamp, timestampMicros, valueType } from "../../src/normalize/infer.ts";
 import type { DataType } from "../../src/normalize/types.ts";
 
 describe("inferDataType", () => {
@@ -136,4 +137,33 @@ describe("coerceValue", () => {
     assert.equal(coerceValue({ data_type: "decimal", precision: 5, scale: 2 }, "999.99"), "999.99");
     assert.equal(coerceValue({ data_type: "decimal", precision: 5, scale: 2 }, "1000"), NO_FIT);
   });
+});
+
+test("timestampMicros gives the instant DuckDB's CAST to TIMESTAMPTZ gives, for every form parseIsoTimestamp returns", async () => {
+  const inputs = [
+    "2024-03-01T10:00:00+02:00",
+    "2024-03-01T10:00:00-05:30",
+    "2024-03-01 10:00",
+    "2024-03-01T10:00:00.123456789Z",
+    "2024-03-01T10:00:00.5+0100",
+    "2024-03-01T23:59:59.999999+14",
+    "0005-03-01T10:00:00Z",
+    "1969-12-31T23:59:59.000001Z",
+    "9999-12-31T23:59:59Z",
+    "2024-02-29T00:00:00Z",
+  ];
+  const stored = inputs.map((text) => parseIsoTimestamp(text)!);
+  const db = await openDatabase(":memory:");
+  try {
+    const values = stored.map((text, i) => `(${i}, '${text}')`).join(", ");
+    const rows = await db.all<{ us: bigint }>(`SELECT epoch_us(CAST(v AS TIMESTAMPTZ))::BIGINT AS us FROM (VALUES ${values}) AS t(i, v) ORDER BY i`);
+    assert.deepEqual(
+      stored.map((text) => timestampMicros(text)),
+      rows.map((r) => BigInt(r.us)),
+    );
+  } finally {
+    db.close();
+  }
+  assert.equal(timestampMicros("2024-03-01"), undefined);
+  assert.equal(timestampMicros("2024-03-01T10:00:00 later"), undefined);
 });
