@@ -81,8 +81,19 @@ export interface HttpClientOptions {
   now?: () => number;
 }
 
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Credentials for this request instead of the client's; null for none. */
+  auth?: Authenticator | null;
+  /**
+   * Parse the body when it is first read instead of before resolving (a body that is not JSON
+   * then throws there). walkPages asks this for pages fetched ahead of the one being consumed.
+   */
+  lazy?: boolean;
+}
+
 export interface HttpClient {
-  request(request: HttpRequest, options?: { signal?: AbortSignal; auth?: Authenticator | null }): Promise<HttpResponse>;
+  request(request: HttpRequest, options?: RequestOptions): Promise<HttpResponse>;
 }
 
 export { abortableSleep } from "./sleep.ts";
@@ -106,7 +117,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return options.baseUrl.replace(/\/+$/, "") + "/" + url.replace(/^\/+/, "");
   };
 
-  async function request(req: HttpRequest, opts: { signal?: AbortSignal; auth?: Authenticator | null } = {}): Promise<HttpResponse> {
+  async function request(req: HttpRequest, opts: RequestOptions = {}): Promise<HttpResponse> {
     const auth = opts.auth === null ? undefined : (opts.auth ?? options.auth);
     const url = resolveUrl(req.url);
     let shownUrl = redactor.redact(withQuery(url, req.params));
@@ -124,7 +135,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const signal = AbortSignal.any(signals);
 
       let response: FetchResponse<ReadableStream<Uint8Array> | undefined> | undefined;
-      let text = "";
+      let data = EMPTY;
       let bytes = 0;
       let failure: unknown;
       let slot: number | undefined;
@@ -143,7 +154,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           responseType: "stream",
           signal,
         });
-        ({ text, bytes } = await readBody(response._data, maxBytes, shownUrl));
+        ({ data, bytes } = await readBody(response._data, maxBytes, shownUrl));
       } catch (error) {
         if (error instanceof ResponseError) throw error;
         if (opts.signal?.aborted) throw opts.signal.reason;
@@ -187,7 +198,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         continue;
       }
       if (status < 200 || status >= 300) {
-        const snippet = redactor.redact(bodySnippet(text));
+        const snippet = redactor.redact(bodySnippet(new TextDecoder().decode(data)));
         throw new HttpError(
           `[${req.method}] "${shownUrl}": ${status} ${response.statusText}`.trim() +
             (attempt > 1 ? ` (after ${attempt} attempts)` : "") +
@@ -200,7 +211,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           },
         );
       }
-      return { status, headers: response.headers, url: shownUrl, body: parseJson(text, response, shownUrl, req.method), bytes };
+      const answered = response;
+      const parse = () => parseJson(new TextDecoder().decode(data), answered, shownUrl, req.method);
+      const head = { status, headers: response.headers, url: shownUrl, bytes };
+      return opts.lazy ? lazyBody(head, parse) : { ...head, body: parse() };
     }
   }
 
@@ -227,8 +241,30 @@ export function withQuery(url: string, params?: Record<string, string | number |
   return u.toString();
 }
 
-async function readBody(stream: ReadableStream<Uint8Array> | undefined, maxBytes: number, url: string): Promise<{ text: string; bytes: number }> {
-  if (!stream) return { text: "", bytes: 0 };
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/**
+ * A response whose body is decoded and parsed when first read. Pages fetched ahead of the one
+ * being loaded (walkPages) wait as their bytes, a third of the size of the parsed objects or less,
+ * so a long read-ahead window stays cheap. A body that is not JSON throws on every read.
+ */
+function lazyBody(head: Omit<HttpResponse, "body">, parse: () => unknown): HttpResponse {
+  let pending: (() => unknown) | undefined = parse;
+  let body: unknown;
+  return {
+    ...head,
+    get body() {
+      if (pending) {
+        body = pending();
+        pending = undefined;
+      }
+      return body;
+    },
+  };
+}
+
+async function readBody(stream: ReadableStream<Uint8Array> | undefined, maxBytes: number, url: string): Promise<{ data: Uint8Array; bytes: number }> {
+  if (!stream) return { data: EMPTY, bytes: 0 };
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let bytes = 0;
@@ -245,7 +281,7 @@ async function readBody(stream: ReadableStream<Uint8Array> | undefined, maxBytes
     chunks.push(value);
   }
   const all = chunks.length === 1 ? chunks[0] : concat(chunks, bytes);
-  return { text: new TextDecoder().decode(all), bytes };
+  return { data: all, bytes };
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {

@@ -11,8 +11,14 @@ import { selectRecords } from "../extract/find_records.ts";
 import type { PageRequest, Paginator } from "./types.ts";
 import { bodySnippet } from "../http/client.ts";
 
-/** How many pages past the oldest unanswered one may be fetched ahead, as a multiple of the concurrency. */
-const REORDER_FACTOR = 4;
+/**
+ * How far past the page being consumed pages may be fetched: a request waiting out a Retry-After
+ * (1–2 s) must not stop the others, so the window has to hold what the consumer gets through in
+ * that time (~500 pages of 100 records). Answered pages wait as bytes (their bodies are parsed
+ * when consumed), and the bytes bound the window's memory.
+ */
+const MAX_AHEAD_PAGES = 1024;
+const MAX_AHEAD_BYTES = 24 * 1024 * 1024;
 
 /** One fetched page. */
 export interface Page {
@@ -78,25 +84,28 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
     const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
     // Requests launched but not yet yielded, in order. `unsettled` of them still wait for an answer:
     // that count is what the concurrency limit bounds, so a head request waiting out a Retry-After
-    // does not stop the others; the reorder window (4× the limit) bounds the pages held in memory.
+    // does not stop the others; the pages and bytes ahead bound the memory they hold.
     const inFlight: { request: PageRequest; result: Promise<HttpResponse> }[] = [];
     let unsettled = 0;
+    let aheadBytes = 0;
     let stopped = false;
     const launch = () => {
       while (
         !stopped &&
         !upcoming.done &&
         unsettled < limit() &&
-        inFlight.length < limit() * REORDER_FACTOR &&
+        inFlight.length < MAX_AHEAD_PAGES &&
+        aheadBytes < MAX_AHEAD_BYTES &&
         (options.maxPages === undefined || index + inFlight.length < options.maxPages)
       ) {
         const req = upcoming.value;
         unsettled++;
-        const result = http.request(req, { signal: inner });
+        const result = http.request(req, { signal: inner, lazy: true });
         // Surfaced in order below; settling frees a slot for the next request right away.
         result.then(
-          () => {
+          (res) => {
             unsettled--;
+            aheadBytes += res.bytes;
             launch();
           },
           () => {
@@ -113,6 +122,7 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
       while (inFlight.length) {
         const head = inFlight.shift()!;
         const res = await head.result;
+        aheadBytes -= res.bytes;
         const recs = extractRecords(res, options.dataSelector);
         const after = atMax() ? undefined : paginator.next(head.request, res, recs);
         // The planned successor, or the paginator's own next after the last planned page.

@@ -1,0 +1,94 @@
+/**
+ * walkPages with planned pages: the read-ahead window past a page that waits out a Retry-After,
+ * pages still yielded in order, and bodies of pages fetched ahead parsed only when consumed.
+ */
+import assert from "node:assert/strict";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import * as v from "valibot";
+import { PaginatorSchema, type PaginatorConfig } from "../../src/config/schema.ts";
+import { ResponseError } from "../../src/errors.ts";
+import { createHttpClient } from "../../src/http/client.ts";
+import { createPaginator, walkPages } from "../../src/paginate/index.ts";
+
+const LIMIT = 10;
+
+/** An offset API of `total` items; `answer` may take over a request (return true when it did). */
+async function offsetApi(total: number, answer: (offset: number, res: ServerResponse, seen: number) => boolean = () => false) {
+  const requests: number[] = [];
+  const server = createServer((req, res) => {
+    const offset = Number(new URL(req.url ?? "/", "http://127.0.0.1").searchParams.get("offset") ?? 0);
+    requests.push(offset);
+    if (answer(offset, res, requests.filter((o) => o === offset).length)) return;
+    const items = Array.from({ length: Math.max(0, Math.min(LIMIT, total - offset)) }, (_, i) => ({ id: offset + i }));
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items, total }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const retry = { max_retries: 2, backoff_factor: 1, max_delay: 10, status_codes: [429, 503], timeout: 10, respect_retry_after: true };
+const paginator = () => createPaginator(v.parse(PaginatorSchema, { type: "offset", limit: LIMIT, total_path: "total" }) as PaginatorConfig);
+
+test("while the first planned page waits out a Retry-After, the pages after it are fetched far ahead, and still come out in order", async () => {
+  const api = await offsetApi(600, (offset, res, seen) => {
+    if (offset !== 10 || seen > 1) return false;
+    res.writeHead(503, { "retry-after": "1" }).end();
+    return true;
+  });
+  let seenWhileWaiting = -1;
+  // The retry's wait ends once the other requests have gone as far as they will (or after 3 s).
+  const sleep = async (_ms: number) => {
+    const until = Date.now() + 3000;
+    let last = -1;
+    while (Date.now() < until && api.requests.length !== last) {
+      last = api.requests.length;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    seenWhileWaiting = api.requests.length;
+  };
+  try {
+    const http = createHttpClient({ baseUrl: api.url, retry, sleep });
+    const ids: number[] = [];
+    for await (const page of walkPages({ method: "GET", url: "/items", params: {} }, { http, paginator: paginator(), dataSelector: "items", concurrency: 2 })) {
+      for (const r of page.records as { id: number }[]) ids.push(r.id);
+    }
+    // With 2 in flight, the window used to end 8 pages past the waiting one; now all 60 pages were asked for.
+    assert.equal(seenWhileWaiting, 60, `requests made while page 2 waited: ${seenWhileWaiting}`);
+    assert.deepEqual(ids, Array.from({ length: 600 }, (_, i) => i));
+  } finally {
+    await api.close();
+  }
+});
+
+test("a page fetched ahead that is not JSON fails when its turn comes, after the pages before it", async () => {
+  const api = await offsetApi(100, (offset, res) => {
+    if (offset !== 50) return false;
+    res.writeHead(200, { "content-type": "text/html" }).end("<html>maintenance</html>");
+    return true;
+  });
+  try {
+    const http = createHttpClient({ baseUrl: api.url, retry });
+    const pages: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const page of walkPages({ method: "GET", url: "/items", params: {} }, { http, paginator: paginator(), dataSelector: "items", concurrency: 4 })) {
+          pages.push(page.index);
+        }
+      })(),
+      (e: unknown) => e instanceof ResponseError && /offset=50.*200 response is not valid JSON \(text\/html/.test(e.message),
+    );
+    assert.deepEqual(pages, [0, 1, 2, 3, 4]);
+  } finally {
+    await api.close();
+  }
+});
