@@ -11,11 +11,14 @@ import { selectRecords } from "../extract/find_records.ts";
 import type { PageRequest, Paginator } from "./types.ts";
 import { bodySnippet } from "../http/client.ts";
 
+/** How many pages past the one being consumed are fetched ahead, as a multiple of the concurrency. */
+const REORDER_FACTOR = 4;
 /**
- * How far past the page being consumed pages may be fetched: a request waiting out a Retry-After
- * (1–2 s) must not stop the others, so the window has to hold what the consumer gets through in
- * that time (~500 pages of 100 records). Answered pages wait as bytes (their bodies are parsed
- * when consumed), and the bytes bound the window's memory.
+ * How far that window stretches while the page to be consumed next still waits for its answer:
+ * a request waiting out a Retry-After (1–2 s) must not stop the others, so the window has to hold
+ * what the consumer gets through in that time (~500 pages of 100 records). Answered pages wait as
+ * bytes (their bodies are parsed when consumed), and the bytes bound the window's memory; once the
+ * head is answered the window shrinks back, so a run without retries holds only a few pages ahead.
  */
 const MAX_AHEAD_PAGES = 1024;
 const MAX_AHEAD_BYTES = 24 * 1024 * 1024;
@@ -85,7 +88,7 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
     // Requests launched but not yet yielded, in order. `unsettled` of them still wait for an answer:
     // that count is what the concurrency limit bounds, so a head request waiting out a Retry-After
     // does not stop the others; the pages and bytes ahead bound the memory they hold.
-    const inFlight: { request: PageRequest; result: Promise<HttpResponse> }[] = [];
+    const inFlight: { request: PageRequest; result: Promise<HttpResponse>; settled: boolean }[] = [];
     let unsettled = 0;
     let aheadBytes = 0;
     let stopped = false;
@@ -94,6 +97,7 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
         !stopped &&
         !upcoming.done &&
         unsettled < limit() &&
+        (inFlight.length < limit() * REORDER_FACTOR || (inFlight.length > 0 && !inFlight[0].settled)) &&
         inFlight.length < MAX_AHEAD_PAGES &&
         aheadBytes < MAX_AHEAD_BYTES &&
         (options.maxPages === undefined || index + inFlight.length < options.maxPages)
@@ -101,18 +105,21 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
         const req = upcoming.value;
         unsettled++;
         const result = http.request(req, { signal: inner, lazy: true });
+        const entry = { request: req, result, settled: false };
         // Surfaced in order below; settling frees a slot for the next request right away.
         result.then(
           (res) => {
             unsettled--;
+            entry.settled = true;
             aheadBytes += res.bytes;
             launch();
           },
           () => {
             unsettled--;
+            entry.settled = true;
           },
         );
-        inFlight.push({ request: req, result });
+        inFlight.push(entry);
         upcoming = queue.next();
       }
     };
@@ -120,8 +127,10 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
       request = undefined;
       launch();
       while (inFlight.length) {
-        const head = inFlight.shift()!;
+        // The head stays in the window while it is awaited: its being unanswered stretches the window.
+        const head = inFlight[0];
         const res = await head.result;
+        inFlight.shift();
         aheadBytes -= res.bytes;
         const recs = extractRecords(res, options.dataSelector);
         const after = atMax() ? undefined : paginator.next(head.request, res, recs);

@@ -92,3 +92,24 @@ test("a page fetched ahead that is not JSON fails when its turn comes, after the
     await api.close();
   }
 });
+
+test("without a page waiting for its answer, only 4× the concurrency pages are fetched ahead of a slow consumer", async () => {
+  const api = await offsetApi(600);
+  try {
+    const http = createHttpClient({ baseUrl: api.url, retry });
+    const pages = walkPages({ method: "GET", url: "/items", params: {} }, { http, paginator: paginator(), dataSelector: "items", concurrency: 2 });
+    await pages.next(); // the first page, which gives the total
+    await pages.next(); // the first planned page: the window opens
+    // The consumer stops here; wait until no more requests come.
+    let last = -1;
+    while (api.requests.length !== last) {
+      last = api.requests.length;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // 1 first page + the consumed planned page + a window of 4 × 2 pages.
+    assert.equal(api.requests.length, 10, `requests: ${api.requests.join(",")}`);
+    await pages.return(undefined);
+  } finally {
+    await api.close();
+  }
+});
