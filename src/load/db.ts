@@ -19,6 +19,12 @@ export interface Database {
   all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a query and returns column names and rows of JSON-safe values. */
   table(sql: string): Promise<{ columns: string[]; types: string[]; rows: unknown[][] }>;
+  /**
+   * Drops the table blocks DuckDB's buffer pool keeps cached: it evicts what it can by lowering
+   * memory_limit for a moment, then restores the limit. A load calls it between batches (nothing
+   * pinned), so a run's memory does not grow with the rows it wrote (see releaseMemory below).
+   */
+  releaseMemory(): Promise<void>;
   close(): void;
 }
 
@@ -38,8 +44,30 @@ export function isLocalPath(path: string): boolean {
   return path !== ":memory:" && !/^[a-z][a-z0-9_]+:/i.test(path);
 }
 
-/** Opens (creating if needed) a DuckDB database. */
-export async function openDatabase(path: string, options: { readOnly?: boolean; mustExist?: boolean; cwd?: string } = {}): Promise<Database> {
+/**
+ * DuckDB's memory limit for a database file opened for writing. DuckDB's default is 80% of RAM,
+ * and its buffer pool keeps every block a load writes until that limit is reached: a 1M-message
+ * run held ~185 MB of table blocks at the end (duckdb_memory(): BASE_TABLE), ~16 MB more per 100k
+ * messages, so without a cap a run's memory grows with the rows it loads. 512 MB bounds that
+ * growth; lower caps bite sooner (64 MB: 1M peak RSS 706 → 572 MB at the same speed) but fail
+ * wide tables: the Appender's buffers for 10,000 columns need more than 256 MB
+ * (test/robustness/hostile_data_test.ts). Between batches, releaseMemory() drops the cached
+ * blocks whatever the cap (scripts/bench_memory.ts has the numbers).
+ */
+export const WRITE_MEMORY_LIMIT = "512MB";
+
+/** What releaseMemory lowers memory_limit to for a moment (DuckDB evicts unpinned blocks down to it). */
+const RELEASE_TO = "16MB";
+
+/**
+ * Opens (creating if needed) a DuckDB database. `memoryLimit` sets DuckDB's `memory_limit`
+ * (`null`: DuckDB's default); by default a local file opened for writing gets WRITE_MEMORY_LIMIT,
+ * while read-only opens and `:memory:` (whose tables live in that memory) keep DuckDB's default.
+ */
+export async function openDatabase(
+  path: string,
+  options: { readOnly?: boolean; mustExist?: boolean; cwd?: string; memoryLimit?: string | null } = {},
+): Promise<Database> {
   const local = isLocalPath(path);
   const abs = local ? resolve(options.cwd ?? process.cwd(), path) : path;
   if (local && !existsSync(abs)) {
@@ -53,7 +81,11 @@ export async function openDatabase(path: string, options: { readOnly?: boolean; 
   }
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(abs, options.readOnly ? { access_mode: "READ_ONLY" } : {});
+    const config: Record<string, string> = {};
+    if (options.readOnly) config.access_mode = "READ_ONLY";
+    const memoryLimit = options.memoryLimit !== undefined ? options.memoryLimit : local && !options.readOnly ? WRITE_MEMORY_LIMIT : null;
+    if (memoryLimit) config.memory_limit = memoryLimit;
+    instance = await DuckDBInstance.create(abs, config);
   } catch (cause) {
     throw openError(path, cause);
   }
@@ -76,6 +108,16 @@ export async function openDatabase(path: string, options: { readOnly?: boolean; 
         types: reader.columnTypes().map((t) => t.toString()),
         rows: reader.getRowsJson() as unknown[][],
       };
+    },
+    async releaseMemory() {
+      const [{ limit }] = (await connection.runAndReadAll("SELECT current_setting('memory_limit') AS limit")).getRowObjectsJson() as { limit: string }[];
+      try {
+        await connection.run(`SET memory_limit = '${RELEASE_TO}'`);
+      } catch {
+        // Pinned blocks can keep it above that: then it evicted what it could.
+      } finally {
+        await connection.run(`SET memory_limit = ${quoteString(limit)}`);
+      }
     },
     close() {
       try {
