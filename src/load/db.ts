@@ -80,16 +80,19 @@ export async function openDatabase(
     mkdirSync(dirname(abs), { recursive: true });
   }
   let instance: DuckDBInstance;
+  const memoryLimit = options.memoryLimit !== undefined ? options.memoryLimit : local && !options.readOnly ? WRITE_MEMORY_LIMIT : null;
   try {
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = "READ_ONLY";
-    const memoryLimit = options.memoryLimit !== undefined ? options.memoryLimit : local && !options.readOnly ? WRITE_MEMORY_LIMIT : null;
     if (memoryLimit) config.memory_limit = memoryLimit;
     instance = await DuckDBInstance.create(abs, config);
   } catch (cause) {
     throw openError(path, cause);
   }
   const connection = await instance.connect();
+  const currentLimit = async () =>
+    ((await connection.runAndReadAll("SELECT current_setting('memory_limit') AS limit")).getRowObjectsJson() as { limit: string }[])[0].limit;
+  let restoreTo: { limit: string; shown: string } | undefined = memoryLimit ? { limit: memoryLimit, shown: await currentLimit() } : undefined;
   const db: Database = {
     path,
     instance,
@@ -110,13 +113,17 @@ export async function openDatabase(
       };
     },
     async releaseMemory() {
-      const [{ limit }] = (await connection.runAndReadAll("SELECT current_setting('memory_limit') AS limit")).getRowObjectsJson() as { limit: string }[];
+      const shown = await currentLimit();
+      // DuckDB shows the limit rounded ("488.2 MiB"); setting that back lands 0.1 MiB lower each
+      // time, so the limit this connection had is kept as it was first read.
+      const limit = restoreTo && shown === restoreTo.shown ? restoreTo.limit : shown;
       try {
         await connection.run(`SET memory_limit = '${RELEASE_TO}'`);
       } catch {
         // Pinned blocks can keep it above that: then it evicted what it could.
       } finally {
         await connection.run(`SET memory_limit = ${quoteString(limit)}`);
+        restoreTo = { limit, shown: await currentLimit() };
       }
     },
     close() {

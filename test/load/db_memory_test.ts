@@ -1,0 +1,54 @@
+/**
+ * DuckDB's memory while loading: a writable file gets a bounded buffer pool, and releaseMemory
+ * drops the table blocks a load left cached without changing the limit a caller sees.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { openDatabase } from "../../src/load/db.ts";
+import { tempDir } from "../helpers/index.ts";
+
+const limitOf = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
+  (await db.all<{ limit: string }>("SELECT current_setting('memory_limit') AS limit"))[0].limit;
+const cachedTableMb = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
+  Number((await db.all<{ mb: number }>("SELECT (sum(memory_usage_bytes) / 1e6)::DOUBLE AS mb FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"))[0].mb);
+
+test("a file opened for writing gets a 512 MB DuckDB memory limit; read-only opens keep DuckDB's default", async () => {
+  const tmp = tempDir();
+  try {
+    const path = join(tmp.dir, "m.duckdb");
+    const db = await openDatabase(path);
+    assert.match(await limitOf(db), /^(512\.0 MiB|488\.2 MiB|512 MB|5\d\d(\.\d)? M[iB]?B)$/);
+    db.close();
+    const ro = await openDatabase(path, { readOnly: true });
+    assert.doesNotMatch(await limitOf(ro), /MiB|MB/, "DuckDB's default is a share of RAM, in GiB");
+    ro.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("releaseMemory drops the blocks a committed load left cached and keeps the limit as it was", async () => {
+  const tmp = tempDir();
+  try {
+    const db = await openDatabase(join(tmp.dir, "m.duckdb"));
+    try {
+      await db.run("CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS s FROM range(2000000)");
+      await db.run("CHECKPOINT");
+      await db.all("SELECT count(DISTINCT s) FROM t");
+      const before = await cachedTableMb(db);
+      const limit = await limitOf(db);
+      // A run releases after every batch: the limit must not drift (DuckDB shows it rounded).
+      for (let i = 0; i < 3; i++) await db.releaseMemory();
+      const after = await cachedTableMb(db);
+      assert.ok(before > 30, `cached before: ${before} MB`);
+      assert.ok(after < before / 2, `cached after: ${after} MB (before ${before} MB)`);
+      assert.equal(await limitOf(db), limit);
+      assert.deepEqual(await db.all("SELECT count(*)::INT AS n FROM t"), [{ n: 2_000_000 }]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
