@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** Portable entry: `node src/bin/restduck.ts`, `deno run -A …`, `bun …`. */
 import { main } from "../cli/main.ts";
-import { cliArgs, exit, interruptSignal, processIo } from "../runtime/process.ts";
+import { cliArgs, exit, interruptSignal, processIo, tuneHeapForLoading } from "../runtime/process.ts";
 
+tuneHeapForLoading();
 await exit(await main(cliArgs(), processIo(), interruptSignal()));

@@ -152,6 +152,15 @@ export class Loader {
     await this.db.run("ROLLBACK").catch(() => {});
   }
 
+  /**
+   * Lets DuckDB drop the table blocks its buffer pool keeps after a commit (Database.releaseMemory),
+   * so a run's memory does not grow with the rows it has written. Not inside a run-wide
+   * transaction, whose blocks are still in use.
+   */
+  async releaseMemory(): Promise<void> {
+    if (!this.#atomic) await this.db.releaseMemory();
+  }
+
   /** Prepares a dataset (schema and bookkeeping tables) in an open database. */
   static async open(db: Database, options: { dataset: string; pipelineName: string }): Promise<Loader> {
     const loader = new Loader(db, options.dataset, options.pipelineName);

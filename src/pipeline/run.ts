@@ -497,7 +497,8 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     pendingPages = 0;
     pendingRecords = 0;
     await committing;
-    committing = loader.commitBatch(batch).then(() => {
+    // Releasing DuckDB's cached blocks after each commit keeps memory flat however many rows a run writes.
+    committing = loader.commitBatch(batch).then(() => loader.releaseMemory()).then(() => {
       emit({ type: "batch_committed", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, batchRows: batchRowsNow });
     });
     committing.catch(() => {}); // surfaced by the next await
