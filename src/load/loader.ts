@@ -1,9 +1,10 @@
 /**
  * Loading batches into DuckDB: the only importer of @duckdb/node-api besides
- * db.ts. Each batch is one transaction: rows are appended into temp staging
- * tables with DuckDB's Appender, moved into the target tables by one
- * set-based statement per table, and committed together with the resume
- * checkpoint, so a crash never leaves half a batch.
+ * db.ts. Each batch is one transaction, committed together with the resume
+ * checkpoint, so a crash never leaves half a batch. Rows that cannot match
+ * anything (append, replace, merge keys not in the table yet) go straight into
+ * their tables with DuckDB's Appender; the rest are appended into temp staging
+ * tables and moved by one set-based statement per table (MERGE, DELETE + INSERT).
  */
 import { type DuckDBAppender, DuckDBTimestampTZValue } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
@@ -367,8 +368,8 @@ export class Loader {
 
   /**
    * Appends rows straight into a table with DuckDB's Appender, in the table's own column order
-   * (columns the batch's schema lacks get NULL). The Appender casts text to the column's type —
-   * timestamps, dates, decimals, JSON — as `CAST` would, and writes inside the open transaction.
+   * (columns the batch's schema lacks get NULL), inside the open transaction. The Appender casts
+   * text to dates, decimals and JSON as `CAST` would; timestamps go in as instants (directPutter).
    */
   async #append(schema: string, table: TableSchema, rows: Row[]): Promise<void> {
     await this.#ensureTable(schema, table);
