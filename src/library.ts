@@ -21,6 +21,7 @@ import { isSecretRef, loadConfig, parseConfig, prepareConfig, secretEnvName, typ
 import { planConfig } from "./config/plan.ts";
 import { RestduckError } from "./errors.ts";
 import { openDatabase, type Database } from "./load/db.ts";
+import type { RefreshMode } from "./load/refresh.ts";
 import { runPipeline, type PipelineEvent, type RunSummary } from "./pipeline/run.ts";
 
 /** A config value as written in code: any string may instead be a `secret("name")` reference. */
@@ -131,6 +132,14 @@ export interface PipelineRunOptions {
   resources?: string[];
   /** Start over instead of resuming an unfinished run. */
   restart?: boolean;
+  /**
+   * dlt's `refresh`: `"drop_sources"` drops every table and all stored state of the pipeline before loading,
+   * `"drop_resources"` only those of the resources being loaded, `"drop_data"` empties their tables and
+   * forgets their incremental state but keeps the tables.
+   */
+  refresh?: RefreshMode;
+  /** Stop each resource after this many pages (overrides `endpoint.max_pages`). */
+  maxPages?: number;
 }
 
 /** A JSON-safe row: column name → value. */
@@ -227,6 +236,8 @@ export function pipeline(options: PipelineOptions): Pipeline {
           dataset: options.dataset,
           resources: runOptions.resources,
           restart: runOptions.restart,
+          refresh: runOptions.refresh,
+          maxPages: runOptions.maxPages,
           signal: runOptions.signal,
           onEvent: runOptions.onProgress,
         });

@@ -155,6 +155,11 @@ export function progressReporter(
         line(`${c.green("✓")} ${event.resource}: ${fmtN(event.rows)} rows from ${fmtN(event.pages)} pages${event.skipped ? " (already loaded by the interrupted run)" : `${retries}${took}`}`);
         break;
       }
+      case "refreshed": {
+        const what = event.mode === "drop_data" ? "emptied" : "dropped";
+        line(`refresh ${event.mode}: ${what} ${event.tables.length ? event.tables.join(", ") : "no tables"}; forgot the stored state of ${event.resources.length ? event.resources.join(", ") : "no resources"}`);
+        break;
+      }
       case "warning":
         line(c.yellow(`warning: ${event.message}`));
         break;

@@ -11,6 +11,7 @@ import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/con
 import { rateLimitOptions } from "../http/rate_limit.ts";
 import { openDatabase, type Database } from "../load/db.ts";
 import { Loader, type Checkpoint } from "../load/loader.ts";
+import { refreshDataset, type RefreshMode } from "../load/refresh.ts";
 import { refreshViews } from "../load/views.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import type { Row, Schema } from "../normalize/types.ts";
@@ -37,6 +38,7 @@ export type PipelineEvent =
   | { type: "throttle"; resource: string; url: string; delayMs: number; reason: string }
   | { type: "resource_finished"; resource: string; pages: number; rows: number; skipped?: boolean }
   | { type: "warning"; message: string }
+  | { type: "refreshed"; mode: RefreshMode; tables: string[]; resources: string[] }
   | { type: "run_finished"; summary: RunSummary };
 
 export interface ResourceSummary {
@@ -72,6 +74,14 @@ export interface RunOptions {
   resources?: string[];
   /** Start over instead of resuming an unfinished run. */
   restart?: boolean;
+  /**
+   * dlt's refresh modes, applied before loading (and never resuming): `drop_sources` drops every table
+   * and all state of the pipeline, `drop_resources` those of the resources being loaded, `drop_data`
+   * empties their tables and forgets their state but keeps the tables.
+   */
+  refresh?: RefreshMode;
+  /** Stop every resource after this many pages (overrides `endpoint.max_pages`): a quick, real, small load. */
+  maxPages?: number;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
   /** Commit a batch every N pages (default: config's batch_pages, else 50). */
@@ -176,7 +186,14 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     loader = await Loader.open(db, { dataset, pipelineName });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
     const configHash = configFingerprint(plan, resources, redactor);
-    let unfinished = options.restart ? undefined : await loader.unfinishedRun();
+    let unfinished = options.restart || options.refresh ? undefined : await loader.unfinishedRun();
+    if (options.refresh) {
+      const stale = await loader.unfinishedRun();
+      if (stale) await loader.abandonRun(stale.loadId, `refresh ${options.refresh} started over`);
+      const dropped = await refreshDataset(db, { dataset, schema, resources: resources.map((r) => r.name), mode: options.refresh });
+      schema = dropped.schema;
+      emit({ type: "refreshed", mode: options.refresh, tables: dropped.tables, resources: dropped.resources });
+    }
     // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
     if (unfinished?.configHash && unfinished.configHash !== configHash) {
       const reason = "the config changed since this run stopped, so its checkpoints no longer apply";
@@ -533,7 +550,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       signal,
       resumeFrom: chainResume,
       concurrency: ctx.concurrency,
-      maxPages: resource.endpoint.maxPages,
+      maxPages: options.maxPages ?? resource.endpoint.maxPages,
     });
     return { chain, key, cursor, first, pages: resource.parent ? prefetch(walk, 1) : walk };
   };

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { RestduckError } from "../../errors.ts";
+import { resolveDatabase } from "../names.ts";
 import type { CommandContext } from "../context.ts";
 import { reportError } from "../output.ts";
 
@@ -12,7 +13,8 @@ type Format = "parquet" | "csv" | "json";
 
 export function builder(y: Argv) {
   return y
-    .option("db", { type: "string", describe: "DuckDB database (a file, or anything DuckDB's ATTACH accepts)", default: "restduck.duckdb" })
+    .option("db", { type: "string", describe: "DuckDB database (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
+    .option("pipeline", { type: "string", describe: "Open <pipeline>.duckdb (what `run` writes when --db is not given)" })
     .option("to", { type: "string", demandOption: true, describe: "Folder to write into (created if missing; files restduck writes there are replaced)" })
     .option("format", { choices: ["parquet", "csv", "json"] as const, default: "parquet" as const, describe: "File format" })
     .option("partition-by", { type: "string", array: true, describe: "Hive-partition by these columns (<to>/<name>/<col>=<value>/…); relations without them are written whole" })
@@ -37,10 +39,11 @@ interface Relation {
 
 export async function run(
   ctx: CommandContext,
-  args: { db: string; to: string; format: Format; partitionBy?: string[]; tables: boolean; only?: string[]; json: boolean; quiet: boolean; verbose: boolean },
+  args: { db: string; pipeline?: string; to: string; format: Format; partitionBy?: string[]; tables: boolean; only?: string[]; json: boolean; quiet: boolean; verbose: boolean },
 ): Promise<void> {
   let db;
   try {
+    args.db = resolveDatabase(args, ctx.io.cwd);
     const { openDatabase, quoteIdent: q, quoteString } = await import("../../load/db.ts");
     const { datasetsOrFail, isBookkeepingTable } = await import("../inspect.ts");
     const open = await openDatabase(args.db, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });

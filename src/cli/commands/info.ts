@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Argv } from "yargs";
+import { resolveDatabase } from "../names.ts";
 import type { CommandContext } from "../context.ts";
 import { formatResult, paint, reportError } from "../output.ts";
 
@@ -9,7 +10,8 @@ export const describe = "Show the runs, tables and incremental state in a DuckDB
 
 export function builder(y: Argv) {
   return y
-    .option("db", { type: "string", describe: "DuckDB database (a file, or anything DuckDB's ATTACH accepts)", default: "restduck.duckdb" })
+    .option("db", { type: "string", describe: "DuckDB database (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
+    .option("pipeline", { type: "string", describe: "Open <pipeline>.duckdb (what `run` writes when --db is not given)" })
     .option("dataset", { type: "string", describe: "Only this dataset (default: every dataset in the file)" })
     .option("runs", { type: "number", default: 10, describe: "How many recent runs to list" })
     .example("$0 info --db chat.duckdb", "what was loaded, when, and where each resource will resume")
@@ -29,9 +31,10 @@ interface RunRow {
   resources: { resource: string; pages: number; rows: number; done: boolean }[] | null;
 }
 
-export async function run(ctx: CommandContext, args: { db: string; dataset?: string; runs: number; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
+export async function run(ctx: CommandContext, args: { db: string; pipeline?: string; dataset?: string; runs: number; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
   let db;
   try {
+    args.db = resolveDatabase(args, ctx.io.cwd);
     const { openDatabase, quoteIdent: q } = await import("../../load/db.ts");
     const { datasetsOrFail, formatBytes, isBookkeepingTable, parseJson } = await import("../inspect.ts");
     db = await openDatabase(args.db, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });

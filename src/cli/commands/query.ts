@@ -1,6 +1,7 @@
 import { extname, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { RestduckError } from "../../errors.ts";
+import { resolveDatabase } from "../names.ts";
 import type { CommandContext } from "../context.ts";
 import { formatResult, reportError } from "../output.ts";
 
@@ -12,7 +13,8 @@ type Format = "table" | "csv" | "json" | "ndjson";
 export function builder(y: Argv) {
   return y
     .positional("sql", { type: "string", demandOption: true, describe: "SQL to run" })
-    .option("db", { type: "string", describe: "DuckDB database: a file, or anything DuckDB's ATTACH accepts (md:…, ducklake:…)", default: "restduck.duckdb" })
+    .option("db", { type: "string", describe: "DuckDB database (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
+    .option("pipeline", { type: "string", describe: "Open <pipeline>.duckdb (what `run` writes when --db is not given)" })
     .option("format", { alias: "f", choices: ["table", "csv", "json", "ndjson"] as const, default: "table" as const, describe: "Output format" })
     .option("out", { alias: "o", type: "string", describe: "Write the result to FILE instead: .parquet, .csv, .json (an array) or .ndjson/.jsonl, through DuckDB's COPY" })
     .option("write", { type: "boolean", default: false, describe: "Open the database for writing (default: read-only, so other readers can share it)" })
@@ -31,10 +33,11 @@ const COPY_FORMATS: Record<string, string> = {
 
 export async function run(
   ctx: CommandContext,
-  args: { sql: string; db: string; format: Format; out?: string; write: boolean; json: boolean; quiet: boolean; verbose: boolean },
+  args: { sql: string; db: string; pipeline?: string; format: Format; out?: string; write: boolean; json: boolean; quiet: boolean; verbose: boolean },
 ): Promise<void> {
   let db;
   try {
+    args.db = resolveDatabase(args, ctx.io.cwd);
     const copyOptions = args.out === undefined ? undefined : COPY_FORMATS[extname(args.out).toLowerCase()];
     if (args.out !== undefined && !copyOptions) {
       throw new RestduckError("USAGE", `Cannot tell the format of --out ${args.out} from its extension`, {

@@ -1,5 +1,6 @@
 import type { Argv } from "yargs";
 import type { ColumnSchema, Schema } from "../../normalize/types.ts";
+import { resolveDatabase } from "../names.ts";
 import type { CommandContext } from "../context.ts";
 import { formatResult, paint, reportError } from "../output.ts";
 
@@ -8,7 +9,8 @@ export const describe = "Show the tables, columns and types restduck created, an
 
 export function builder(y: Argv) {
   return y
-    .option("db", { type: "string", describe: "DuckDB database (a file, or anything DuckDB's ATTACH accepts)", default: "restduck.duckdb" })
+    .option("db", { type: "string", describe: "DuckDB database (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
+    .option("pipeline", { type: "string", describe: "Open <pipeline>.duckdb (what `run` writes when --db is not given)" })
     .option("dataset", { type: "string", describe: "Only this dataset (default: every dataset in the file)" })
     .option("table", { type: "string", array: true, describe: "Only these tables (repeatable)" })
     .example("$0 schema --db chat.duckdb", "tables, columns, types and the load that added them")
@@ -41,10 +43,11 @@ interface TableOut {
 
 export async function run(
   ctx: CommandContext,
-  args: { db: string; dataset?: string; table?: string[]; json: boolean; quiet: boolean; verbose: boolean },
+  args: { db: string; pipeline?: string; dataset?: string; table?: string[]; json: boolean; quiet: boolean; verbose: boolean },
 ): Promise<void> {
   let db;
   try {
+    args.db = resolveDatabase(args, ctx.io.cwd);
     const { openDatabase, quoteIdent: q } = await import("../../load/db.ts");
     const { datasetsOrFail, isBookkeepingTable } = await import("../inspect.ts");
     db = await openDatabase(args.db, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
