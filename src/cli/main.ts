@@ -7,6 +7,7 @@ import yargs, { type Argv } from "yargs";
 import { VERSION } from "../version.ts";
 import { globalOptions, newContext, type CommandContext } from "./context.ts";
 import { reportError, type Io } from "./output.ts";
+import * as check from "./commands/check.ts";
 import * as demo from "./commands/demo.ts";
 import * as exportCmd from "./commands/export.ts";
 import * as info from "./commands/info.ts";
@@ -27,7 +28,7 @@ interface CommandModule {
   run: (ctx: CommandContext, args: any) => Promise<void>;
 }
 
-const COMMANDS: CommandModule[] = [runCmd, query, info, schema, exportCmd, init, validate, demo];
+const COMMANDS: CommandModule[] = [runCmd, check, query, info, schema, exportCmd, init, validate, demo];
 
 /** Runs the CLI with `argv` (without the executable) and returns the exit code. */
 export async function main(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {

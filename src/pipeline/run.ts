@@ -337,7 +337,7 @@ function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
 }
 
 /** Adds the resource to an error's message and masks secrets in it. */
-function wrapError(error: unknown, resource: string, redactor: Redactor): Error {
+export function wrapError(error: unknown, resource: string, redactor: Redactor): Error {
   if (error instanceof RestduckError) {
     const message = redactor.redact(resource && !error.message.includes(`resource ${resource}`) ? `resource ${resource}: ${error.message}` : error.message);
     if (message === error.message) return error;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { runCli } from "../helpers/index.ts";
 
-const COMMANDS = ["run", "query", "info", "schema", "export", "init", "validate", "demo"];
+const COMMANDS = ["run", "check", "query", "info", "schema", "export", "init", "validate", "demo"];
 
 test("--help lists every command, and each command's --help shows its options and the exit codes", async () => {
   const res = await runCli(["--help"], { cwd: "/" });
@@ -22,7 +22,7 @@ test("--help lists every command, and each command's --help shows its options an
   }
   const none = await runCli([], { cwd: "/" });
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /Name a command: run, query, info, schema, export, init, validate, demo/);
+  assert.match(none.stderr, /Name a command: run, check, query, info, schema, export, init, validate, demo/);
   const missing = await runCli(["export", "--db", "x.duckdb"], { cwd: "/" });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /Missing required argument: to/);
