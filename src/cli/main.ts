@@ -4,7 +4,7 @@
  * heavy modules (DuckDB) lazily: `--version` and `--help` never touch them.
  */
 import yargs, { type Argv } from "yargs";
-import { VERSION } from "../version.ts";
+import { HOMEPAGE, VERSION } from "../version.ts";
 import { globalOptions, newContext, type CommandContext } from "./context.ts";
 import { reportError, type Io } from "./output.ts";
 import * as check from "./commands/check.ts";
@@ -19,7 +19,7 @@ import * as validate from "./commands/validate.ts";
 
 const EPILOG = `Exit codes: 0 ok · 1 run failed · 2 bad usage, config or missing secret · 130/143 interrupted (Ctrl-C / SIGTERM)
 Secrets: {"$secret": "client_id"} in a config reads CLIENT_ID, then .dlt/secrets.toml, then --secrets FILE.
-Docs: README.md`;
+Docs: ${HOMEPAGE}`;
 
 interface CommandModule {
   command: string;

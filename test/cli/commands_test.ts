@@ -14,6 +14,9 @@ test("--help lists every command, and each command's --help shows its options an
   const res = await runCli(["--help"], { cwd: "/" });
   assert.equal(res.code, 0);
   for (const cmd of COMMANDS) assert.match(res.stdout, new RegExp(`restduck ${cmd}\\b`), cmd);
+  // A binary user has no README.md beside them: the footer links the docs online.
+  assert.match(res.stdout, /Docs: https:\/\/github\.com\/restduck\/restduck#readme/);
+  assert.doesNotMatch(res.stdout, /Docs: README\.md/);
   for (const [cmd, option] of [["info", "--db"], ["schema", "--table"], ["export", "--partition-by"], ["init", "--openapi"], ["query", "--out"]]) {
     const sub = await runCli([cmd, "--help"], { cwd: "/" });
     assert.equal(sub.code, 0, cmd);
