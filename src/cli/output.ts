@@ -64,7 +64,9 @@ export function progressReporter(
   const c = paint(io);
   const now = options.now ?? Date.now;
   const interval = options.intervalMs ?? 2000;
-  const live = new Map<string, { pages: number; rows: number; rate: number; retries: number; since: number; lastPrinted: number }>();
+  const live = new Map<string, LiveState>();
+  /** Rows each resource has committed (the last batch_committed): what an interrupted run keeps. */
+  const committed = new Map<string, number>();
   let drawn = 0;
   const width = Math.max(io.columns - 1, 20);
   const fit = (text: string) => (text.length > width ? text.slice(0, width - 1) + "…" : text);
@@ -85,12 +87,17 @@ export function progressReporter(
     io.stderr(redactor.redact(text) + "\n");
     draw();
   };
-  const statusText = (name: string, s: { pages: number; rows: number; rate: number; retries: number; since: number }, at: number) =>
-    `⋯ ${name}: ${fmtN(s.pages)} ${s.pages === 1 ? "page" : "pages"}, ${fmtN(s.rows)} ${s.rows === 1 ? "row" : "rows"}, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}`;
+  const statusText = (name: string, s: LiveState, at: number) => {
+    const pages = s.totalPages !== undefined ? `${fmtN(s.pages)}/${fmtN(s.totalPages)} pages` : `${fmtN(s.pages)} ${s.pages === 1 ? "page" : "pages"}`;
+    // The ETA comes from this run's own pace: pages a resumed run had committed before cost it nothing.
+    const runPages = s.pages - s.startPage;
+    const eta = s.totalPages !== undefined && runPages > 0 && s.totalPages > s.pages ? `, ETA ${fmtEta(((s.totalPages - s.pages) * s.elapsedMs) / runPages)}` : "";
+    return `⋯ ${name}: ${pages}, ${fmtN(s.rows)} ${s.rows === 1 ? "row" : "rows"}, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}${eta}`;
+  };
   const stateOf = (resource: string) => {
     let s = live.get(resource);
     if (!s) {
-      s = { pages: 0, rows: 0, rate: 0, retries: 0, since: now(), lastPrinted: Number.NEGATIVE_INFINITY };
+      s = { pages: 0, rows: 0, rate: 0, retries: 0, since: now(), lastPrinted: Number.NEGATIVE_INFINITY, startPage: 0, elapsedMs: 0 };
       live.set(resource, s);
     }
     return s;
@@ -110,6 +117,7 @@ export function progressReporter(
       case "resource_started": {
         const s = stateOf(event.resource);
         s.since = now();
+        s.startPage = event.resumedAtPage ?? 0;
         line(`${c.bold(event.resource)}: paginator ${event.paginator}${event.resumedAtPage !== undefined ? `, resuming after page ${event.resumedAtPage}` : ""}`);
         break;
       }
@@ -120,7 +128,10 @@ export function progressReporter(
         const s = stateOf(event.resource);
         s.pages = event.page;
         s.rows = event.rows;
-        s.rate = event.elapsedMs > 0 ? Math.round((event.rows * 1000) / event.elapsedMs) : 0;
+        s.elapsedMs = event.elapsedMs;
+        s.totalPages = event.totalPages;
+        // This run's rows only: after a resume, the rows committed before took none of this run's time.
+        s.rate = event.elapsedMs > 0 ? Math.round((event.runRows * 1000) / event.elapsedMs) : 0;
         if (io.isTTY) {
           erase();
           draw();
@@ -134,6 +145,7 @@ export function progressReporter(
         break;
       }
       case "batch_committed":
+        committed.set(event.resource, event.rows);
         if (options.verbose) line(c.dim(`${event.resource}: committed ${fmtN(event.batchRows)} rows (${fmtN(event.rows)} in all, ${event.pages} pages)`));
         break;
       case "retry":
@@ -174,11 +186,41 @@ export function progressReporter(
     if (drawn > 0) io.stderr("\n");
     drawn = 0;
   };
-  return Object.assign(report, { close });
+  /** After an interruption: what the file keeps, against what was fetched (the live counts). */
+  const keptLine = (): string | undefined => {
+    const lost = [...live.entries()].reduce((n, [name, s]) => n + Math.max(0, s.rows - (committed.get(name) ?? 0)), 0);
+    const kept = [...committed.values()].reduce((n, r) => n + r, 0);
+    if (committed.size === 0 && lost === 0) return undefined;
+    const per = [...committed.entries()].map(([name, rows]) => `${name} ${fmtN(rows)}`).join(", ");
+    return `kept ${fmtN(kept)} committed row${kept === 1 ? "" : "s"}${per ? ` (${per})` : ""}${lost > 0 ? `; ${fmtN(lost)} fetched but not committed will be fetched again` : ""}`;
+  };
+  return Object.assign(report, { close, keptLine });
 }
 
-/** Renders pipeline events; `close` ends the live area so what follows starts on a fresh line. */
-export type ProgressReporter = ((event: PipelineEvent) => void) & { close: () => void };
+interface LiveState {
+  pages: number;
+  rows: number;
+  rate: number;
+  retries: number;
+  since: number;
+  lastPrinted: number;
+  /** The page a resumed run started after (0 for a fresh one). */
+  startPage: number;
+  /** This run's time on the resource, as the last page event said. */
+  elapsedMs: number;
+  totalPages?: number;
+}
+
+const fmtEta = (ms: number) => {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+};
+
+/**
+ * Renders pipeline events; `close` ends the live area so what follows starts on a fresh line;
+ * `keptLine` says, after an interruption, how many rows the file kept.
+ */
+export type ProgressReporter = ((event: PipelineEvent) => void) & { close: () => void; keptLine: () => string | undefined };
 
 export function summaryLine(s: RunSummary): string {
   const rows = s.resources.reduce((n, r) => n + r.rows, 0);

@@ -88,5 +88,6 @@ export function autoPaginator(onDetect?: (name: string) => void): Paginator {
       }
       return chosen.next(request, response, records);
     },
+    totalPages: (response) => chosen?.totalPages?.(response),
   };
 }

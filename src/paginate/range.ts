@@ -74,6 +74,14 @@ function rangePaginator(o: RangeOptions): Paginator {
       if (o.maximum !== undefined && nextValue >= o.maximum) return undefined;
       return write(request, o.param, o.bodyPath, nextValue);
     },
+    totalPages(response) {
+      if (!o.totalPath) return undefined;
+      const raw = firstJsonPath(response.body, o.totalPath);
+      const total = raw === null || raw === undefined ? NaN : Number(raw);
+      if (!Number.isFinite(total)) return undefined;
+      const end = o.maximum === undefined ? o.stopAt(total) : Math.min(o.stopAt(total), o.maximum);
+      return Math.max(1, Math.ceil((end - o.start) / o.step));
+    },
     plan(request, response) {
       if (!o.totalPath) return undefined;
       const total = Number(firstJsonPath(response.body, o.totalPath));

@@ -163,6 +163,7 @@ export function stopOnIgnored(paginator: Paginator): Paginator {
     init: (r) => paginator.init(r),
     next: (request, response, records) => (isIgnored(response) ? undefined : paginator.next(request, response, records)),
     plan: paginator.plan ? (request, response, records) => (isIgnored(response) ? undefined : paginator.plan!(request, response, records)) : undefined,
+    totalPages: (response) => (isIgnored(response) ? undefined : paginator.totalPages?.(response)),
   };
 }
 

@@ -23,6 +23,8 @@ export interface Paginator {
    * fetch several pages at once; `next` still decides where the walk stops.
    */
   plan?(request: PageRequest, response: HttpResponse, records: readonly unknown[]): Iterable<PageRequest> | undefined;
+  /** How many pages the whole walk has, when the response says (a total): progress shows it with an ETA. */
+  totalPages?(response: HttpResponse): number | undefined;
 }
 
 /** Sets a dotted path (`page.offset`) inside a JSON body, copying the objects on the way. */

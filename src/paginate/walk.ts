@@ -32,6 +32,8 @@ export interface Page {
   records: unknown[];
   /** The request for the following page, or undefined if this was the last. Checkpoints store it. */
   next: PageRequest | undefined;
+  /** How many pages the walk has in all, when the response gives a total (see Paginator.totalPages). */
+  totalPages?: number;
 }
 
 /** How many requests may be in flight; shrinks on 429, grows back on success (AIMD). */
@@ -67,7 +69,7 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
     const next: PageRequest | undefined = atMax() ? undefined : paginator.next(request, response, records);
     const planned = next && paginator.plan && (limit() > 1 || typeof options.concurrency === "object") ? paginator.plan(request, response, records) : undefined;
     if (!next || !planned) {
-      yield { index, request, response, records, next };
+      yield { index, request, response, records, next, totalPages: paginator.totalPages?.(response) };
       request = next;
       index++;
       continue;
@@ -77,12 +79,12 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
     const queue = planned[Symbol.iterator]();
     let upcoming = queue.next();
     if (upcoming.done) {
-      yield { index, request, response, records, next };
+      yield { index, request, response, records, next, totalPages: paginator.totalPages?.(response) };
       request = next;
       index++;
       continue;
     }
-    yield { index: index++, request, response, records, next: upcoming.value };
+    yield { index: index++, request, response, records, next: upcoming.value, totalPages: paginator.totalPages?.(response) };
     const controller = new AbortController();
     const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
     // Requests launched but not yet yielded, in order. `unsettled` of them still wait for an answer:
@@ -136,7 +138,7 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
         const after = atMax() ? undefined : paginator.next(head.request, res, recs);
         // The planned successor, or the paginator's own next after the last planned page.
         const successor = !after ? undefined : inFlight.length ? inFlight[0].request : !upcoming.done ? upcoming.value : after;
-        yield { index: index++, request: head.request, response: res, records: recs, next: successor };
+        yield { index: index++, request: head.request, response: res, records: recs, next: successor, totalPages: paginator.totalPages?.(res) };
         if (!after) break;
         if (!inFlight.length && upcoming.done) {
           request = after; // the total grew, or planning ended: go on one by one

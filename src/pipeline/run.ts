@@ -31,7 +31,20 @@ export type PipelineEvent =
   | { type: "run_started"; loadId: string; pipeline: string; dataset: string; database: string; resumed: boolean; resources: string[] }
   | { type: "resource_started"; resource: string; paginator: string; resumedAtPage?: number }
   | { type: "paginator_detected"; resource: string; paginator: string }
-  | { type: "page"; resource: string; page: number; records: number; rows: number; elapsedMs: number }
+  | {
+      type: "page";
+      resource: string;
+      /** Pages and rows of the resource so far, counting those a resumed run had committed before. */
+      page: number;
+      records: number;
+      rows: number;
+      /** Rows fetched by this run alone (a resumed run's rate counts only these). */
+      runRows: number;
+      /** This run's time on the resource. */
+      elapsedMs: number;
+      /** The resource's pages in all, when the API gives a total. */
+      totalPages?: number;
+    }
   | { type: "batch_committed"; resource: string; pages: number; rows: number; batchRows: number }
   | { type: "retry"; resource: string; url: string; attempt: number; delayMs: number; status?: number; reason: string }
   | { type: "auth_refresh"; resource: string; url: string }
@@ -490,6 +503,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   let batchStarted = Date.now();
   let pages = resuming ? checkpoint!.pages : 0;
   let rows = resuming ? checkpoint!.rows : 0;
+  const rowsBefore = rows;
   let pending = new Map<string, Row[]>();
   let pendingPages = 0;
   let pendingRecords = 0;
@@ -589,7 +603,17 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         pages++;
         pendingPages++;
         pendingRecords += records.length;
-        emit({ type: "page", resource: resource.name, page: pages, records: records.length, rows: rows + pendingRecords, elapsedMs: Date.now() - started });
+        emit({
+          type: "page",
+          resource: resource.name,
+          page: pages,
+          records: records.length,
+          rows: rows + pendingRecords,
+          runRows: rows + pendingRecords - rowsBefore,
+          elapsedMs: Date.now() - started,
+          // A child's chains each have their own total: only a resource's single chain gives the whole.
+          totalPages: resource.parent ? undefined : page.totalPages,
+        });
         if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
         options.signal?.throwIfAborted();
         if (stop) {

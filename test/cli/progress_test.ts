@@ -9,7 +9,8 @@ import type { Io } from "../../src/cli/output.ts";
 import { progressReporter } from "../../src/cli/output.ts";
 import type { PipelineEvent } from "../../src/pipeline/run.ts";
 import { Redactor } from "../../src/redact.ts";
-import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { join } from "node:path";
+import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
 
 /** Replays terminal output (\r, \n, erase line, cursor up, colours) and returns the screen's lines. */
 function screen(output: string): string[] {
@@ -54,7 +55,7 @@ function fakeIo(isTTY: boolean, env: Record<string, string> = {}, columns = 100)
   return io;
 }
 
-const page = (resource: string, page: number, rows: number, elapsedMs: number): PipelineEvent => ({ type: "page", resource, page, records: rows, rows, elapsedMs });
+const page = (resource: string, page: number, rows: number, elapsedMs: number): PipelineEvent => ({ type: "page", resource, page, records: rows, rows, runRows: rows, elapsedMs });
 
 test("on a TTY a run shows a live line that redraws in place and ends as a result line", async () => {
   const api = await chatApi({ messages: 250, faults: [{ nth: 2, status: 429, retryAfter: 0 }] });
@@ -64,7 +65,8 @@ test("on a TTY a run shows a live line that redraws in place and ends as a resul
     const res = await runCli(["run", "chat.json", "--db", "c.duckdb"], { cwd: tmp.dir, env: { ...SEED_ENV, NO_COLOR: "1" }, isTTY: true, columns: 100 });
     assert.equal(res.code, 0, res.stderr);
     // The live line was drawn and redrawn with the running counts…
-    assert.match(res.stderr, /\r\x1b\[2K⋯ chat_messages: 2 pages, 200 rows, [\d,]+ rows\/s, 1 retry, [\d.]+ m?s/);
+    // The API gives a total (250 messages: 3 pages), so the line shows pages of the total and an ETA.
+    assert.match(res.stderr, /\r\x1b\[2K⋯ chat_messages: 2\/3 pages, 200 rows, [\d,]+ rows\/s, 1 retry, [\d.]+ m?s, ETA \d+ s/);
     // …NO_COLOR: cursor movement, but no colour codes.
     assert.doesNotMatch(res.stderr, /\x1b\[\d+m/);
     const lines = screen(res.stderr).filter(Boolean);
@@ -170,4 +172,35 @@ test("a throttle event is one dim line with --verbose and silent otherwise", () 
   };
   assert.match(render(true), /chat_messages: waiting 1\.5 s for the rate limit \(server_budget\)/);
   assert.equal(render(false), "");
+});
+
+test("after a resume the rate counts only this run's rows, and a total gives pages of the total and an ETA from this run's pace", () => {
+  const io = fakeIo(false);
+  let at = 0;
+  const report = progressReporter(io, new Redactor(), { intervalMs: 0, now: () => at });
+  report({ type: "resource_started", resource: "chat_messages", paginator: "offset (limit 100)", resumedAtPage: 150 });
+  at = 1000;
+  // 15,000 rows were committed by the interrupted run; this run fetched 10 pages (1,000 rows) in 1 s.
+  report({ type: "page", resource: "chat_messages", page: 160, records: 100, rows: 16_000, runRows: 1_000, elapsedMs: 1000, totalPages: 200 });
+  const last = io.err.trim().split("\n").at(-1)!;
+  assert.match(last, /^chat_messages: 160\/200 pages, 16,000 rows, 1,000 rows\/s, 0 retries, 1\.0 s, ETA 4 s$/);
+});
+
+test("Ctrl-C during a run says how many rows the file kept, which is what a query of the file finds", async (t) => {
+  const api = await chatApi({ messages: 3000 });
+  const tmp = tempDir();
+  t.after(async () => {
+    await api.close();
+    tmp.cleanup();
+  });
+  writeConfig(tmp.dir, { ...seedConfig(api.url), batch_pages: 2 });
+  const stop = new AbortController();
+  api.onRequest = (n) => {
+    if (n === 9) stop.abort("SIGINT");
+  };
+  const res = await runCli(["run", "chat.json", "--db", "c.duckdb"], { cwd: tmp.dir, env: SEED_ENV, signal: stop.signal });
+  assert.equal(res.code, 130, res.stderr);
+  const kept = Number((await queryDb<{ n: bigint }>(join(tmp.dir, "c.duckdb"), "select count(*) as n from chat_dataset.chat_messages"))[0].n);
+  assert.ok(kept > 0 && kept < 3000, `kept ${kept}`);
+  assert.match(res.stderr, new RegExp(`kept ${kept.toLocaleString("en-US")} committed rows \\(chat_messages ${kept.toLocaleString("en-US")}\\)`));
 });

@@ -71,6 +71,9 @@ export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
     });
   } catch (error) {
     progress.close();
+    // The live line counted fetched rows; the file keeps only committed batches: say which.
+    const kept = error instanceof RestduckError && error.code === "INTERRUPTED" && !args.json ? progress.keptLine() : undefined;
+    if (kept && !args.quiet) ctx.io.stderr(`${kept}\n`);
     ctx.exitCode = reportError(ctx.io, error, ctx.redactor, args);
   } finally {
     progress.close();
