@@ -68,7 +68,8 @@ export function progressReporter(
   /** Rows each resource has committed (the last batch_committed): what an interrupted run keeps. */
   const committed = new Map<string, number>();
   let drawn = 0;
-  const width = Math.max(io.columns - 1, 20);
+  // Live lines go to stderr: with stdout in a pipe (no width), assume a common terminal's.
+  const width = Math.max((Number.isFinite(io.columns) ? io.columns : 120) - 1, 20);
   const fit = (text: string) => (text.length > width ? text.slice(0, width - 1) + "…" : text);
   // The cursor rests at the end of the last live line; erase upwards to the first one.
   const erase = () => {

@@ -14,7 +14,8 @@ export function processIo(): Io {
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stderr.isTTY),
-    columns: process.stdout.columns || 120,
+    // Tables fit a terminal; into a pipe or a file nothing is cut.
+    columns: process.stdout.isTTY ? process.stdout.columns || 120 : Number.POSITIVE_INFINITY,
   };
 }
 

@@ -63,7 +63,14 @@ export async function run(ctx: CommandContext, args: { db: string; pipeline?: st
                FROM ${ds}._restduck_runs r ORDER BY r.started_at DESC LIMIT ?`,
               [Math.max(1, Math.floor(args.runs))],
             )
-          ).map((r) => ({ ...r, rows: r.rows === null ? null : Number(r.rows), requests: r.requests === null ? null : Number(r.requests), retries: r.retries === null ? null : Number(r.retries) }))
+          ).map((r) => ({
+            ...r,
+            rows: r.rows === null ? null : Number(r.rows),
+            requests: r.requests === null ? null : Number(r.requests),
+            retries: r.retries === null ? null : Number(r.retries),
+            // DuckDB's JSON form spells BIGINTs inside lists as strings: numbers again for --json.
+            resources: r.resources?.map((x) => ({ ...x, pages: Number(x.pages), rows: Number(x.rows) })) ?? null,
+          }))
         : [];
       const data = [];
       for (const t of tables.filter((t) => !isBookkeepingTable(t.name) && t.t === "BASE TABLE")) {
