@@ -22,7 +22,7 @@ export interface GlobalFlags extends OutputOptions {
 }
 
 export const globalOptions = {
-  json: { type: "boolean", describe: "Machine-readable output: NDJSON events on stdout", default: false },
+  json: { type: "boolean", describe: "Machine-readable output on stdout: NDJSON events (run, demo, export), rows (query), one JSON document (info, schema, check, init, validate)", default: false },
   quiet: { type: "boolean", alias: "q", describe: "Only warnings and errors", default: false },
   verbose: { type: "boolean", alias: "v", describe: "More detail, and stack traces on errors", default: false },
 } as const;
