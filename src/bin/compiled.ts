@@ -26,9 +26,10 @@ const LIB_NAME = process.platform === "win32" ? "duckdb.dll" : process.platform 
 async function preloadLib(): Promise<unknown> {
   const uid = process.getuid?.();
   const base = cacheBase({ env: process.env, platform: process.platform, cwd: process.cwd(), uid, homedir });
-  privateDir(base.dir, { from: base.from, uid, follow: true });
+  // A folder the user named is never changed; one restduck named itself may be closed up (see privateDir).
+  privateDir(base.dir, { from: base.from, uid, follow: true, repair: base.from !== "RESTDUCK_CACHE_DIR" });
   const dir = join(base.dir, `${VERSION}-${RESTDUCK_LIB_SHA}`);
-  privateDir(dir, { from: base.from, uid, follow: false });
+  privateDir(dir, { from: base.from, uid, follow: false, repair: true });
   const lib = await verifiedLib({
     dir,
     name: LIB_NAME,

@@ -8,7 +8,7 @@
  * Node tests it; src/bin/compiled.ts wires it to Bun's hasher and dlopen.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 
 /** A cache folder restduck will not use, or a library it cannot unpack; `hint` says how to fix it. */
@@ -28,6 +28,10 @@ export interface CacheBase {
   dir: string;
   from: string;
 }
+
+// Not on Windows; there 0 leaves the flags as they were.
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
 
 const OWN_FOLDER_HINT = "set RESTDUCK_CACHE_DIR to a folder only you can write (restduck creates a missing one with mode 700)";
 
@@ -76,12 +80,16 @@ function exposure(st: Stats, uid: number | undefined): string | undefined {
 /**
  * Creates `dir` (mode 700, with any missing parents) unless it exists, then
  * proves only this user can change what is in it: a folder owned by someone
- * else, or writable by group or others, is refused, never repaired, since
- * whoever can write it can swap the library between our check and our load.
+ * else, or a folder the user chose (RESTDUCK_CACHE_DIR) that group or others
+ * can write, is refused, never repaired, since whoever can write it can swap
+ * the library between our check and our load. A folder restduck names itself
+ * (`…/restduck`, `<version>-<hash>`) that is ours but too open, as an older
+ * restduck made them under umask 002, is closed with chmod go-w instead:
+ * nothing in it is trusted before its hash check anyway.
  * `follow` says whether `dir` may be a symlink (the user's own base folder may;
  * the versioned folder restduck made inside it may not).
  */
-export function privateDir(dir: string, options: { from: string; uid: number | undefined; follow: boolean }): void {
+export function privateDir(dir: string, options: { from: string; uid: number | undefined; follow: boolean; repair: boolean }): void {
   let st: Stats;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -93,6 +101,7 @@ export function privateDir(dir: string, options: { from: string; uid: number | u
     throw new LibCacheError(`cannot use the cache folder ${dir} (from ${options.from}): it is not a folder`, `remove it, or ${OWN_FOLDER_HINT}`, 2);
   }
   const why = exposure(st, options.uid);
+  if (why && options.repair && st.uid === options.uid && closeUp(dir, options.uid)) return;
   if (why) {
     const fix = st.uid === options.uid ? `run \`chmod go-w ${dir}\`, or ${OWN_FOLDER_HINT}` : OWN_FOLDER_HINT;
     throw new LibCacheError(
@@ -100,6 +109,30 @@ export function privateDir(dir: string, options: { from: string; uid: number | u
       fix,
       2,
     );
+  }
+}
+
+/**
+ * chmod go-w on a folder of ours, through a descriptor opened without following
+ * a symlink, so a path swapped meanwhile cannot redirect the chmod. False when
+ * that is not possible (then the caller refuses the folder).
+ */
+function closeUp(dir: string, uid: number | undefined): boolean {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isDirectory() || st.uid !== uid) return false;
+    fchmodSync(fd, st.mode & 0o7777 & ~0o022);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -131,10 +164,6 @@ export interface VerifiedLib {
   /** Whether this run unpacked it (the cached copy was missing or wrong). */
   unpacked: boolean;
 }
-
-// Not on Windows; there 0 leaves the flags as they were.
-const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-const NONBLOCK = constants.O_NONBLOCK ?? 0;
 
 /** SHA-256 of an open file's whole content, read in 4 MiB chunks so memory stays flat. */
 function hashFd(fd: number, hash: Sha256): string {

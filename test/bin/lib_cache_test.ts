@@ -83,7 +83,7 @@ test("privateDir creates a missing cache folder with mode 700", () => {
   const tmp = tempDir();
   try {
     const dir = join(tmp.dir, "a", "b");
-    privateDir(dir, { from: "RESTDUCK_CACHE_DIR", uid, follow: true });
+    privateDir(dir, { from: "RESTDUCK_CACHE_DIR", uid, follow: true, repair: false });
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal(statSync(join(tmp.dir, "a")).mode & 0o777, 0o700);
   } finally {
@@ -91,18 +91,18 @@ test("privateDir creates a missing cache folder with mode 700", () => {
   }
 });
 
-test("privateDir refuses a folder writable by group or others, naming the folder and the fix, and leaves its mode alone", () => {
+test("privateDir refuses a folder the user named that group or others can write, naming the folder and the fix, and leaves its mode alone", () => {
   const tmp = tempDir();
   try {
     const dir = join(tmp.dir, "shared");
     mkdirSync(dir);
     chmodSync(dir, 0o777);
     assert.throws(
-      () => privateDir(dir, { from: "XDG_CACHE_HOME", uid, follow: true }),
+      () => privateDir(dir, { from: "RESTDUCK_CACHE_DIR", uid, follow: true, repair: false }),
       (error: LibCacheError) => {
         assert.equal(
           error.message,
-          `refusing the cache folder ${dir} (from XDG_CACHE_HOME): it is writable by group and others (mode 777), so another user could replace the DuckDB library restduck loads from it`,
+          `refusing the cache folder ${dir} (from RESTDUCK_CACHE_DIR): it is writable by group and others (mode 777), so another user could replace the DuckDB library restduck loads from it`,
         );
         assert.equal(error.hint, `run \`chmod go-w ${dir}\`, or set RESTDUCK_CACHE_DIR to a folder only you can write (restduck creates a missing one with mode 700)`);
         assert.equal(error.exitCode, 2);
@@ -111,11 +111,35 @@ test("privateDir refuses a folder writable by group or others, naming the folder
     );
     assert.equal(statSync(dir).mode & 0o777, 0o777);
     chmodSync(dir, 0o1777);
-    assert.throws(() => privateDir(dir, { from: "XDG_CACHE_HOME", uid, follow: true }), /writable by group and others \(mode 1777\)/);
+    assert.throws(() => privateDir(dir, { from: "RESTDUCK_CACHE_DIR", uid, follow: true, repair: false }), /writable by group and others \(mode 1777\)/);
     chmodSync(dir, 0o770);
-    assert.throws(() => privateDir(dir, { from: "XDG_CACHE_HOME", uid, follow: true }), /writable by group \(mode 770\)/);
+    assert.throws(() => privateDir(dir, { from: "RESTDUCK_CACHE_DIR", uid, follow: true, repair: false }), /writable by group \(mode 770\)/);
     chmodSync(dir, 0o755);
-    privateDir(dir, { from: "XDG_CACHE_HOME", uid, follow: true });
+    privateDir(dir, { from: "RESTDUCK_CACHE_DIR", uid, follow: true, repair: false });
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("privateDir closes up a folder restduck names itself when it is ours but group or others can write it", () => {
+  const tmp = tempDir();
+  try {
+    // What an older restduck left under umask 002.
+    const dir = join(tmp.dir, "restduck");
+    mkdirSync(dir);
+    chmodSync(dir, 0o775);
+    privateDir(dir, { from: "your home folder", uid, follow: true, repair: true });
+    assert.equal(statSync(dir).mode & 0o777, 0o755);
+    chmodSync(dir, 0o1777);
+    privateDir(dir, { from: "your home folder", uid, follow: true, repair: true });
+    assert.equal(statSync(dir).mode & 0o7777, 0o1755);
+    // Never through a symlink: a link there is refused, and its target keeps its mode.
+    const target = join(tmp.dir, "target");
+    mkdirSync(target);
+    chmodSync(target, 0o777);
+    symlinkSync(target, join(tmp.dir, "link"));
+    assert.throws(() => privateDir(join(tmp.dir, "link"), { from: "your home folder", uid, follow: true, repair: true }), /writable by group and others \(mode 777\)/);
+    assert.equal(statSync(target).mode & 0o777, 0o777);
   } finally {
     tmp.cleanup();
   }
@@ -126,7 +150,7 @@ test("privateDir refuses a folder that belongs to another user", () => {
   try {
     // The folder is ours; asking on behalf of another uid is the same check as finding another user's folder.
     assert.throws(
-      () => privateDir(tmp.dir, { from: "RESTDUCK_CACHE_DIR", uid: uid + 4242, follow: true }),
+      () => privateDir(tmp.dir, { from: "RESTDUCK_CACHE_DIR", uid: uid + 4242, follow: true, repair: true }),
       new RegExp(`refusing the cache folder .* it belongs to uid ${uid}, not to you \\(uid ${uid + 4242}\\)`),
     );
   } finally {
@@ -139,9 +163,9 @@ test("privateDir refuses a symlink where restduck's versioned folder should be, 
   try {
     mkdirSync(join(tmp.dir, "elsewhere"), { mode: 0o700 });
     symlinkSync(join(tmp.dir, "elsewhere"), join(tmp.dir, "0.1.0-abc"));
-    assert.throws(() => privateDir(join(tmp.dir, "0.1.0-abc"), { from: "RESTDUCK_CACHE_DIR", uid, follow: false }), /it is not a folder/);
+    assert.throws(() => privateDir(join(tmp.dir, "0.1.0-abc"), { from: "RESTDUCK_CACHE_DIR", uid, follow: false, repair: false }), /it is not a folder/);
     writeFileSync(join(tmp.dir, "file"), "x");
-    assert.throws(() => privateDir(join(tmp.dir, "file"), { from: "RESTDUCK_CACHE_DIR", uid, follow: true }), LibCacheError);
+    assert.throws(() => privateDir(join(tmp.dir, "file"), { from: "RESTDUCK_CACHE_DIR", uid, follow: true, repair: false }), LibCacheError);
   } finally {
     tmp.cleanup();
   }

@@ -137,6 +137,19 @@ test("the binary refuses a cache folder others can write, names it and the fix, 
   assert.equal(statSync(cache).mode & 0o777, 0o777, "a refused folder is left as it was");
 });
 
+test("the binary closes up its own cache folder that an older restduck left group-writable (umask 002), and uses it", async () => {
+  const xdg = join(dir.dir, "xdg-umask-002");
+  const cache = join(xdg, "restduck");
+  mkdirSync(join(cache, versioned), { recursive: true });
+  chmodSync(cache, 0o775);
+  chmodSync(join(cache, versioned), 0o775);
+  const res = await run(QUERY, { XDG_CACHE_HOME: xdg });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout, "answer\n42\n");
+  assert.equal(statSync(cache).mode & 0o777, 0o755);
+  assert.equal(statSync(join(cache, versioned)).mode & 0o777, 0o755);
+});
+
 test("the binary refuses a cache folder that belongs to another user, through XDG_CACHE_HOME too", async () => {
   const xdg = join(dir.dir, "xdg-other");
   const cache = join(xdg, "restduck");
