@@ -41,6 +41,7 @@ async function preloadLib(): Promise<unknown> {
   try {
     // On Linux, load through the descriptor: the file dlopen maps is the very one whose hash was
     // just checked, whatever happens to its path meanwhile. The addon still finds it by its soname.
+    // (glibc also remembers it under this name; nothing else here dlopens a /proc/self/fd path.)
     const fdPath = `/proc/self/fd/${lib.fd}`;
     const path = process.platform === "linux" && existsSync(fdPath) ? fdPath : lib.path;
     try {
