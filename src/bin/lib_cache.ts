@@ -8,7 +8,7 @@
  * Node tests it; src/bin/compiled.ts wires it to Bun's hasher and dlopen.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 
 /** A cache folder restduck will not use, or a library it cannot unpack; `hint` says how to fix it. */
@@ -244,7 +244,25 @@ export async function verifiedLib(options: LibOptions): Promise<VerifiedLib> {
       }
       throw unpackError(options.dir, error);
     }
+    removeStaleTemps(options.dir, options.name);
     return { path, fd, unpacked: true };
+  }
+}
+
+/** A temp file this old is a crashed unpack's (one takes seconds), not another process's in progress. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Removes 70 MB leftovers of unpacks killed mid-write. Unlink never follows a symlink; the folder is ours. */
+function removeStaleTemps(dir: string, name: string): void {
+  try {
+    for (const entry of readdirSync(dir)) {
+      if (!entry.startsWith(`.${name}.`) || !entry.endsWith(".tmp")) continue;
+      const file = join(dir, entry);
+      const st = lstatSync(file, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) unlinkSync(file);
+    }
+  } catch {
+    // Tidying only: a leftover costs disk space, never correctness.
   }
 }
 

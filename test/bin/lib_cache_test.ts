@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, readdirSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, readdirSync, readFileSync, readSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { cacheBase, LibCacheError, privateDir, verifiedLib, type LibOptions } from "../../src/bin/lib_cache.ts";
@@ -265,6 +265,22 @@ test("verifiedLib does not hang on a FIFO planted at the library's name", async 
     const lib = await verified(libOptions(tmp.dir));
     assert.equal(lib.unpacked, true);
     assert.ok(lstatSync(join(tmp.dir, "libduckdb.so")).isFile());
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("verifiedLib removes temp files an unpack killed mid-write left over an hour ago, and leaves a fresh one alone", async () => {
+  const tmp = tempDir();
+  try {
+    const stale = join(tmp.dir, ".libduckdb.so.123.0123456789abcdef.tmp");
+    const fresh = join(tmp.dir, ".libduckdb.so.456.fedcba9876543210.tmp");
+    writeFileSync(stale, "half a library");
+    writeFileSync(fresh, "another process is writing this");
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    await verified(libOptions(tmp.dir));
+    assert.deepEqual(readdirSync(tmp.dir).sort(), [".libduckdb.so.456.fedcba9876543210.tmp", "libduckdb.so"]);
   } finally {
     tmp.cleanup();
   }
