@@ -117,11 +117,13 @@ function embeds(binary: Uint8Array, file: Uint8Array): boolean {
 /**
  * The target's libduckdb, gzipped (70 MB → 23 MB for linux-x64, keeping the
  * binary under 150 MB), cached by the library's hash. The binary unpacks it
- * once into a folder named after the same hash.
+ * once into a folder named after the same hash, and loads a cached copy only
+ * when its SHA-256 matches the full hash returned here.
  */
-function compressedLib(name: string, lib: string): { path: string; sha: string } {
+function compressedLib(name: string, lib: string): { path: string; sha: string; sha256: string } {
   const bytes = readFileSync(lib);
-  const sha = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const sha = sha256.slice(0, 16);
   const dir = join(root, "node_modules", ".cache", "restduck-lib", `${name}-${sha}`);
   const path = join(dir, `${basename(lib)}.gz`);
   if (!existsSync(path)) {
@@ -130,7 +132,7 @@ function compressedLib(name: string, lib: string): { path: string; sha: string }
     writeFileSync(tmp, gzipSync(bytes, { level: 6 }));
     renameSync(tmp, path);
   }
-  return { path, sha };
+  return { path, sha, sha256 };
 }
 
 async function build(name: string, outfile: string): Promise<string> {
@@ -145,7 +147,8 @@ async function build(name: string, outfile: string): Promise<string> {
     compile: { target: target.bun as never, outfile },
     minify: values.minify,
     sourcemap: "none",
-    define: { RESTDUCK_LIB_SHA: JSON.stringify(packed.sha) },
+    // The full hash is what the binary checks a cached library against before every load.
+    define: { RESTDUCK_LIB_SHA: JSON.stringify(packed.sha), RESTDUCK_LIB_SHA256: JSON.stringify(packed.sha256) },
     plugins: [
       {
         name: "duckdb-bindings-for-target",

@@ -4,7 +4,7 @@
  * `restduck validate` and (for the built-in chat API) load end to end.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chatApi, queryDb, runCli, SEED_ENV, tempDir } from "../helpers/index.ts";
@@ -52,6 +52,49 @@ test("init never overwrites a config without --force, and never touches an exist
     const badName = await runCli(["init", "chat.toml"], { cwd: tmp.dir });
     assert.equal(badName.code, 2);
     assert.match(badName.stderr, /init writes \.yaml, \.yml or \.json/);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("init writes .dlt/secrets.toml readable by its owner only, in a .dlt folder only its owner can open", async () => {
+  const tmp = tempDir();
+  try {
+    const res = await runCli(["init", "chat.yaml"], { cwd: tmp.dir });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(statSync(join(tmp.dir, ".dlt", "secrets.toml")).mode & 0o777, 0o600);
+    assert.equal(statSync(join(tmp.dir, ".dlt")).mode & 0o777, 0o700);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("init leaves an existing .dlt folder's mode alone and still writes the secrets file 0600", async () => {
+  const tmp = tempDir();
+  try {
+    mkdirSync(join(tmp.dir, ".dlt"), { mode: 0o755 });
+    const res = await runCli(["init", "chat.yaml"], { cwd: tmp.dir });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(statSync(join(tmp.dir, ".dlt")).mode & 0o777, 0o755);
+    assert.equal(statSync(join(tmp.dir, ".dlt", "secrets.toml")).mode & 0o777, 0o600);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("init never writes its secrets template through a symlink planted at .dlt/secrets.toml", async () => {
+  const tmp = tempDir();
+  try {
+    mkdirSync(join(tmp.dir, ".dlt"));
+    const victim = join(tmp.dir, "victim.txt");
+    // A dangling link: exists() says no file, yet writing the name would create the link's target.
+    symlinkSync(victim, join(tmp.dir, ".dlt", "secrets.toml"));
+    const res = await runCli(["init", "chat.yaml"], { cwd: tmp.dir });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /\.dlt\/secrets\.toml exists and was left alone/);
+    assert.equal(existsSync(victim), false);
+    assert.ok(lstatSync(join(tmp.dir, ".dlt", "secrets.toml")).isSymbolicLink());
+    assert.equal(readlinkSync(join(tmp.dir, ".dlt", "secrets.toml")), victim);
   } finally {
     tmp.cleanup();
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { RestduckError } from "../../errors.ts";
@@ -92,15 +92,21 @@ export async function run(
 
     // .dlt/secrets.toml next to where restduck runs (the working directory), never overwritten.
     const secretsPath = join(ctx.io.cwd, ".dlt", "secrets.toml");
-    const secretsExisted = existsSync(secretsPath);
+    // lstat, not exists: a symlink at the name (even a dangling one) is someone's file, left alone.
+    const secretsExisted = lstatSync(secretsPath, { throwIfNoEntry: false }) !== undefined;
     if (!secretsExisted && secrets.length) {
-      mkdirSync(dirname(secretsPath), { recursive: true });
+      // Owner-only: the file is meant to hold API secrets (0600; a new .dlt folder 0700). An
+      // existing .dlt folder keeps its mode: init never opens a folder up, nor narrows one it did not make.
+      mkdirSync(dirname(secretsPath), { recursive: true, mode: 0o700 });
       writeFileSync(
         secretsPath,
         comment([
           "Secrets for restduck (and dlt). Keep this file out of version control.",
           "Uncomment and fill in; an environment variable of the upper-cased name wins over this file.",
         ]) + secrets.map((s) => `# ${s} = ""    # or ${secretEnvName(s)}=… in the environment`).join("\n") + "\n",
+        // `wx`: created here, never through a symlink planted at its name; the mode is set at creation
+        // (umask can only narrow it), so the file is never readable by others, not even for a moment.
+        { mode: 0o600, flag: "wx" },
       );
     }
 
