@@ -70,15 +70,13 @@ const __result = (value: unknown) => {
 
 /** A cell's source with its last expression (what the kernel shows) passed to __result. */
 function withResult(source: string): string {
+  const stub = (text: string) => text.replaceAll("Deno.jupyter", "__jupyter");
   const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.ES2023, true, ts.ScriptKind.TS);
   const last = file.statements.at(-1);
-  const body = source.replaceAll("Deno.jupyter", "__jupyter");
-  if (!last || !ts.isExpressionStatement(last)) return body;
-  const expr = last.expression;
-  // console.log(…), p.close() and other calls made for their effect show nothing in the kernel either (they return undefined).
-  const start = expr.getStart(file);
-  const shifted = (text: string) => text.replaceAll("Deno.jupyter", "__jupyter");
-  return shifted(source.slice(0, start)) + `__result(${shifted(source.slice(start, expr.end))});` + shifted(source.slice(last.end));
+  if (!last || !ts.isExpressionStatement(last)) return stub(source);
+  // console.log(…), p.close() and other calls made for their effect return undefined: the kernel shows nothing for them either.
+  const start = last.expression.getStart(file);
+  return stub(source.slice(0, start)) + `__result(${stub(source.slice(start, last.expression.end))});` + stub(source.slice(last.end));
 }
 
 /** The notebook's code cells as one module, each preceded by its marker. */
