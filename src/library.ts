@@ -16,11 +16,12 @@
  * console.table(await p.query("select count(*) as n from messages"));
  * ```
  */
+import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { isSecretRef, loadConfig, parseConfig, prepareConfig, secretEnvName, type ConfigInput, type LoadedConfig, type SecretRef, type SecretSources } from "./config/index.ts";
 import { planConfig } from "./config/plan.ts";
 import { RestduckError } from "./errors.ts";
-import { openDatabase, type Database } from "./load/db.ts";
+import { isLocalPath, openDatabase, type Database } from "./load/db.ts";
 import type { RefreshMode } from "./load/refresh.ts";
 import { runPipeline, type PipelineEvent, type RunSummary } from "./pipeline/run.ts";
 
@@ -145,22 +146,25 @@ export interface PipelineRunOptions {
 /** A JSON-safe row: column name → value. */
 export type QueryRow = Record<string, unknown>;
 
-/** Where sources load to; holds the DuckDB file open between calls until `close()`. */
+/** Where sources load to; keeps the DuckDB file open between calls (read-only between loads) until `close()`. */
 export interface Pipeline extends AsyncDisposable {
   readonly database: string;
   /** Loads a source and returns what was loaded. Throws (after recording the failure) if the run fails. */
   run(source: RestApiSource, options?: PipelineRunOptions): Promise<RunSummary>;
-  /** Runs SQL on the database and returns rows as plain, JSON-safe objects. */
+  /** Runs SQL on the database and returns rows as plain, JSON-safe objects. A statement that writes opens the file for writing for that call. */
   query<T extends QueryRow = QueryRow>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Releases the DuckDB file (so another process can write it); the next call opens it again. */
   close(): void;
 }
 
 /**
- * Makes a pipeline that loads sources into one DuckDB database. The file is
- * opened on first use and kept open (DuckDB allows one writing process per
- * file): `close()` it, or declare it with `await using`, to let another
- * process in.
+ * Makes a pipeline that loads sources into one DuckDB database. A local file
+ * is opened on first use and kept open between calls, read-only while the
+ * pipeline only queries, so `restduck query`, a Python notebook with
+ * `read_only=True` and other readers share it. DuckDB lets a process write a
+ * file only while no other process has it open, so `run` (and a `query` that
+ * writes) opens it for writing for that call only, then lets go. `close()`
+ * it, or declare it with `await using`, to let a writer in.
  *
  * @example
  * ```ts
@@ -181,7 +185,11 @@ export function pipeline(options: PipelineOptions): Pipeline {
     throw new RestduckError("USAGE", "pipeline() needs a database", { exitCode: 2, hint: 'pass { database: "chat.duckdb" }' });
   }
   const cwd = options.cwd ?? process.cwd();
+  // Only a local file is shared with other processes. `:memory:` lives in this connection (closing
+  // it would lose the data), and md:/ducklake: paths keep DuckDB's own rules: both stay open for writing.
+  const shared = isLocalPath(options.database);
   let db: Database | undefined;
+  let writable = false;
   let busy = 0;
   let closeRequested = false;
   // One operation at a time: a DuckDB connection runs one transaction.
@@ -193,15 +201,24 @@ export function pipeline(options: PipelineOptions): Pipeline {
     db = undefined;
     open?.close();
   };
-  const exclusive = <T>(work: (db: Database) => Promise<T>): Promise<T> => {
+  /** The connection for `mode`: a reader while only reading (a file not there yet is created, so for writing). */
+  const connect = async (mode: "read" | "write"): Promise<Database> => {
+    const readOnly = shared && mode === "read" && existsSync(resolve(cwd, options.database));
+    if (db && (writable || readOnly)) return db;
+    release();
+    db = await openDatabase(options.database, { cwd, readOnly });
+    writable = !readOnly;
+    return db;
+  };
+  const exclusive = <T>(mode: "read" | "write", work: (db: Database) => Promise<T>): Promise<T> => {
     const next = queue.then(async () => {
       busy++;
       try {
-        db ??= await openDatabase(options.database, { cwd });
-        return await work(db);
+        return await work(await connect(mode));
       } finally {
         busy--;
-        if (closeRequested && busy === 0) release();
+        // The write lock shuts every other process out, readers included: hold it only for the call.
+        if ((closeRequested || (shared && writable)) && busy === 0) release();
       }
     });
     queue = next.catch(() => {});
@@ -226,7 +243,7 @@ export function pipeline(options: PipelineOptions): Pipeline {
           new RestduckError("USAGE", "pipeline.run() expects a source made by restApiSource()", { exitCode: 2, hint: "wrap the config: p.run(restApiSource(config))" }),
         );
       }
-      return exclusive(async (db) => {
+      return exclusive("write", async (db) => {
         const loaded = await load(secretSources());
         return runPipeline(loaded, {
           database: options.database,
@@ -244,11 +261,21 @@ export function pipeline(options: PipelineOptions): Pipeline {
       });
     },
     query<T extends QueryRow = QueryRow>(sql: string, params?: unknown[]) {
-      return exclusive(async (db) => {
+      const read = async (db: Database) => {
         const reader = await db.connection.runAndReadAll(sql, params as never);
         const exact = reader.getRowObjectsJson() as unknown[];
         const native = reader.getRowObjectsJS() as unknown[];
         return exact.map((row, i) => plainValue(row, native[i])) as T[];
+      };
+      return exclusive("read", async (db) => {
+        try {
+          return await read(db);
+        } catch (error) {
+          // DuckDB refuses a write on a read-only file before running it (CREATE VIEW, INSERT, …):
+          // run that statement on a connection opened for writing, which is let go again after it.
+          if (!/attached in read-only mode/.test(String((error as Error)?.message))) throw error;
+          return await read(await connect("write"));
+        }
       });
     },
     close() {

@@ -87,7 +87,7 @@ export async function openDatabase(
     if (memoryLimit) config.memory_limit = memoryLimit;
     instance = await DuckDBInstance.create(abs, config);
   } catch (cause) {
-    throw openError(path, cause);
+    throw openError(path, cause, Boolean(options.readOnly));
   }
   const connection = await instance.connect();
   const currentLimit = async () =>
@@ -137,18 +137,27 @@ export async function openDatabase(
   return db;
 }
 
-function openError(path: string, cause: unknown): DatabaseError {
+function openError(path: string, cause: unknown, readOnly: boolean): DatabaseError {
   const message = (cause as Error)?.message ?? String(cause);
   if (/lock/i.test(message)) {
     const pid = /PID (\d+)/.exec(message)?.[1];
-    return new DatabaseError(
-      `Database ${path} is in use by another process${pid ? ` (PID ${pid})` : ""}: DuckDB allows one writer at a time`,
-      {
+    const holder = `another process${pid ? ` (PID ${pid})` : ""}`;
+    // DuckDB adds "you would be able to open this database in read-only mode" when the holder only
+    // reads. Readers share a file, but a writer needs it to itself: then only closing the reader helps.
+    if (!readOnly && /read-only mode/i.test(message)) {
+      return new DatabaseError(`Database ${path} is open read-only in ${holder}: DuckDB lets a process write a file only while no other process has it open`, {
         code: "DATABASE_LOCKED",
-        hint: "close the other session (a notebook or duckdb shell) or open it read-only (duckdb -readonly, read_only=True), then run again",
+        hint: "close the reading session (a notebook's read-only connection or restduck pipeline, `restduck query`, duckdb -readonly), then run again",
         cause,
-      },
-    );
+      });
+    }
+    return new DatabaseError(`Database ${path} is in use by ${holder}: DuckDB allows one writer at a time`, {
+      code: "DATABASE_LOCKED",
+      hint: readOnly
+        ? "close the other session (a notebook or duckdb shell) or open it read-only there too (duckdb -readonly, read_only=True; readers share a file), then run again"
+        : "close the other session (a notebook or duckdb shell) or let its load finish, then run again",
+      cause,
+    });
   }
   if (/not a valid DuckDB database|database file .* not a valid|unable to open|Catalog|magic/i.test(message)) {
     return new DatabaseError(`Cannot open ${path} as a DuckDB database: ${message.split("\n")[0]}`, {

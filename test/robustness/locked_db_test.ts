@@ -39,6 +39,11 @@ async function seedFile(path: string): Promise<void> {
 
 const LOCKED = /error: Database (\S*)locked\.duckdb is in use by another process \(PID (\d+)\): DuckDB allows one writer at a time/;
 const WHAT_TO_DO = /hint: close the other session \(a notebook or duckdb shell\) or open it read-only/;
+// A writer needs the file to itself: opening the other session read-only would not let a run in.
+const WHAT_TO_DO_TO_WRITE = /hint: close the other session \(a notebook or duckdb shell\) or let its load finish, then run again/;
+const HELD_READ_ONLY =
+  /error: Database (\S*)locked\.duckdb is open read-only in another process \(PID (\d+)\): DuckDB lets a process write a file only while no other process has it open/;
+const CLOSE_THE_READER = /hint: close the reading session \(a notebook's read-only connection or restduck pipeline, `restduck query`, duckdb -readonly\), then run again/;
 
 test("run against a file another process writes to fails naming the file, the PID and what to do", async () => {
   const api = await chatApi({ messages: 20 });
@@ -53,7 +58,8 @@ test("run against a file another process writes to fails naming the file, the PI
     const m = LOCKED.exec(result.stderr);
     assert.ok(m, result.stderr);
     assert.equal(Number(m[2]), holder.pid, "names the process holding it");
-    assert.match(result.stderr, WHAT_TO_DO);
+    assert.match(result.stderr, WHAT_TO_DO_TO_WRITE);
+    assert.doesNotMatch(result.stderr, /open it read-only/, "a reader elsewhere would still shut the run out");
     assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
     assert.equal(api.requests.length, 0, "no request is sent before the database is open");
   } finally {
@@ -63,7 +69,7 @@ test("run against a file another process writes to fails naming the file, the PI
   }
 });
 
-test("run against a file a notebook holds read-only fails the same way", async () => {
+test("run against a file a notebook holds read-only says the reader must close, naming its PID", async () => {
   const tmp = tempDir("restduck-lock-");
   const file = join(tmp.dir, "locked.duckdb");
   await seedFile(file);
@@ -72,8 +78,11 @@ test("run against a file a notebook holds read-only fails the same way", async (
     const config = writeConfig(tmp.dir, seedConfig("http://127.0.0.1:9"));
     const result = await runCli(["run", config, "--db", "locked.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, LOCKED);
-    assert.match(result.stderr, WHAT_TO_DO);
+    const m = HELD_READ_ONLY.exec(result.stderr);
+    assert.ok(m, result.stderr);
+    assert.equal(Number(m[2]), holder.pid, "names the process holding it");
+    assert.match(result.stderr, CLOSE_THE_READER);
+    assert.doesNotMatch(result.stderr, /open it read-only/, "the holder already reads only; that advice cannot help");
   } finally {
     await holder.release();
     tmp.cleanup();
