@@ -14,9 +14,13 @@ export function builder(y: Argv) {
 export async function run(ctx: CommandContext, args: { config: string; secrets?: string; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
   try {
     const { loadConfig } = await import("../../config/index.ts");
-    const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets });
+    const warn = (message: string) => ctx.io.stderr(`warning: ${message}\n`);
+    const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets, warn });
     ctx.redactor.add(loaded.secrets);
     const { plan } = loaded;
+    // Views are SQL: DuckDB's parser checks each is one read-only SELECT (no file, URL or database touched).
+    const { checkConfigViews } = await import("../../load/view_sql.ts");
+    await checkConfigViews(plan.views, `config ${args.config}`);
     if (args.json) {
       ctx.io.stdout(
         ctx.redactor.redact(
