@@ -3,11 +3,11 @@ import type { CommandContext } from "../context.ts";
 import { reportError } from "../output.ts";
 
 export const command = "validate <config>";
-export const describe = "Check a config and its secrets without touching the network or a database";
+export const describe = "Check a config, its secrets and its views' SQL without touching the network or a database (a .ts/.js config still runs when loaded)";
 
 export function builder(y: Argv) {
   return y
-    .positional("config", { type: "string", demandOption: true, describe: "Config file" })
+    .positional("config", { type: "string", demandOption: true, describe: "Config file: .json, .yaml/.yml, or .ts/.js (a module: loading it runs its code)" })
     .option("secrets", { type: "string", describe: "Extra secrets file (TOML or JSON)" });
 }
 
