@@ -118,6 +118,7 @@ describe("a view is one read-only SELECT", () => {
     writeConfig(dir, config({ views: { per_sender: "select sender_id, count(*) as n from chat_messages group by 1", top: "select * from per_sender order by n desc limit 1" } }), "good.json");
     const validate = await runCli(["validate", "good.json"], { cwd: dir, env: SEED_ENV });
     assert.equal(validate.code, 0, validate.stderr);
+    assert.match(validate.stdout, /  view per_sender: one read-only SELECT\n  view top: one read-only SELECT\n/);
     const run = await runCli(["run", "good.json", "--db", "good.duckdb"], { cwd: dir, env: SEED_ENV });
     assert.equal(run.code, 0, run.stderr);
     const [row] = await queryDb<{ n: number }>(join(dir, "good.duckdb"), "select sum(n)::INT as n from per_sender");

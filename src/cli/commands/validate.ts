@@ -27,6 +27,7 @@ export async function run(ctx: CommandContext, args: { config: string; secrets?:
           JSON.stringify({
             valid: true,
             resources: plan.resources.map((r) => ({ name: r.name, table: r.tableName, path: r.endpoint.path, paginator: r.endpoint.paginator.type, write_disposition: r.writeDisposition, primary_key: r.primaryKey })),
+            views: Object.keys(plan.views),
             secrets: loaded.secretOrigins,
           }),
         ) + "\n",
@@ -40,6 +41,7 @@ export async function run(ctx: CommandContext, args: { config: string; secrets?:
         `  ${r.name} → table ${r.tableName}: ${r.endpoint.method} ${r.endpoint.path}, paginator ${r.endpoint.paginator.type}, ${r.writeDisposition}${r.primaryKey.length ? ` on ${r.primaryKey.join(", ")}` : ""}${r.selected ? "" : " (not selected)"}\n`,
       );
     }
+    for (const name of Object.keys(plan.views)) ctx.io.stdout(`  view ${name}: one read-only SELECT\n`);
     for (const [name, origin] of Object.entries(loaded.secretOrigins)) ctx.io.stdout(`  secret ${name}: from ${origin}\n`);
   } catch (error) {
     ctx.exitCode = reportError(ctx.io, error, ctx.redactor, args);
