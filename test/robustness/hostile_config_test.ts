@@ -171,6 +171,17 @@ describe("export writes and removes only inside --to", () => {
       assert.equal(readFileSync(join(dir, "victim", "keep.txt"), "utf8"), "precious");
       assert.ok(!existsSync(join(dir, "victim.parquet")));
     }
+    // A dataset (schema) name is a folder with --tables: the same rule holds.
+    const db = await openDatabase(join(dir, "crafted.duckdb"));
+    try {
+      await db.run(`CREATE SCHEMA "../escape"; CREATE TABLE "../escape"._dlt_version (version BIGINT); CREATE TABLE "../escape".t AS SELECT 1 AS id`);
+    } finally {
+      db.close();
+    }
+    const tables = await runCli(["export", "--db", "crafted.duckdb", "--to", "lake", "--tables"], { cwd: dir });
+    assert.equal(tables.code, 1, tables.stderr);
+    assert.match(tables.stderr, /Refusing to export "\.\.\/escape" from crafted\.duckdb/);
+    assert.ok(!existsSync(join(dir, "escape")));
     // The other views still export, by name.
     const only = await runCli(["export", "--db", "crafted.duckdb", "--to", "lake", "--only", "items", "--partition-by", "channel"], { cwd: dir });
     assert.equal(only.code, 0, only.stderr);
