@@ -56,8 +56,15 @@ export interface SqlRunner {
  * @param builtins DuckDB's built-in function names (see {@link builtinFunctions}); read from `db` when not given.
  */
 export async function checkViewSql(db: SqlRunner, sql: string, builtins?: ReadonlySet<string>): Promise<string | undefined> {
+  // DuckDB ends a string literal at a NUL, so the text it would check is not the text it would run.
+  if (sql.includes("\u0000")) return "it contains a NUL character";
   // json_serialize_sql takes only a constant string, so the SQL goes in as a quoted literal.
-  const [{ ast }] = await db.all<{ ast: string }>(`SELECT json_serialize_sql(${quoteString(sql)}) AS ast`);
+  let ast: string;
+  try {
+    [{ ast }] = await db.all<{ ast: string }>(`SELECT json_serialize_sql(${quoteString(sql)}) AS ast`);
+  } catch (error) {
+    return `DuckDB cannot parse it: ${((error as Error).message ?? String(error)).split("\n")[0]}`;
+  }
   const parsed = JSON.parse(ast) as { error: boolean; error_type?: string; error_message?: string; statements?: unknown[] };
   if (parsed.error) {
     if (parsed.error_type === "not implemented") return "not a SELECT: a view is one read-only SELECT (or WITH … SELECT) statement";

@@ -95,6 +95,7 @@ describe("a view is one read-only SELECT", () => {
           q: "select * from query('select 1')",
           qt: "select * from chat_messages, query_table('chat_messages')",
           ext: "select http_get('http://127.0.0.1:9/')",
+          nul: "select 1 as x\u0000; copy (select 1) to 'pwned.sh'",
         },
       }),
       /views\.setting: function current_setting\(\) is not allowed/,
@@ -103,6 +104,7 @@ describe("a view is one read-only SELECT", () => {
     assert.match(stderr, /views\.q: table function query\(\) is not allowed/);
     assert.match(stderr, /views\.qt: table function query_table\(\) is not allowed/);
     assert.match(stderr, /views\.ext: function http_get\(\) is not a DuckDB built-in/);
+    assert.match(stderr, /views\.nul: it contains a NUL character/);
   });
 
   test("ordinary analysis SQL passes: joins, CTEs, window functions, unnest, range, string and date functions, views on views", async () => {
