@@ -57,7 +57,7 @@ export function prepareConfig(data: unknown, options: SecretSources & { source?:
     throw error;
   }
   checkJsonPaths(config, options.source ?? "config");
-  const plan = planConfig(config);
+  const plan = planConfig(config, options.source);
   return { config, plan, secrets: [...values, ...inlineSecrets(config)], secretOrigins: origins };
 }
 

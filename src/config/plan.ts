@@ -103,11 +103,14 @@ export interface Plan {
 
 const asEndpoint = (e: ResourceConfig["endpoint"]): EndpointConfig => e ?? {};
 
-/** Merges `resource_defaults` into each resource (shallow; `endpoint.params` and `endpoint.json` one level deep). */
-export function planConfig(config: Config): Plan {
+/**
+ * Merges `resource_defaults` into each resource (shallow; `endpoint.params` and `endpoint.json` one level deep).
+ * `source` names the config in messages (`config chat.json`).
+ */
+export function planConfig(config: Config, source = "config"): Plan {
   const badNames = nameProblems(config);
   if (badNames.length) {
-    throw new ConfigError(badNames.length === 1 ? badNames[0] : `Invalid names:\n  ${badNames.join("\n  ")}`, {
+    throw new ConfigError(`Invalid ${source}:\n  ${badNames.join("\n  ")}`, {
       problems: badNames,
       hint: "name resources, tables and views with letters, digits and _ (they become DuckDB views and export's file names)",
     });
