@@ -13,7 +13,7 @@ type Format = "parquet" | "csv" | "json";
 export function builder(y: Argv) {
   return y
     .option("db", { type: "string", describe: "DuckDB database (a file, or anything DuckDB's ATTACH accepts)", default: "restduck.duckdb" })
-    .option("to", { type: "string", demandOption: true, describe: "Folder to write into (created if missing; files restduck writes there are replaced)" })
+    .option("to", { type: "string", demandOption: true, describe: "Folder to write into (created if missing; the files the last export wrote there, recorded in .restduck-export.json, are replaced; nothing else is removed)" })
     .option("format", { choices: ["parquet", "csv", "json"] as const, default: "parquet" as const, describe: "File format" })
     .option("partition-by", { type: "string", array: true, describe: "Hive-partition by these columns (<to>/<name>/<col>=<value>/…); relations without them are written whole" })
     .option("tables", { type: "boolean", default: false, describe: "Export the dataset tables (with _dlt_* columns) instead of the views in main" })
