@@ -95,6 +95,8 @@ export async function run(
     // Names come from the file, which anyone may have made: a view named `../x` must not steer a write.
     for (const r of picked) _checkName(r, args.db);
     const root = _makeRoot(resolve(ctx.io.cwd, args.to), args.to);
+    // Paths below are real paths (symlinks resolved), so they are shown relative to the real working folder.
+    const here = realpathSync(ctx.io.cwd);
     if (isLocalPath(args.db)) {
       // DuckDB itself then refuses every file outside --to, for COPY and for views that read files
       // (a crafted file's `read_text('/etc/passwd')` view). Remote databases (md:, ducklake:) read
@@ -119,7 +121,7 @@ export async function run(
       if (partitioned) {
         const foreign = _filesUnder(target);
         if (foreign.length) {
-          throw new RestduckError("EXPORT_NOT_EMPTY", `${relative(ctx.io.cwd, target) || target}/ holds ${foreign.length} file${foreign.length === 1 ? "" : "s"} restduck did not write (${relative(ctx.io.cwd, foreign[0])}${foreign.length > 1 ? ", …" : ""}), which would mix with this export's partitions`, {
+          throw new RestduckError("EXPORT_NOT_EMPTY", `${relative(here, target) || target}/ holds ${foreign.length} file${foreign.length === 1 ? "" : "s"} restduck did not write (${relative(here, foreign[0])}${foreign.length > 1 ? ", …" : ""}), which would mix with this export's partitions`, {
             exitCode: 2,
             hint: "move or delete them, or export to another --to folder (export removes only files it wrote itself)",
           });
@@ -139,7 +141,7 @@ export async function run(
       manifest.files[r.name] = files.map((f) => relative(root, _inside(root, resolve(f), args.to)));
       _writeManifest(root, manifest);
       const rows = Number(result[0]?.Count ?? 0);
-      const shown = relative(ctx.io.cwd, target) || target;
+      const shown = relative(here, target) || target;
       written.push({ name: r.name, path: target, rows, partitioned_by: partitioned ? partitionBy : [] });
       if (args.json) ctx.io.stdout(JSON.stringify({ type: "exported", name: r.name, path: target, format: args.format, rows, partitioned_by: partitioned ? partitionBy : [] }) + "\n");
       else if (!args.quiet) ctx.io.stderr(`${r.name}: ${rows.toLocaleString("en-US")} rows → ${shown}${partitioned ? "/" : ""}\n`);
