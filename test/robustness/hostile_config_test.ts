@@ -7,7 +7,7 @@
  * database file created, naming the config path and what is refused.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { checkConfigViews } from "../../src/load/view_sql.ts";
@@ -232,6 +232,19 @@ describe("export writes and removes only inside --to", () => {
     assert.equal(res.code, 2, res.stderr);
     assert.match(res.stderr, /lake\/items\/ holds 1 file restduck did not write \(lake\/items\/channel=old\/data_0\.parquet\)/);
     assert.equal(readFileSync(join(dir, "lake", "items", "channel=old", "data_0.parquet"), "utf8"), "not ours");
+  });
+
+  test("a symlink inside --to that leads out of it is not written through", async () => {
+    const dir = join(tmp.dir, "symlinked");
+    mkdirSync(join(dir, "victim"), { recursive: true });
+    writeFileSync(join(dir, "victim", "keep.txt"), "precious");
+    await craftedDb(dir, { items: "SELECT * FROM ds.items" });
+    mkdirSync(join(dir, "lake"));
+    symlinkSync(join(dir, "victim"), join(dir, "lake", "items"));
+    const res = await runCli(["export", "--db", "crafted.duckdb", "--to", "lake", "--partition-by", "channel"], { cwd: dir });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /Refusing to write or remove .*items: it is outside --to lake/);
+    assert.deepEqual(readdirSync(join(dir, "victim")), ["keep.txt"]);
   });
 
   test("a tampered export record cannot make export remove a file outside --to", async () => {
