@@ -57,7 +57,7 @@ export function prepareConfig(data: unknown, options: SecretSources & { source?:
     throw error;
   }
   checkJsonPaths(config, options.source ?? "config");
-  const plan = planConfig(config);
+  const plan = planConfig(config, options.source);
   return { config, plan, secrets: [...values, ...inlineSecrets(config)], secretOrigins: origins };
 }
 
@@ -95,9 +95,12 @@ function checkJsonPaths(config: Config, source: string): void {
   }
 }
 
-/** Reads, resolves, validates and plans a config file. */
-export async function loadConfig(path: string, options: SecretSources = {}): Promise<LoadedConfig> {
-  const raw = await readConfigFile(path, options.cwd);
+/**
+ * Reads, resolves, validates and plans a config file. `warn` hears that a TS/JS config runs code
+ * when loaded (see readConfigFile).
+ */
+export async function loadConfig(path: string, options: SecretSources & { warn?: (message: string) => void } = {}): Promise<LoadedConfig> {
+  const raw = await readConfigFile(path, options.cwd, { warn: options.warn });
   return { path, ...prepareConfig(raw.data, { ...options, source: `config ${path}` }) };
 }
 

@@ -19,6 +19,7 @@ import type {
 } from "./schema.ts";
 import { ConfigError } from "../errors.ts";
 import { bindingsOf, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
+import { nameProblems } from "./names.ts";
 
 /** `endpoint.incremental` (or a legacy `type: incremental` param) with dlt's defaults applied. */
 export interface IncrementalPlan {
@@ -102,8 +103,18 @@ export interface Plan {
 
 const asEndpoint = (e: ResourceConfig["endpoint"]): EndpointConfig => e ?? {};
 
-/** Merges `resource_defaults` into each resource (shallow; `endpoint.params` and `endpoint.json` one level deep). */
-export function planConfig(config: Config): Plan {
+/**
+ * Merges `resource_defaults` into each resource (shallow; `endpoint.params` and `endpoint.json` one level deep).
+ * `source` names the config in messages (`config chat.json`).
+ */
+export function planConfig(config: Config, source = "config"): Plan {
+  const badNames = nameProblems(config);
+  if (badNames.length) {
+    throw new ConfigError(`Invalid ${source}:\n  ${badNames.join("\n  ")}`, {
+      problems: badNames,
+      hint: "name resources, tables and views with letters, digits and _ (they become DuckDB views and export's file names)",
+    });
+  }
   const defaults = config.resource_defaults ?? {};
   const defaultEndpoint = asEndpoint(defaults.endpoint);
   const seen = new Set<string>();

@@ -16,11 +16,17 @@ export interface RawConfig {
   data: unknown;
 }
 
-/** Reads and parses a config file without validating it. */
-export async function readConfigFile(path: string, cwd: string = process.cwd()): Promise<RawConfig> {
+/**
+ * Reads and parses a config file without validating it.
+ *
+ * A TS/JS config is a module: importing it runs its code, with the user's permissions, before
+ * anything is validated (even for `validate`). `warn` hears one line saying so, before the import.
+ */
+export async function readConfigFile(path: string, cwd: string = process.cwd(), options: { warn?: (message: string) => void } = {}): Promise<RawConfig> {
   const abs = resolve(cwd, path);
   const ext = extname(abs).toLowerCase();
   if (MODULE_EXTENSIONS.has(ext)) {
+    options.warn?.(`${path} is a ${ext.slice(1).toUpperCase()} module: loading it runs its code with your permissions; use JSON or YAML for a config you did not write`);
     let mod: { default?: unknown };
     try {
       mod = await import(pathToFileURL(abs).href);

@@ -9,7 +9,9 @@
  *   plus the positions of every list above it, so nested views join on (key, positions) without
  *   `_dlt_*` columns: `users u join reactions r using (chat_messages_id, reactions_idx)`;
  * - `_restduck_runs`: one row per run with start, end, status and rows written per table;
- * - the config's `views: { name: SQL }`, created after the others in dependency order.
+ * - the config's `views: { name: SQL }`, created after the others in dependency order. Each must be
+ *   one read-only SELECT (view_sql.ts): checked before a run starts, and again here, each created
+ *   as one prepared statement, so nothing else can ride along.
  *
  * A root without a primary key has no key that joins its views: its nested views carry only the list
  * positions, and joins go through the dataset's tables (`_dlt_parent_id = _dlt_id`), as with dlt.
@@ -20,6 +22,7 @@
  */
 import type { Schema, TableSchema } from "../normalize/types.ts";
 import { quoteIdent as q, quoteString as s, type Database } from "./db.ts";
+import { builtinFunctions, checkViewSql } from "./view_sql.ts";
 
 /** What {@link refreshViews} did. */
 export interface ViewResult {
@@ -52,7 +55,8 @@ export async function refreshViews(
   const result: ViewResult = { created: [], failed: [] };
   const create = async (name: string, sql: string): Promise<string | undefined> => {
     try {
-      await db.run(`CREATE OR REPLACE VIEW main.${q(name)} AS ${sql}`);
+      // Prepared: DuckDB refuses more than one statement, whatever the SQL holds.
+      await (await db.connection.prepare(`CREATE OR REPLACE VIEW main.${q(name)} AS ${sql}`)).run();
       result.created.push(name);
       return undefined;
     } catch (error) {
@@ -86,8 +90,14 @@ export async function refreshViews(
 
   // Config views may build on each other in any order: create what can be created, then retry
   // the rest while that makes progress. The error kept is each view's last one.
-  let pending = Object.entries(options.views);
   const errors = new Map<string, string>();
+  const builtins = Object.keys(options.views).length ? await builtinFunctions(db) : new Set<string>();
+  let pending: [string, string][] = [];
+  for (const [name, sql] of Object.entries(options.views)) {
+    const refused = await checkViewSql(db, sql, builtins);
+    if (refused === undefined) pending.push([name, sql]);
+    else errors.set(name, `refused: ${refused}`);
+  }
   while (pending.length > 0) {
     const next: [string, string][] = [];
     for (const [name, sql] of pending) {

@@ -13,6 +13,7 @@ import { openDatabase, type Database } from "../load/db.ts";
 import { Loader, type Checkpoint } from "../load/loader.ts";
 import { refreshDataset, type RefreshMode } from "../load/refresh.ts";
 import { refreshViews } from "../load/views.ts";
+import { checkConfigViews } from "../load/view_sql.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import type { Row, Schema } from "../normalize/types.ts";
 import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
@@ -137,6 +138,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       });
     }
   }
+  // A view that is not one read-only SELECT fails the run before any request or database work (issue #11).
+  await checkConfigViews(plan.views, loaded.path ? `config ${loaded.path}` : "config");
   const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
   // Parents of the resources to load are fetched too (not loaded unless selected); the plan is already in topological order.
   const byName = new Map(plan.resources.map((r) => [r.name, r]));

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
+import { openDatabase } from "../../src/load/db.ts";
+import { refreshViews } from "../../src/load/views.ts";
 import { runPipeline, type PipelineEvent } from "../../src/pipeline/run.ts";
 import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
 
@@ -110,6 +112,31 @@ test("_restduck_runs has one row per run with start, end, status and rows per ta
     assert.deepEqual(runs[0].rows_per_resource, [{ key: "chat_messages", value: "150" }]);
   } finally {
     await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("refreshViews refuses a config view that is not one read-only SELECT, even when called without the run's check", async () => {
+  const tmp = tempDir();
+  const db = await openDatabase(join(tmp.dir, "direct.duckdb"));
+  try {
+    await db.run("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS id");
+    const result = await refreshViews(db, {
+      dataset: "ds",
+      schema: { name: "s", version: 1, tables: {} },
+      resources: [],
+      views: {
+        ok: "select id from ds.t",
+        rider: "select 1 as x; create table main.rode as select 1 as x",
+        reader: "select * from read_text('/etc/hostname')",
+      },
+    });
+    assert.ok(result.created.includes("ok"));
+    assert.deepEqual(result.failed.map((f) => f.name).filter((n) => n !== "_restduck_runs").sort(), ["reader", "rider"]);
+    assert.match(result.failed.find((f) => f.name === "reader")!.error, /^refused: table function read_text\(\) is not allowed/);
+    assert.deepEqual(await db.all("select table_name from information_schema.tables where table_name in ('rode', 'rider', 'reader')"), []);
+  } finally {
+    db.close();
     tmp.cleanup();
   }
 });

@@ -27,7 +27,7 @@ export const describe = "Load every resource of a config into a DuckDB file";
 
 export function builder(y: Argv) {
   return y
-    .positional("config", { type: "string", describe: "Config file: .json, .yaml/.yml, or .ts/.js (default export)", demandOption: true })
+    .positional("config", { type: "string", describe: "Config file: .json, .yaml/.yml, or .ts/.js (default export; a module: loading it runs its code)", demandOption: true })
     .option("db", { type: "string", describe: "DuckDB database file, or anything DuckDB's ATTACH accepts (default: <pipeline>.duckdb)" })
     .option("resource", { type: "string", array: true, alias: "r", describe: "Only these resources (repeatable)" })
     .option("pipeline", { type: "string", describe: "Pipeline name (default: config's pipeline_name, else the config file's name)" })
@@ -53,7 +53,7 @@ export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
       throw new RestduckError("USAGE", `--max-pages expects a positive whole number, got ${args.maxPages}`, { exitCode: 2, hint: "e.g. --max-pages 1" });
     }
     const { loadConfig } = await import("../../config/index.ts");
-    const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets });
+    const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets, warn: (message) => progress({ type: "warning", message }) });
     ctx.redactor.add(loaded.secrets);
     const { runPipeline } = await import("../../pipeline/run.ts");
     const pipelineName = args.pipeline ?? loaded.plan.pipelineName ?? defaultPipelineName(args.config);
