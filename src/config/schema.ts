@@ -255,8 +255,6 @@ const ClientSchema = obj({
   base_url: v.optional(nonEmpty("a URL")),
   headers: v.optional(stringMap),
   auth: v.optional(AuthSchema),
-  /** Origins besides base_url's that receive the credentials (restduck); any other origin gets requests without them. */
-  trusted_origins: v.optional(v.array(TrustedOrigin, "expected a list of origins like [\"https://files.example.com\"]")),
   paginator: v.optional(PaginatorSchema),
   retry: v.optional(RetrySchema, {}),
   /** Most requests in flight for paginators that can plan pages ahead (offset, page_number with a total). */
@@ -264,6 +262,8 @@ const ClientSchema = obj({
   rate_limit: v.optional(RateLimitSchema),
   /** Largest response body accepted, in bytes: a hostile or broken server cannot exhaust memory. */
   max_response_bytes: v.optional(posInt("a positive number of bytes"), 64 * 1024 * 1024),
+  /** Origins besides base_url's that receive the credentials (restduck); any other origin gets requests without them. */
+  trusted_origins: v.optional(v.array(TrustedOrigin, "expected a list of origins like [\"https://files.example.com\"]")),
 });
 
 // --------------------------------------------------------------- resources

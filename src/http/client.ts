@@ -106,6 +106,8 @@ export interface RequestOptions {
    * origin: for an OAuth2 token request, whose form or headers hold the client secret.
    */
   bare?: boolean;
+  /** Origins trusted with credentials for this request besides the client's, e.g. the one `endpoint.auth` was written for. */
+  trustedOrigins?: readonly string[];
 }
 
 export interface HttpClient {
@@ -166,8 +168,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const isSecretValue = (value: string) => redactor.redact(value) !== value;
 
   /** Whether a hop may carry credentials: a trusted origin, reached without leaving https. */
-  const mayCarryCredentials = (to: URL, downgraded: boolean) =>
-    !downgraded && !(secureBase && to.protocol === "http:") && trusted.has(to.origin);
+  const mayCarryCredentials = (to: URL, downgraded: boolean, extra: readonly string[] = []) =>
+    !downgraded && !(secureBase && to.protocol === "http:") && (trusted.has(to.origin) || extra.includes(to.origin));
 
   /** Removes the headers that carry credentials; says whether there were any. */
   function withhold(headers: Record<string, string>): boolean {
@@ -205,7 +207,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const to = new URL(target);
       const headers: Record<string, string> = { accept: "application/json", ...(opts.bare ? {} : options.headers), ...req.headers };
       const params = { ...query };
-      const credentialed = mayCarryCredentials(to, downgraded);
+      const credentialed = mayCarryCredentials(to, downgraded, opts.trustedOrigins);
       let withheldFrom: string | undefined;
       if (credentialed) {
         if (auth) await auth.apply({ headers, params }, opts.signal);

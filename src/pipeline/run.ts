@@ -204,7 +204,10 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     for (const resource of toFetch) {
       currentResource = resource.name;
       const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
-      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
+      // endpoint.auth written beside an absolute path is meant for that path's origin: it is trusted for this resource.
+      const own = resource.endpoint.auth ? originOf(resource.endpoint.path) : undefined;
+      const trustedHere = own ? [own] : undefined;
+      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere }) };
       let checkpoint = unfinished?.checkpoints.get(resource.name);
       const children = toFetch.filter((c) => c.parent?.resource === resource.name);
       for (const c of children) parentRecords.set(c.name, []);

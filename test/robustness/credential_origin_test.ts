@@ -253,6 +253,16 @@ test("a trusted origin gets the credentials after a redirect too; a same-origin 
   assert.deepEqual(same.warnings, []);
 });
 
+test("endpoint.auth written beside an absolute path goes to that path's origin, without a warning", async () => {
+  const endpoint = { path: `${other.url}/page2`, paginator: "single_page", auth: AUTHS["api_key in the query"](api.url) };
+  const out = await run({ auth: AUTHS.bearer(api.url) }, endpoint);
+  assert.equal(out.error, undefined, String(out.error));
+  assert.equal(out.other.length, 1);
+  assert.ok(out.other[0].url.includes(`api_key=${SECRETS.API_KEY}`), out.other[0].url);
+  assert.equal(out.other[0].headers.authorization, undefined, "client.auth's bearer token went along");
+  assert.deepEqual(out.warnings, []);
+});
+
 test("client.headers follow to another origin, except those holding a secret or named like a credential", async () => {
   const headers = { "X-Trace": "trace-1", "X-Tenant": { $secret: "custom" }, "X-Auth-Token": "plain-value" };
   const out = await run({ headers, auth: AUTHS.bearer(api.url) }, ROUTES["a json_link next page"].endpoint(other.url));
