@@ -195,7 +195,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     opts: RequestOptions,
     signal: AbortSignal,
     /** Waits for the rate limit once the first hop's credentials are in hand (an OAuth2 token request goes first). */
-    beforeFirst: (shownUrl: string) => Promise<void>,
+    beforeFirst: (shownUrl: () => string) => Promise<void>,
   ): Promise<Sent> {
     let method: string = req.method;
     let form = req.form;
@@ -207,7 +207,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const to = new URL(target);
       const headers: Record<string, string> = { accept: "application/json", ...(opts.bare ? {} : options.headers), ...req.headers };
       const params = { ...query };
-      const credentialed = mayCarryCredentials(to, downgraded, opts.trustedOrigins);
+      // A bare request (the token request) carries its own credentials to the URL the config names, and no further.
+      const credentialed = opts.bare === true || mayCarryCredentials(to, downgraded, opts.trustedOrigins);
       let withheldFrom: string | undefined;
       if (credentialed) {
         if (auth) await auth.apply({ headers, params }, opts.signal);
@@ -219,7 +220,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         }
       }
       if (form) headers["content-type"] = "application/x-www-form-urlencoded";
-      if (hop === 0) await beforeFirst(redactor.redact(withQuery(target, params)));
+      const sentUrl = withQuery(target, params);
+      const shown = () => redactor.redact(sentUrl);
+      if (hop === 0) await beforeFirst(shown);
       const response = await $fetch.raw(target, {
         method,
         query: cleanParams(params),
@@ -231,11 +234,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         redirect: "manual",
         signal,
       });
-      const sentUrl = withQuery(target, params);
-      const shown = redactor.redact(sentUrl);
       if (response.type === "opaqueredirect") {
-        throw new HttpError(`[${method}] "${shown}": the runtime hid a redirect's target, so it cannot be followed`, {
-          url: shown,
+        throw new HttpError(`[${method}] "${shown()}": the runtime hid a redirect's target, so it cannot be followed`, {
+          url: shown(),
           attempts: 1,
           code: "REDIRECT_FAILED",
           hint: "point the config at the URL the API redirects to",
@@ -247,7 +248,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const next = new URL(location, sentUrl);
       if (hop >= MAX_REDIRECTS) {
         throw new HttpError(`[${req.method}] "${redactor.redact(withQuery(url, req.params))}": more than ${MAX_REDIRECTS} redirects (the last to ${redactor.redact(next.toString())})`, {
-          url: shown,
+          url: shown(),
           attempts: 1,
           code: "REDIRECT_FAILED",
           hint: "the API redirects in a loop or too often; point the config at the final URL",
@@ -255,8 +256,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       if (opts.bare && next.origin !== to.origin) {
         throw new HttpError(
-          `[${method}] "${shown}": ${response.status} redirect to another origin (${next.origin}) not followed, so what this request carries is not sent there`,
-          { status: response.status, url: shown, attempts: 1, code: "REDIRECT_REFUSED", hint: `if ${next.origin} is the real endpoint, put its URL in the config instead` },
+          `[${method}] "${shown()}": ${response.status} redirect to another origin (${next.origin}) not followed, so what this request carries is not sent there`,
+          { status: response.status, url: shown(), attempts: 1, code: "REDIRECT_REFUSED", hint: `if ${next.origin} is the real endpoint, put its URL in the config instead` },
         );
       }
       // Once a chain leaves https, nothing credential-like travels on it, whatever the origin.
@@ -291,9 +292,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let failure: unknown;
       let slot: number | undefined;
       let acquired = false;
-      const acquire = async (at: string) => {
+      const acquire = async (at: () => string) => {
         if (!limiter) return;
-        ({ slot } = await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at, delayMs, reason })));
+        ({ slot } = await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at(), delayMs, reason })));
         acquired = true;
       };
       try {

@@ -71,9 +71,11 @@ async function origin(routes: (path: string, req: Seen, self: string) => Answer)
   };
 }
 
+/** A token endpoint: the client secret in the form, or in Basic credentials (`client_auth: basic`). */
 const tokenAnswer = (req: Seen): Answer => {
   const form = new URLSearchParams(req.body);
-  return form.get("client_secret") === SECRETS.CLIENT_SECRET ? { body: { access_token: ACCESS_TOKEN, expires_in: 3600 } } : { status: 401, body: { error: "invalid_client" } };
+  const basic = req.headers.authorization === `Basic ${btoa(`client-1:${SECRETS.CLIENT_SECRET}`)}`;
+  return basic || form.get("client_secret") === SECRETS.CLIENT_SECRET ? { body: { access_token: ACCESS_TOKEN, expires_in: 3600 } } : { status: 401, body: { error: "invalid_client" } };
 };
 
 let api: Origin;
@@ -332,6 +334,16 @@ test("the OAuth2 token request follows a redirect on its own origin", async () =
   assert.equal(out.error, undefined, String(out.error));
   const page = out.api.find((s) => s.method === "GET");
   assert.equal(page?.headers.authorization, `Bearer ${ACCESS_TOKEN}`);
+});
+
+test("a token URL on its own origin (a login server) gets the client's Basic credentials, and only the API gets the token", async () => {
+  const auth = { ...AUTHS["oauth2 access token"](api.url), access_token_url: `${other.url}/token`, client_auth: "basic" };
+  const out = await run({ auth }, { path: "single", paginator: "single_page" });
+  assert.equal(out.error, undefined, String(out.error));
+  assert.equal(out.other.length, 1);
+  assert.equal(out.other[0].headers.authorization, `Basic ${btoa(`client-1:${SECRETS.CLIENT_SECRET}`)}`);
+  assert.equal(out.api[0].headers.authorization, `Bearer ${ACCESS_TOKEN}`);
+  assert.deepEqual(out.warnings, []);
 });
 
 test("client.headers are not sent to the OAuth2 token endpoint, only to the API", async () => {
