@@ -232,3 +232,31 @@ test("a 401 from another origin, which got no credentials, is not answered with 
     await other.close();
   }
 });
+
+test("an http base URL upgraded to https on the same host keeps the credentials; another host does not get them", async () => {
+  // The https hops are answered in-process (no certificates on a test machine); the first hop is a real server.
+  const srv = await serve([(res) => void res.writeHead(301, { location: "https://127.0.0.1/v1/x" }).end()]);
+  const seen: Record<string, string | null>[] = [];
+  const fetchVia: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith("https://")) return fetch(input, init);
+    seen.push({ url, authorization: new Headers(init?.headers).get("authorization") });
+    return url.startsWith("https://127.0.0.1/") ? new Response(null, { status: 302, headers: { location: "https://elsewhere.test/y" } }) : Response.json({ ok: 4 });
+  };
+  const auth = {
+    async apply({ headers }: { headers: Record<string, string> }) {
+      headers.authorization = "Bearer tok-ABCDEFG";
+    },
+  };
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, auth, fetch: fetchVia });
+    const res = await http.request({ method: "GET", url: "/v1/x" });
+    assert.deepEqual(res.body, { ok: 4 });
+    assert.deepEqual(seen, [
+      { url: "https://127.0.0.1/v1/x", authorization: "Bearer tok-ABCDEFG" },
+      { url: "https://elsewhere.test/y", authorization: null },
+    ]);
+  } finally {
+    await srv.close();
+  }
+});
