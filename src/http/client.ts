@@ -164,7 +164,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const baseOrigin = options.baseUrl ? originOf(options.baseUrl) : undefined;
   const trusted = new Set([baseOrigin, ...(options.trustedOrigins ?? []).map(originOf)].filter((o) => o !== undefined));
   const secureBase = baseOrigin?.startsWith("https:") === true;
-  // An http origin's host upgraded to https (`http://api.example.com` answering 301 to https) is the same party, better protected.
+  // An http origin's host upgraded to https on its standard port (`http://api.example.com` answering 301 to
+  // `https://api.example.com`) is the same party, better protected.
   const upgradable = new Set([...trusted].filter((o) => o.startsWith("http:")).map((o) => new URL(o).hostname));
   const warned = new Set<string>();
   const isSecretValue = (value: string) => redactor.redact(value) !== value;
@@ -173,7 +174,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const mayCarryCredentials = (to: URL, downgraded: boolean, extra: readonly string[] = []) =>
     !downgraded &&
     !(secureBase && to.protocol === "http:") &&
-    (trusted.has(to.origin) || extra.includes(to.origin) || (to.protocol === "https:" && upgradable.has(to.hostname)));
+    (trusted.has(to.origin) || extra.includes(to.origin) || (to.protocol === "https:" && to.port === "" && upgradable.has(to.hostname)));
 
   /** Removes the headers that carry credentials; says whether there were any. */
   function withhold(headers: Record<string, string>): boolean {
