@@ -44,10 +44,19 @@ export function oauth2ClientCredentials(config: OAuth2Config, options: OAuth2Opt
     try {
       const response = await options.http.request(
         { method: "POST", url: config.access_token_url, form, headers },
-        { signal, auth: null },
+        // Only what the grant needs: no client.headers (they may hold other secrets, and dlt does not send
+        // them either), and no redirect to another origin, which would re-post the client secret there.
+        { signal, auth: null, bare: true },
       );
       body = response.body;
     } catch (error) {
+      if (error instanceof HttpError && error.code === "REDIRECT_REFUSED") {
+        const to = /another origin \(([^)]*)\)/.exec(error.message)?.[1] ?? "another origin";
+        throw new AuthError(
+          options.redactor.redact(`OAuth2 token request to ${error.url} failed: the endpoint answered ${error.status}, a redirect to ${to}; the client credentials are not sent there`),
+          { hint: "set access_token_url to the token endpoint's final URL if you trust it", cause: error },
+        );
+      }
       if (error instanceof HttpError && error.status !== undefined) {
         const detail = tokenErrorDetail(error.message);
         throw new AuthError(

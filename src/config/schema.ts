@@ -234,6 +234,23 @@ export const RateLimitSchema = v.pipe(
   }, "a number of requests per second or { requests, per_seconds }"),
 );
 
+/**
+ * One entry of `client.trusted_origins` (restduck): `https://files.example.com[:port]`, an
+ * origin that receives the credentials besides base_url's (issue #11). A path would suggest a
+ * narrower scope than the one that applies, so only scheme, host and port are accepted.
+ */
+const TrustedOrigin = v.pipe(
+  str("an origin like https://files.example.com"),
+  v.check((x) => {
+    try {
+      const u = new URL(x);
+      return (u.protocol === "https:" || u.protocol === "http:") && !u.username && !u.password && !u.search && !u.hash && (u.pathname === "/" || u.pathname === "") && !/\/.+/.test(x.replace(/^[a-z]+:\/\//i, ""));
+    } catch {
+      return false;
+    }
+  }, (issue) => `expected an origin like "https://files.example.com" (scheme, host and port only), got ${describe(issue.input)}`),
+);
+
 const ClientSchema = obj({
   base_url: v.optional(nonEmpty("a URL")),
   headers: v.optional(stringMap),
@@ -245,6 +262,8 @@ const ClientSchema = obj({
   rate_limit: v.optional(RateLimitSchema),
   /** Largest response body accepted, in bytes: a hostile or broken server cannot exhaust memory. */
   max_response_bytes: v.optional(posInt("a positive number of bytes"), 64 * 1024 * 1024),
+  /** Origins besides base_url's that receive the credentials (restduck); any other origin gets requests without them. */
+  trusted_origins: v.optional(v.array(TrustedOrigin, "expected a list of origins like [\"https://files.example.com\"]")),
 });
 
 // --------------------------------------------------------------- resources

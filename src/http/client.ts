@@ -5,7 +5,7 @@
  * retry ignores Retry-After, so the loop lives here).
  */
 import { createFetch, type FetchResponse } from "ofetch";
-import { HttpError, ResponseError } from "../errors.ts";
+import { HttpError, ResponseError, RestduckError } from "../errors.ts";
 import { Redactor } from "../redact.ts";
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 import { abortableSleep } from "./sleep.ts";
@@ -26,7 +26,7 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Headers;
-  /** Final URL of the request (after base URL and query). */
+  /** Final URL of the request (after base URL, query and redirects), secrets masked. */
   url: string;
   body: unknown;
   /** Size of the body in bytes. */
@@ -50,7 +50,12 @@ export type HttpEvent =
   | { type: "retry"; url: string; attempt: number; delayMs: number; status?: number; reason: string }
   | { type: "auth_refresh"; url: string }
   /** A request waits before it is sent, so as not to exceed a rate limit (`client.rate_limit` or the server's headers). */
-  | { type: "throttle"; url: string; delayMs: number; reason: ThrottleReason };
+  | { type: "throttle"; url: string; delayMs: number; reason: ThrottleReason }
+  /**
+   * A request (a next-page link, an absolute path, a redirect) goes to an origin that is not
+   * trusted, so it goes without credentials. Told once per origin for the client's lifetime.
+   */
+  | { type: "credentials_withheld"; url: string; origin: string; downgrade: boolean };
 
 export interface RetryPolicy {
   max_retries: number;
@@ -62,7 +67,13 @@ export interface RetryPolicy {
 }
 
 export interface HttpClientOptions {
+  /** Relative request URLs resolve against it, and its origin receives the credentials. */
   baseUrl?: string;
+  /**
+   * Further origins (`https://files.example.com`) that receive credentials: `client.trusted_origins`.
+   * Any other origin gets requests without auth and without secret-bearing headers.
+   */
+  trustedOrigins?: string[];
   headers?: Record<string, string>;
   retry: RetryPolicy;
   auth?: Authenticator;
@@ -90,6 +101,13 @@ export interface RequestOptions {
    * then throws there). walkPages asks this for pages fetched ahead of the one being consumed.
    */
   lazy?: boolean;
+  /**
+   * Send only the request's own headers (not the client's) and follow no redirect to another
+   * origin: for an OAuth2 token request, whose form or headers hold the client secret.
+   */
+  bare?: boolean;
+  /** Origins trusted with credentials for this request besides the client's, e.g. the one `endpoint.auth` was written for. */
+  trustedOrigins?: readonly string[];
 }
 
 export interface HttpClient {
@@ -99,6 +117,30 @@ export interface HttpClient {
 export { abortableSleep } from "./sleep.ts";
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Statuses whose Location is followed (RFC 9110 §15.4); 300 and 304 are answers, not hops. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Most redirects one request follows, as browsers and undici's default (20) bound them; APIs need one or two. */
+export const MAX_REDIRECTS = 10;
+
+/**
+ * Header names that carry credentials by convention. A client or endpoint header with such a
+ * name, or whose value holds a known secret, is withheld from untrusted origins.
+ */
+const CREDENTIAL_HEADER = /^(?:authorization|proxy-authorization|cookie)$|auth|token|key|secret|session|signature|passw|credential/i;
+
+/** The headers, params and credential decision of one hop of one attempt. */
+interface Sent {
+  response: FetchResponse<ReadableStream<Uint8Array> | undefined>;
+  /** Headers the last hop carried (the 401 refresh compares the token it used). */
+  headers: Record<string, string>;
+  /** The last hop's URL with its query. */
+  url: string;
+  /** Whether the last hop carried the authenticator's credentials. */
+  credentialed: boolean;
+  /** The origin of the last hop when credentials were withheld from it. */
+  withheldFrom?: string;
+}
 
 /** Creates a client that sends requests with retries, auth and redacted errors. */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -117,6 +159,125 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return options.baseUrl.replace(/\/+$/, "") + "/" + url.replace(/^\/+/, "");
   };
 
+  // Credentials go to the base URL's origin and the listed ones only (issue #11): a next-page
+  // link, an absolute path or a redirect elsewhere must not hand them to whoever is there.
+  const baseOrigin = options.baseUrl ? originOf(options.baseUrl) : undefined;
+  const trusted = new Set([baseOrigin, ...(options.trustedOrigins ?? []).map(originOf)].filter((o) => o !== undefined));
+  const secureBase = baseOrigin?.startsWith("https:") === true;
+  // An http origin's host upgraded to https on its standard port (`http://api.example.com` answering 301 to
+  // `https://api.example.com`) is the same party, better protected.
+  const upgradable = new Set([...trusted].filter((o) => o.startsWith("http:")).map((o) => new URL(o).hostname));
+  const warned = new Set<string>();
+  const isSecretValue = (value: string) => redactor.redact(value) !== value;
+
+  /** Whether a hop may carry credentials: a trusted origin, reached without leaving https. */
+  const mayCarryCredentials = (to: URL, downgraded: boolean, extra: readonly string[] = []) =>
+    !downgraded &&
+    !(secureBase && to.protocol === "http:") &&
+    (trusted.has(to.origin) || extra.includes(to.origin) || (to.protocol === "https:" && to.port === "" && upgradable.has(to.hostname)));
+
+  /** Removes the headers that carry credentials; says whether there were any. */
+  function withhold(headers: Record<string, string>): boolean {
+    let any = false;
+    for (const [name, value] of Object.entries(headers)) {
+      if (CREDENTIAL_HEADER.test(name) || isSecretValue(value)) {
+        delete headers[name];
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /**
+   * One attempt: the request and the redirects it meets, followed here (`redirect: "manual"`)
+   * because fetch keeps custom headers (an api_key's `X-API-Key`) on a hop to another origin and
+   * strips only Authorization and Cookie. Each hop carries what its own origin may have.
+   */
+  async function send(
+    req: HttpRequest,
+    url: string,
+    auth: Authenticator | undefined,
+    opts: RequestOptions,
+    signal: AbortSignal,
+    /** Waits for the rate limit once the first hop's credentials are in hand (an OAuth2 token request goes first). */
+    beforeFirst: (shownUrl: () => string) => Promise<void>,
+  ): Promise<Sent> {
+    let method: string = req.method;
+    let form = req.form;
+    let json = req.json;
+    let target = url;
+    let query: HttpRequest["params"] = req.params;
+    let downgraded = false;
+    for (let hop = 0; ; hop++) {
+      const to = new URL(target);
+      const headers: Record<string, string> = { accept: "application/json", ...(opts.bare ? {} : options.headers), ...req.headers };
+      const params = { ...query };
+      // A bare request (the token request) carries its own credentials to the URL the config names, and no further.
+      const credentialed = opts.bare === true || mayCarryCredentials(to, downgraded, opts.trustedOrigins);
+      let withheldFrom: string | undefined;
+      if (credentialed) {
+        if (auth) await auth.apply({ headers, params }, opts.signal);
+      } else if (withhold(headers) || auth) {
+        withheldFrom = to.origin;
+        if (!warned.has(to.origin)) {
+          warned.add(to.origin);
+          options.onEvent?.({ type: "credentials_withheld", url: redactor.redact(withQuery(target, params)), origin: to.origin, downgrade: downgraded || (secureBase && to.protocol === "http:") });
+        }
+      }
+      if (form) headers["content-type"] = "application/x-www-form-urlencoded";
+      const sentUrl = withQuery(target, params);
+      const shown = () => redactor.redact(sentUrl);
+      if (hop === 0) await beforeFirst(shown);
+      const response = await $fetch.raw(target, {
+        method,
+        query: cleanParams(params),
+        headers,
+        body: form ? new URLSearchParams(form).toString() : (json as Record<string, unknown> | undefined),
+        retry: 0,
+        ignoreResponseError: true,
+        responseType: "stream",
+        redirect: "manual",
+        signal,
+      });
+      if (response.type === "opaqueredirect") {
+        throw new HttpError(`[${method}] "${shown()}": the runtime hid a redirect's target, so it cannot be followed`, {
+          url: shown(),
+          attempts: 1,
+          code: "REDIRECT_FAILED",
+          hint: "point the config at the URL the API redirects to",
+        });
+      }
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
+      if (location === null) return { response, headers, url: sentUrl, credentialed: credentialed && auth !== undefined, withheldFrom };
+      await response._data?.cancel().catch(() => {});
+      const next = new URL(location, sentUrl);
+      if (hop >= MAX_REDIRECTS) {
+        throw new HttpError(`[${req.method}] "${redactor.redact(withQuery(url, req.params))}": more than ${MAX_REDIRECTS} redirects (the last to ${redactor.redact(next.toString())})`, {
+          url: shown(),
+          attempts: 1,
+          code: "REDIRECT_FAILED",
+          hint: "the API redirects in a loop or too often; point the config at the final URL",
+        });
+      }
+      if (opts.bare && next.origin !== to.origin) {
+        throw new HttpError(
+          `[${method}] "${shown()}": ${response.status} redirect to another origin (${next.origin}) not followed, so what this request carries is not sent there`,
+          { status: response.status, url: shown(), attempts: 1, code: "REDIRECT_REFUSED", hint: `if ${next.origin} is the real endpoint, put its URL in the config instead` },
+        );
+      }
+      // Once a chain leaves https, nothing credential-like travels on it, whatever the origin.
+      if (to.protocol === "https:" && next.protocol === "http:") downgraded = true;
+      // 303, and 301/302 after a POST, turn into a GET without a body (Fetch standard, HTTP-redirect fetch step 12).
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === "POST")) {
+        method = "GET";
+        form = undefined;
+        json = undefined;
+      }
+      target = next.toString();
+      query = undefined;
+    }
+  }
+
   async function request(req: HttpRequest, opts: RequestOptions = {}): Promise<HttpResponse> {
     const auth = opts.auth === null ? undefined : (opts.auth ?? options.auth);
     const url = resolveUrl(req.url);
@@ -126,44 +287,35 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     let refreshed = false;
     for (;;) {
       attempt++;
-      const headers: Record<string, string> = { accept: "application/json", ...options.headers, ...req.headers };
-      const params = { ...req.params };
-      if (auth) await auth.apply({ headers, params }, opts.signal);
-      shownUrl = redactor.redact(withQuery(url, params));
       const signals = [AbortSignal.timeout(policy.timeout * 1000)];
       if (opts.signal) signals.push(opts.signal);
       const signal = AbortSignal.any(signals);
 
-      let response: FetchResponse<ReadableStream<Uint8Array> | undefined> | undefined;
+      let sent: Sent | undefined;
       let data = EMPTY;
       let bytes = 0;
       let failure: unknown;
       let slot: number | undefined;
-      if (limiter) {
-        const at = shownUrl;
-        ({ slot } = await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at, delayMs, reason })));
-      }
+      let acquired = false;
+      const acquire = async (at: () => string) => {
+        if (!limiter) return;
+        ({ slot } = await limiter.acquire(opts.signal, (delayMs, reason) => options.onEvent?.({ type: "throttle", url: at(), delayMs, reason })));
+        acquired = true;
+      };
       try {
-        response = await $fetch.raw(url, {
-          method: req.method,
-          query: cleanParams(params),
-          headers: req.form ? { ...headers, "content-type": "application/x-www-form-urlencoded" } : headers,
-          body: req.form ? new URLSearchParams(req.form).toString() : (req.json as Record<string, unknown> | undefined),
-          retry: 0,
-          ignoreResponseError: true,
-          responseType: "stream",
-          signal,
-        });
-        ({ data, bytes } = await readBody(response._data, maxBytes, shownUrl));
+        sent = await send(req, url, auth, opts, signal, acquire);
+        shownUrl = redactor.redact(sent.url);
+        ({ data, bytes } = await readBody(sent.response._data, maxBytes, shownUrl));
       } catch (error) {
-        if (error instanceof ResponseError) throw error;
+        // Ours on purpose (an oversized body, a refused redirect, a failed token request): not a network failure to retry.
+        if (error instanceof RestduckError) throw error;
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = error;
       } finally {
-        limiter?.release(response?.headers, slot);
+        if (acquired) limiter?.release(sent?.response.headers, slot);
       }
 
-      if (failure !== undefined || !response) {
+      if (failure !== undefined || !sent) {
         const reason = describeNetworkError(failure, policy.timeout);
         if (isRetryableError(failure) && retries < policy.max_retries) {
           retries++;
@@ -180,13 +332,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         });
       }
 
+      const response = sent.response;
       const status = response.status;
       if (status === 429) options.adaptive?.onThrottle();
       else if (status >= 200 && status < 300) options.adaptive?.onSuccess();
-      if ((status === 401 || status === 403) && auth?.refresh && !refreshed) {
+      // A refused request that carried no credentials (another origin) is not helped by new ones.
+      if ((status === 401 || status === 403) && auth?.refresh && !refreshed && sent.credentialed) {
         refreshed = true;
         options.onEvent?.({ type: "auth_refresh", url: shownUrl });
-        if (await auth.refresh(opts.signal, { headers })) continue;
+        if (await auth.refresh(opts.signal, { headers: sent.headers })) continue;
       }
       if (isRetryableStatus(status, policy.status_codes) && retries < policy.max_retries) {
         retries++;
@@ -207,7 +361,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             status,
             url: shownUrl,
             attempts: attempt,
-            hint: hintForStatus(status),
+            hint:
+              sent.withheldFrom && (status === 401 || status === 403)
+                ? `credentials are sent only to client.base_url's origin; if ${sent.withheldFrom} should get them too, add "${sent.withheldFrom}" to client.trusted_origins`
+                : hintForStatus(status),
           },
         );
       }
@@ -230,6 +387,16 @@ function cleanParams(params: Record<string, string | number | boolean | undefine
     any = true;
   }
   return any ? out : undefined;
+}
+
+/** The origin of a URL (`https://host:port`), or undefined when it is not an absolute URL. */
+export function originOf(url: string): string | undefined {
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The URL a request goes to, with its query, for messages. */

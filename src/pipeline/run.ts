@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
-import { createHttpClient, type HttpClient, type HttpEvent } from "../http/client.ts";
+import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
 import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/concurrency.ts";
 import { rateLimitOptions } from "../http/rate_limit.ts";
 import { openDatabase, type Database } from "../load/db.ts";
@@ -165,12 +165,14 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       retries++;
       emit({ type: "retry", resource: currentResource, url: e.url, attempt: e.attempt, delayMs: e.delayMs, status: e.status, reason: e.reason });
     } else if (e.type === "throttle") emit({ type: "throttle", resource: currentResource, url: e.url, delayMs: e.delayMs, reason: e.reason });
+    else if (e.type === "credentials_withheld") emit({ type: "warning", message: withheldMessage(e, currentResource) });
     else emit({ type: "auth_refresh", resource: currentResource, url: e.url });
   };
   // One adaptive limit for the whole API: a 429 on any request halves what is in flight (issue #6).
   const adaptive = createAdaptiveConcurrency({ max: options.concurrency ?? plan.concurrency });
   const baseHttp = createHttpClient({
     baseUrl: plan.baseUrl,
+    trustedOrigins: trustedOrigins(loaded, toFetch),
     headers: plan.headers,
     retry: plan.retry,
     redactor,
@@ -235,7 +237,10 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     for (const resource of toFetch) {
       currentResource = resource.name;
       const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
-      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
+      // endpoint.auth written beside an absolute path is meant for that path's origin: it is trusted for this resource.
+      const own = resource.endpoint.auth ? originOf(resource.endpoint.path) : undefined;
+      const trustedHere = own ? [own] : undefined;
+      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere }) };
       let checkpoint = unfinished?.checkpoints.get(resource.name);
       const children = toFetch.filter((c) => c.parent?.resource === resource.name);
       for (const c of children) parentRecords.set(c.name, []);
@@ -362,6 +367,25 @@ export function wrapError(error: unknown, resource: string, redactor: Redactor):
   }
   const err = error instanceof Error ? error : new Error(String(error));
   return new RestduckError("UNEXPECTED", redactor.redact(`${resource ? `resource ${resource}: ` : ""}${err.message}`), { cause: err });
+}
+
+/**
+ * Origins that receive credentials besides base_url's: client.trusted_origins, and, in a config
+ * without a base_url, the origins its endpoints' absolute paths name (there is no other to trust).
+ */
+function trustedOrigins(loaded: LoadedConfig, resources: ResourcePlan[]): string[] {
+  const listed = loaded.config.client.trusted_origins ?? [];
+  if (loaded.plan.baseUrl) return listed;
+  const named = resources.map((r) => originOf(r.endpoint.path)).filter((o) => o !== undefined);
+  return [...listed, ...named];
+}
+
+/** The warning for a request sent without credentials: where, why, and the key that allows it. */
+function withheldMessage(e: Extract<HttpEvent, { type: "credentials_withheld" }>, resource: string): string {
+  const where = `${resource ? `resource ${resource}: ` : ""}${e.url} is on ${e.origin}`;
+  return e.downgrade
+    ? `${where}, reached over plain http from https: sent without credentials; point the config at an https URL`
+    : `${where}, not the origin of client.base_url: sent without credentials; if it should get them, add "${e.origin}" to client.trusted_origins`;
 }
 
 function warnInsecure(baseUrl: string | undefined, at: string, emit: (e: PipelineEvent) => void): void {

@@ -10,12 +10,14 @@ import { recordingSleep } from "../helpers/index.ts";
 const policy = { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true };
 
 /** A server whose n-th request (1-based) is answered by `handlers[n-1]` (the last one repeats). */
-async function serve(handlers: ((res: import("node:http").ServerResponse) => void)[]): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+async function serve(
+  handlers: ((res: import("node:http").ServerResponse, req: import("node:http").IncomingMessage) => void)[],
+): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
   let n = 0;
-  const server: Server = createServer((_req, res) => {
+  const server: Server = createServer((req, res) => {
     const h = handlers[Math.min(n, handlers.length - 1)];
     n++;
-    h(res);
+    h(res, req);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const sockets = new Set<import("node:net").Socket>();
@@ -155,5 +157,106 @@ test("client.max_response_bytes from a config caps what a run reads", async () =
   } finally {
     await api.close();
     tmp.cleanup();
+  }
+});
+
+test("a redirect loop stops after 10 hops with an error naming the URL", async () => {
+  const srv = await serve([(res) => void res.writeHead(302, { location: "/again" }).end()]);
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
+    await assert.rejects(http.request({ method: "GET", url: "/start" }), (e: unknown) => {
+      assert.ok(e instanceof HttpError);
+      assert.match(e.message, /^\[GET\] "http:\/\/127\.0\.0\.1:\d+\/start": more than 10 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/again\)/);
+      assert.match(e.hint ?? "", /final URL/);
+      return true;
+    });
+    assert.equal(srv.count(), 11);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a 303 after a POST is followed as a GET without the body, and the response names the final URL", async () => {
+  const seen: { method?: string; url?: string; type?: string }[] = [];
+  const srv = await serve([
+    (res, req) => {
+      seen.push({ method: req.method, url: req.url, type: req.headers["content-type"] });
+      res.writeHead(303, { location: "done?x=1" }).end();
+    },
+    (res, req) => {
+      seen.push({ method: req.method, url: req.url, type: req.headers["content-type"] });
+      json(200, { ok: 3 })(res);
+    },
+  ]);
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
+    const res = await http.request({ method: "POST", url: "/v1/search", form: { q: "a" } });
+    assert.deepEqual(res.body, { ok: 3 });
+    assert.equal(res.url, `${srv.url}/v1/done?x=1`);
+    assert.deepEqual(seen, [
+      { method: "POST", url: "/v1/search", type: "application/x-www-form-urlencoded" },
+      { method: "GET", url: "/v1/done?x=1", type: undefined },
+    ]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a 401 from another origin, which got no credentials, is not answered with new ones and says how to trust it", async () => {
+  const api = await serve([json(200, {})]);
+  const other = await serve([json(401, { error: "who are you" })]);
+  const events: HttpEvent[] = [];
+  let refreshes = 0;
+  const auth = {
+    async apply({ headers }: { headers: Record<string, string> }) {
+      headers.authorization = "Bearer tok-ABCDEFG";
+    },
+    async refresh() {
+      refreshes++;
+      return true;
+    },
+  };
+  try {
+    const http = createHttpClient({ baseUrl: api.url, retry: policy, auth, onEvent: (e) => events.push(e) });
+    await assert.rejects(http.request({ method: "GET", url: `${other.url}/files/1` }), (e: unknown) => {
+      assert.ok(e instanceof HttpError);
+      assert.equal(e.status, 401);
+      assert.equal(e.hint, `credentials are sent only to client.base_url's origin; if ${other.url} should get them too, add "${other.url}" to client.trusted_origins`);
+      return true;
+    });
+    assert.equal(refreshes, 0);
+    assert.equal(other.count(), 1);
+    assert.deepEqual(events, [{ type: "credentials_withheld", url: `${other.url}/files/1`, origin: other.url, downgrade: false }]);
+  } finally {
+    await api.close();
+    await other.close();
+  }
+});
+
+test("an http base URL upgraded to https on the same host keeps the credentials; another host does not get them", async () => {
+  // The https hops are answered in-process (no certificates on a test machine); the first hop is a real server.
+  const srv = await serve([(res) => void res.writeHead(301, { location: "https://127.0.0.1/v1/x" }).end()]);
+  const seen: Record<string, string | null>[] = [];
+  const fetchVia: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith("https://")) return fetch(input, init);
+    seen.push({ url, authorization: new Headers(init?.headers).get("authorization") });
+    return url.startsWith("https://127.0.0.1/") ? new Response(null, { status: 302, headers: { location: "https://elsewhere.test/y" } }) : Response.json({ ok: 4 });
+  };
+  const auth = {
+    async apply({ headers }: { headers: Record<string, string> }) {
+      headers.authorization = "Bearer tok-ABCDEFG";
+    },
+  };
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, auth, fetch: fetchVia });
+    const res = await http.request({ method: "GET", url: "/v1/x" });
+    assert.deepEqual(res.body, { ok: 4 });
+    assert.deepEqual(seen, [
+      { url: "https://127.0.0.1/v1/x", authorization: "Bearer tok-ABCDEFG" },
+      { url: "https://elsewhere.test/y", authorization: null },
+    ]);
+  } finally {
+    await srv.close();
   }
 });
