@@ -157,6 +157,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         ({ data, bytes } = await readBody(response._data, maxBytes, shownUrl));
       } catch (error) {
         if (error instanceof ResponseError) throw error;
+        // ofetch wraps what fetch throws; a ResponseError from an injected fetch (a replay) is final too.
+        if ((error as { cause?: unknown })?.cause instanceof ResponseError) throw (error as { cause: ResponseError }).cause;
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = error;
       } finally {
