@@ -141,6 +141,10 @@ export interface PipelineRunOptions {
   refresh?: RefreshMode;
   /** Stop each resource after this many pages (overrides `endpoint.max_pages`). */
   maxPages?: number;
+  /** Write every HTTP exchange (secrets masked) to `<record>/<pipeline>.har` as it happens (HAR 1.2). */
+  record?: string;
+  /** Serve the run from a recording folder: no network, secrets not needed (stand-ins fill missing ones). */
+  replay?: string;
 }
 
 /** A JSON-safe row: column name → value. */
@@ -244,7 +248,8 @@ export function pipeline(options: PipelineOptions): Pipeline {
         );
       }
       return exclusive("write", async (db) => {
-        const loaded = await load(secretSources());
+        const sources = secretSources();
+        const loaded = await load(runOptions.replay !== undefined ? { ...sources, placeholder: (name) => `replay-placeholder-${name}` } : sources);
         return runPipeline(loaded, {
           database: options.database,
           db,
@@ -255,6 +260,8 @@ export function pipeline(options: PipelineOptions): Pipeline {
           restart: runOptions.restart,
           refresh: runOptions.refresh,
           maxPages: runOptions.maxPages,
+          record: runOptions.record,
+          replay: runOptions.replay,
           signal: runOptions.signal,
           onEvent: runOptions.onProgress,
         });

@@ -112,7 +112,7 @@ export function progressReporter(
     switch (event.type) {
       case "run_started":
         line(
-          `${event.resumed ? "resuming" : "starting"} run ${event.loadId} of pipeline ${c.bold(event.pipeline)} → ${event.database} (dataset ${event.dataset}); resources: ${event.resources.join(", ")}`,
+          `${event.resumed ? "resuming" : "starting"} run ${event.loadId} of pipeline ${c.bold(event.pipeline)} → ${event.database} (dataset ${event.dataset}); resources: ${event.resources.join(", ")}${event.recording ? `; ${event.recording.mode === "record" ? "recording to" : "replaying"} ${event.recording.path}` : ""}`,
         );
         break;
       case "resource_started": {

@@ -45,6 +45,11 @@ export interface SecretSources {
   cwd?: string;
   /** Extra secrets file (TOML or JSON), looked at last. */
   secretsFile?: string;
+  /**
+   * A stand-in for a secret found nowhere, instead of an error: a replay (`--replay`) needs no
+   * secrets, since the recording masked them. The stand-in is treated as a secret (masked).
+   */
+  placeholder?: (name: string) => string;
 }
 
 export interface ResolvedSecrets<T> {
@@ -146,6 +151,10 @@ export function resolveSecrets<T>(raw: T, sources: SecretSources = {}): Resolved
         origins[name] = file.label;
         return String(found);
       }
+    }
+    if (sources.placeholder) {
+      origins[name] = "placeholder";
+      return sources.placeholder(name);
     }
     missing.set(name, envName);
     return undefined;

@@ -309,6 +309,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } catch (error) {
         // Ours on purpose (an oversized body, a refused redirect, a failed token request): not a network failure to retry.
         if (error instanceof RestduckError) throw error;
+        // ofetch wraps what fetch throws; a RestduckError from an injected fetch (a replay's missing answer) is final too.
+        if ((error as { cause?: unknown })?.cause instanceof RestduckError) throw (error as { cause: RestduckError }).cause;
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = error;
       } finally {

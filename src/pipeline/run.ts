@@ -3,6 +3,7 @@
  * Library code never prints; it emits typed events the CLI renders.
  */
 import { createHash } from "node:crypto";
+import { resolve as resolvePath } from "node:path";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
@@ -14,6 +15,7 @@ import { Loader, type Checkpoint } from "../load/loader.ts";
 import { refreshDataset, type RefreshMode } from "../load/refresh.ts";
 import { refreshViews } from "../load/views.ts";
 import { checkConfigViews } from "../load/view_sql.ts";
+import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import type { Row, Schema } from "../normalize/types.ts";
 import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
@@ -29,7 +31,17 @@ import { VERSION } from "../version.ts";
 
 /** What a run reports while it works. */
 export type PipelineEvent =
-  | { type: "run_started"; loadId: string; pipeline: string; dataset: string; database: string; resumed: boolean; resources: string[] }
+  | {
+      type: "run_started";
+      loadId: string;
+      pipeline: string;
+      dataset: string;
+      database: string;
+      resumed: boolean;
+      resources: string[];
+      /** The HAR file this run writes (`record`) or is served from (`replay`). */
+      recording?: { mode: "record" | "replay"; path: string };
+    }
   | { type: "resource_started"; resource: string; paginator: string; resumedAtPage?: number }
   | { type: "paginator_detected"; resource: string; paginator: string }
   | {
@@ -96,6 +108,10 @@ export interface RunOptions {
   refresh?: RefreshMode;
   /** Stop every resource after this many pages (overrides `endpoint.max_pages`): a quick, real, small load. */
   maxPages?: number;
+  /** Write every HTTP exchange of the run, secrets masked, to `<record>/<pipeline>.har` (HAR 1.2) as it happens. */
+  record?: string;
+  /** Serve the run from `<replay>/<pipeline>.har` (or the folder's only .har file), with no network and no waiting. */
+  replay?: string;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
   /** Commit a batch every N pages (default: config's batch_pages, else 50). */
@@ -156,6 +172,23 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   for (const r of toFetch) if (r.endpoint.auth?.type === "oauth2_client_credentials") tokenUrls.set(r.endpoint.auth.access_token_url, `${r.at}.endpoint.auth.access_token_url`);
   for (const [url, at] of tokenUrls) warnInsecure(url, at, emit);
 
+  // Record and replay sit at the fetch edge: every request (token requests and retries too) passes there.
+  let fetchImpl = options.fetch;
+  let sleepImpl = options.sleep;
+  let recorder: Recorder | undefined;
+  let recording: { mode: "record" | "replay"; path: string } | undefined;
+  if (options.replay !== undefined) {
+    const found = readRecording(resolvePath(options.cwd ?? process.cwd(), options.replay), pipelineName);
+    fetchImpl = replayFetch(found, redactor);
+    // Recorded Retry-After and backoff waits protected the API, which a replay does not reach.
+    sleepImpl = async (_ms, signal) => signal?.throwIfAborted();
+    recording = { mode: "replay", path: found.path };
+  } else if (options.record !== undefined) {
+    recorder = createRecorder(resolvePath(options.cwd ?? process.cwd(), options.record), pipelineName, { fetch: options.fetch, redactor });
+    fetchImpl = recorder.fetch;
+    recording = { mode: "record", path: recorder.path };
+  }
+
   const db = options.db ?? (await openDatabase(options.database, { cwd: options.cwd }));
   let requests = 0;
   let retries = 0;
@@ -177,11 +210,12 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     retry: plan.retry,
     redactor,
     onEvent: onHttp,
-    rateLimit: rateLimitOptions(plan.rateLimit),
+    // A replay has no server to pace for.
+    rateLimit: options.replay !== undefined ? undefined : rateLimitOptions(plan.rateLimit),
     maxResponseBytes: plan.maxResponseBytes,
     adaptive,
-    fetch: options.fetch,
-    sleep: options.sleep,
+    fetch: fetchImpl,
+    sleep: sleepImpl,
     now: options.now,
   });
   const counting: HttpClient = {
@@ -222,7 +256,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     loadId = unfinished?.loadId ?? newLoadId(options.now?.() ?? Date.now());
     const resumed = unfinished !== undefined;
     await loader.startRun(loadId, { version: VERSION, resumed, configHash });
-    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name) });
+    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name), recording });
 
     // A frozen schema contract promises that a violation leaves nothing of the run: load it as one transaction.
     const atomic = resources.some((r) => freezes(r.schemaContract));
@@ -257,7 +291,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         schema,
         loadId,
         checkpoint,
-        options: { ...options, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
+        options: { ...options, sleep: sleepImpl, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
         emit,
         concurrency: adaptive,
         load,
@@ -323,6 +357,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     }
     throw failure;
   } finally {
+    recorder?.close();
     if (!options.db) db.close();
   }
 }

@@ -17,6 +17,8 @@ export interface RunArgs {
   restart: boolean;
   refresh?: string;
   maxPages?: number;
+  record?: string;
+  replay?: string;
   json: boolean;
   quiet: boolean;
   verbose: boolean;
@@ -39,9 +41,14 @@ export function builder(y: Argv) {
       describe: "Start over from nothing: drop_sources (bare --refresh: every table and all state of the pipeline), drop_resources (only the loaded resources'), drop_data (empty their tables, keep the columns)",
     })
     .option("max-pages", { type: "number", describe: "Stop each resource after N pages: a quick, real, small load" })
+    .option("record", { type: "string", describe: "Write every HTTP exchange (secrets masked) to DIR/<pipeline>.har (HAR 1.2) as it happens" })
+    .option("replay", { type: "string", describe: "Serve the run from DIR/<pipeline>.har: no network, no secrets needed, no waiting" })
+    .conflicts("record", "replay")
     .example("$0 run chat.json --db chat.duckdb", "load the chat API into chat.duckdb")
     .example("$0 run chat.json --refresh", "drop the tables and incremental state, then load everything again")
     .example("$0 run chat.json --max-pages 1", "load one page per resource to try a config")
+    .example("$0 run chat.json --record rec/", "keep the run's HTTP exchanges, e.g. for a bug report")
+    .example("$0 run chat.json --replay rec/ --db replayed.duckdb", "the same run again, offline and without secrets")
     .example("CLIENT_ID=… CLIENT_SECRET=… $0 run chat.yaml", "secrets from the environment");
 }
 
@@ -53,7 +60,14 @@ export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
       throw new RestduckError("USAGE", `--max-pages expects a positive whole number, got ${args.maxPages}`, { exitCode: 2, hint: "e.g. --max-pages 1" });
     }
     const { loadConfig } = await import("../../config/index.ts");
-    const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets, warn: (message) => progress({ type: "warning", message }) });
+    const loaded = await loadConfig(args.config, {
+      env: ctx.io.env,
+      cwd: ctx.io.cwd,
+      secretsFile: args.secrets,
+      warn: (message) => progress({ type: "warning", message }),
+      // A replay needs no secrets (the recording masked them): stand-ins fill the ones not set.
+      placeholder: args.replay !== undefined ? (name) => `replay-placeholder-${name}` : undefined,
+    });
     ctx.redactor.add(loaded.secrets);
     const { runPipeline } = await import("../../pipeline/run.ts");
     const pipelineName = args.pipeline ?? loaded.plan.pipelineName ?? defaultPipelineName(args.config);
@@ -62,6 +76,8 @@ export async function run(ctx: CommandContext, args: RunArgs): Promise<void> {
       pipelineName,
       refresh,
       maxPages: args.maxPages,
+      record: args.record,
+      replay: args.replay,
       dataset: args.dataset,
       resources: args.resource,
       restart: args.restart,
