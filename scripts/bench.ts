@@ -196,10 +196,10 @@ interface RestduckRun extends Measured {
   retries: number;
 }
 
-async function runRestduck(server: Server, config: string, db: string, options: { fresh: boolean }): Promise<RestduckRun> {
+async function runRestduck(server: Server, config: string, db: string, options: { fresh: boolean; extra?: string[] }): Promise<RestduckRun> {
   if (options.fresh) for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
   const [cmd, pre] = restduckCmd();
-  const m = await measure(cmd, [...pre, "run", config, "--db", db, "--quiet"], {
+  const m = await measure(cmd, [...pre, "run", config, "--db", db, "--quiet", ...(options.extra ?? [])], {
     env: { CLIENT_ID: BENCH_CLIENT_ID, CLIENT_SECRET: BENCH_CLIENT_SECRET },
     serverPids: server.pids,
   });
@@ -325,6 +325,25 @@ async function sizeScenario(messages: number, label: string, n: number): Promise
   });
 }
 
+/** Issue #16: what writing every exchange to a HAR file costs, against the same run without it (interleaved). */
+async function recordScenario(n: number): Promise<void> {
+  await withServer({ messages: 100_000 }, async (server) => {
+    const config = writeBenchConfig(server.url, "bench-record");
+    const db = join(work, "bench-record.duckdb");
+    const plain: RestduckRun[] = [];
+    const recorded: RestduckRun[] = [];
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      plain.push(await runRestduck(server, config, db, { fresh: true }));
+      recorded.push(await runRestduck(server, config, db, { fresh: true, extra: ["--record", join(work, "recording")] }));
+    }
+    record("record 100k", "restduck, no recording", plain);
+    const ratio = median(recorded.map((r) => r.wallMs)) / median(plain.map((r) => r.wallMs));
+    const cpu = median(recorded.map((r) => r.cpuS)) / median(plain.map((r) => r.cpuS));
+    record("record 100k", "restduck --record (HAR of every exchange)", recorded, { note: `wall ×${fmt(ratio, 2)}, CPU ×${fmt(cpu, 2)} of no recording` });
+  });
+}
+
 async function faultScenario(n: number): Promise<void> {
   await withServer({ messages: 100_000, faultRate: 0.05 }, async (server) => {
     const config = writeBenchConfig(server.url, "bench-faults");
@@ -447,6 +466,7 @@ async function main(): Promise<void> {
   if (wanted("10k")) await sizeScenario(10_000, "10k", runs);
   if (wanted("100k")) await sizeScenario(100_000, "100k", runs);
   if (wanted("faults")) await faultScenario(Math.min(runs, 2));
+  if (wanted("record")) await recordScenario(runs);
   if (wanted("latency")) await latencyScenario(runs);
   if (wanted("incremental")) await incrementalScenario(runs);
   if (wanted("ratelimit")) await rateLimitScenario(Math.min(runs, 2));
