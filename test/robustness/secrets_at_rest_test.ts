@@ -12,6 +12,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
+import { openDatabase } from "../../src/load/db.ts";
+import { Loader } from "../../src/load/loader.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import { Redactor } from "../../src/redact.ts";
 import { queryDb, tempDir } from "../helpers/index.ts";
@@ -170,7 +172,6 @@ test("a stored position that needs a token of an earlier run is not resumed: the
       /interrupted/,
     );
     // As if the key had been an access token obtained at run time: the next run cannot fill it in.
-    const { openDatabase } = await import("../../src/load/db.ts");
     const handle = await openDatabase(db);
     await handle.run(`UPDATE echo_dataset._restduck_checkpoints SET next_request = replace(next_request::VARCHAR, '{{secret:0|url}}', '{{secret:token}}')::JSON`);
     handle.close();
@@ -184,6 +185,34 @@ test("a stored position that needs a token of an earlier run is not resumed: the
     await api.close();
     tmp.cleanup();
   }
+});
+
+test("the loader seals every text it stores about a run: positions, state, errors, pipeline state", async () => {
+  const tmp = tempDir("restduck-secrets-");
+  const file = join(tmp.dir, "sealed.duckdb");
+  const redactor = new Redactor([API_KEY]);
+  const db = await openDatabase(file);
+  try {
+    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p", seal: (text) => redactor.seal(text) });
+    const schema = { name: "p", version: 1, tables: {} };
+    const echo = `https://api.test/x?api_key=${encodeURIComponent(API_KEY)}`;
+    await loader.startRun("1.5", { version: "test", resumed: false });
+    await loader.commitBatch({ loadId: "1.5", resource: "r", rootTable: "r", primaryKey: [], disposition: "append", schema, rows: new Map(), checkpoint: { next: { url: echo }, pages: 1, rows: 0, state: { [API_KEY]: API_KEY } } });
+    await loader.finishRun("1.5", "completed", { schema, state: { cursor: API_KEY } });
+    await loader.startRun("2.5", { version: "test", resumed: false });
+    await loader.finishRun("2.5", "failed", { error: `boom at ${echo}` });
+    await loader.abandonRun("2.5", `gave up on ${API_KEY}`);
+    const texts = await db.all<{ t: string }>(
+      `SELECT next_request::VARCHAR || state::VARCHAR AS t FROM ds._restduck_checkpoints
+       UNION ALL SELECT error FROM ds._restduck_runs WHERE error IS NOT NULL UNION ALL SELECT state FROM ds._dlt_pipeline_state`,
+    );
+    assert.equal(texts.length, 3);
+    for (const { t } of texts) assert.ok(!FORMS.some((f) => t.includes(f)) && t.includes("{{secret:0"), t);
+  } finally {
+    db.close();
+  }
+  assert.deepEqual(leaks(file), []);
+  tmp.cleanup();
 });
 
 test("sealing puts every spelling of a secret back exactly, and never rescans its own placeholders", () => {
