@@ -40,11 +40,13 @@ export class ExactNumber {
 const rawJson = (JSON as { rawJSON?: (text: string) => unknown }).rawJSON;
 
 /**
- * A number literal at a value's start (after `:`, `,`, `[` or the text's start) with 16+ digits, 17+
- * digits and points, or a three-digit exponent. Anything shorter is a double's exact value: 15
+ * A number literal at a value's start (after `:`, `,` or `[`) with 16+ digits and points, or a
+ * three-digit exponent; the literal is group 1. Anything shorter is a double's exact value: 15
  * significant digits always round-trip, and only exponents past ±300 leave the double range.
+ * (Text in a string like `":1e400"` matches too: that only costs a slower parse.) Every page is
+ * scanned with it, so it is one pass without lookahead.
  */
-const SUSPICIOUS = /(?:^|[:,[])\s*-?(?:\d{16}|\d[.\d]{16}|\d+(?:\.\d+)?[eE][+-]?\d{3})/;
+const SUSPICIOUS = /[:,[]\s*(-?\d[.\d]{15,}(?:[eE][+-]?\d+)?|-?\d+(?:\.\d+)?[eE][+-]?\d{3,})/g;
 
 /** Feature test: does this runtime's JSON.parse hand revivers the source text of a number? */
 const HAS_SOURCE = (() => {
@@ -65,10 +67,20 @@ const MARK = "\u0000restduck-number:";
  * @returns The parsed value.
  */
 export function parseJsonExact(text: string, options: { sourceAccess?: boolean } = {}): unknown {
-  if (!SUSPICIOUS.test(text)) return JSON.parse(text);
+  // A reviver makes JSON.parse several times slower, and APIs often print doubles with 17 digits
+  // (`1.1099999999999999`) that are exact: only a literal a double really changes pays for it.
+  if (!hasInexactLiteral(text)) return JSON.parse(text);
   if (options.sourceAccess ?? HAS_SOURCE) return JSON.parse(text, reviveFromSource);
   const marked = markInexact(text);
   return marked === text ? JSON.parse(text) : JSON.parse(marked, reviveMarked);
+}
+
+function hasInexactLiteral(text: string): boolean {
+  SUSPICIOUS.lastIndex = 0;
+  for (let m = SUSPICIOUS.exec(text); m !== null; m = SUSPICIOUS.exec(text)) {
+    if (needsExact(Number(m[1]), m[1])) return true;
+  }
+  return false;
 }
 
 function reviveFromSource(_key: string, value: unknown, context?: { source?: string }): unknown {
@@ -123,6 +135,7 @@ function markInexact(text: string): string {
 export function isExact(value: number, literal: string): boolean {
   if (literal.length <= 15 && !/[eE]/.test(literal)) return true;
   if (!Number.isFinite(value)) return false;
+  if (String(value) === literal) return true;
   return decimalKey(literal) === decimalKey(String(value));
 }
 
