@@ -87,7 +87,7 @@ for (const sourceAccess of [true, false]) {
   test(`parsing keeps exactly the literals a double would change (${sourceAccess ? "reviver source text" : "fallback scan"})`, () => {
     const parsed = parseJsonExact(
       '{"big":1e400,"tiny":-1e-400,"dec":123456789012345678901234567.5,"pi":3.14159265358979323846,"id2":12345678901234567890,' +
-        '"safe":9007199254740991,"ok":[0.1,1.5e300,2.5e-300,1e-5,12345.678901234,-0.0],"text":"1e400 12345678901234567890 \\" 1e400","key 1e400":1}',
+        '"safe":9007199254740991,"ok":[0.1,1.5e300,2.5e-300,1e-5,12345.678901234,-0.0,1.1099999999999999],"text":"1e400 12345678901234567890 \\" 1e400","key 1e400":1}',
       { sourceAccess },
     ) as Record<string, unknown>;
     const exact = (text: string) => new ExactNumber(text);
@@ -98,7 +98,7 @@ for (const sourceAccess of [true, false]) {
       pi: exact("3.14159265358979323846"),
       id2: 12345678901234567890n,
       safe: 9007199254740991,
-      ok: [0.1, 1.5e300, 2.5e-300, 1e-5, 12345.678901234, -0],
+      ok: [0.1, 1.5e300, 2.5e-300, 1e-5, 12345.678901234, -0, 1.1099999999999999],
       text: '1e400 12345678901234567890 " 1e400',
       "key 1e400": 1,
     });
