@@ -178,16 +178,16 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
     const configHash = configFingerprint(plan, resources, redactor);
     let unfinished = options.restart ? undefined : await loader.unfinishedRun();
-    const unsealed = unfinished && unsealCheckpoints(unfinished.checkpoints, redactor);
+    const unfillable = unfinished && unsealCheckpoints(unfinished.checkpoints, redactor);
     // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
     if (unfinished?.configHash && unfinished.configHash !== configHash) {
       const reason = "the config changed since this run stopped, so its checkpoints no longer apply";
       await loader.abandonRun(unfinished.loadId, reason);
       emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
       unfinished = undefined;
-    } else if (unfinished && unsealed?.length) {
+    } else if (unfinished && unfillable?.length) {
       // A position that needs a secret this run does not have (a token an earlier run obtained) cannot be requested again.
-      const reason = `its checkpoints hold ${unsealed.join(", ")}, a secret this run does not have (a token obtained by the stopped run)`;
+      const reason = `its checkpoints hold ${unfillable.join(", ")}, a secret this run does not have (a token obtained by the stopped run)`;
       await loader.abandonRun(unfinished.loadId, reason);
       emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
       unfinished = undefined;
