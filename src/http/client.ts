@@ -6,6 +6,7 @@
  */
 import { createFetch, type FetchResponse } from "ofetch";
 import { HttpError, ResponseError, RestduckError } from "../errors.ts";
+import { parseJsonExact } from "../exact_json.ts";
 import { Redactor } from "../redact.ts";
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 import { abortableSleep } from "./sleep.ts";
@@ -463,19 +464,11 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-const LONG_DIGITS = /\d{16}/;
-
-function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) return BigInt(context.source);
-  return value;
-}
-
 function parseJson(text: string, response: FetchResponse<unknown>, url: string, method: string): unknown {
   if (text.trim() === "") return undefined;
   try {
-    // JSON.parse rounds integers beyond 2^53 silently; only when the text has such long digit
-    // runs, keep those integers exact as bigint (the reviver's `source` is their original text).
-    return LONG_DIGITS.test(text) ? JSON.parse(text, keepBigIntegers) : JSON.parse(text);
+    // JSON.parse changes numbers silently (1e400 → Infinity, big integers rounded): keep those exact.
+    return parseJsonExact(text);
   } catch (cause) {
     const type = response.headers.get("content-type") ?? "no content type";
     throw new ResponseError(

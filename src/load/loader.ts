@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { DatabaseError } from "../errors.ts";
 import { stringifyJson, timestampMicros } from "../normalize/infer.ts";
 import { duckdbType, ROOT_ROW, type ColumnSchema, type Row, type RowsByTable, type Schema, type TableSchema } from "../normalize/types.ts";
+import { mapStrings } from "../redact.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
 import { BOOKKEEPING_DDL, SCHEMA_ENGINE_VERSION } from "./bookkeeping.ts";
 
@@ -45,6 +46,17 @@ export interface UnfinishedRun {
   /** Fingerprint of the config the run started with (see runPipeline); null for runs of older versions. */
   configHash: string | null;
   checkpoints: Map<string, Checkpoint & { done: boolean }>;
+}
+
+export interface LoaderOptions {
+  dataset: string;
+  pipelineName: string;
+  /**
+   * Replaces secret values in a text before it is stored: checkpoint positions
+   * and state, run errors, pipeline state. Applied on the way in, because a
+   * value once written stays in the file's free pages and the WAL (issue #11).
+   */
+  seal?: (text: string) => string;
 }
 
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
@@ -104,7 +116,11 @@ export class Loader {
   #stageSeq = 0;
   #savedSchemaHash: string | undefined;
 
-  private constructor(db: Database, dataset: string, pipelineName: string) {
+  /** Masks secrets in every text this loader stores about a run (see LoaderOptions.seal). */
+  readonly #seal: (text: string) => string;
+
+  private constructor(db: Database, dataset: string, pipelineName: string, seal: (text: string) => string = (t) => t) {
+    this.#seal = seal;
     this.db = db;
     this.dataset = dataset;
     this.pipelineName = pipelineName;
@@ -163,8 +179,8 @@ export class Loader {
   }
 
   /** Prepares a dataset (schema and bookkeeping tables) in an open database. */
-  static async open(db: Database, options: { dataset: string; pipelineName: string }): Promise<Loader> {
-    const loader = new Loader(db, options.dataset, options.pipelineName);
+  static async open(db: Database, options: LoaderOptions): Promise<Loader> {
+    const loader = new Loader(db, options.dataset, options.pipelineName, options.seal);
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${loader.#ds};\n${BOOKKEEPING_DDL(loader.#ds)}`);
     return loader;
   }
@@ -227,7 +243,7 @@ export class Loader {
   async abandonRun(loadId: string, reason: string): Promise<void> {
     await this.db.run(
       `UPDATE ${this.#ds}._restduck_runs SET status = 'abandoned', finished_at = coalesce(finished_at, now()), error = coalesce(error || '; ', '') || ? WHERE load_id = ?`,
-      [reason, loadId],
+      [this.#seal(reason), loadId],
     );
   }
 
@@ -562,11 +578,11 @@ export class Loader {
       [
         loadId,
         resource,
-        checkpoint.next == null ? null : JSON.stringify(checkpoint.next),
+        checkpoint.next == null ? null : JSON.stringify(mapStrings(checkpoint.next, this.#seal)),
         checkpoint.pages,
         checkpoint.rows,
         done,
-        checkpoint.state === undefined ? null : JSON.stringify(checkpoint.state),
+        checkpoint.state === undefined ? null : JSON.stringify(mapStrings(checkpoint.state, this.#seal)),
       ],
     );
   }
@@ -626,7 +642,7 @@ export class Loader {
       if (info.schema) hash = await this.saveSchema(info.schema);
       await db.run(
         `UPDATE ${this.#ds}._restduck_runs SET status = ?, finished_at = now(), error = ?, requests = coalesce(requests, 0) + ?, retries = coalesce(retries, 0) + ? WHERE load_id = ?`,
-        [status, info.error ?? null, info.requests ?? 0, info.retries ?? 0, loadId],
+        [status, info.error == null ? null : this.#seal(info.error), info.requests ?? 0, info.retries ?? 0, loadId],
       );
       if (status === "completed") {
         await db.run(`INSERT INTO ${this.#ds}._dlt_loads (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES (?, ?, 0, now(), ?)`, [
@@ -635,7 +651,7 @@ export class Loader {
           hash,
         ]);
         if (info.state !== undefined) {
-          const state = JSON.stringify(info.state);
+          const state = JSON.stringify(mapStrings(info.state, this.#seal));
           const stateHash = createHash("sha256").update(state).digest("base64");
           const prev = await db.all<{ v: number }>(`SELECT coalesce(max(version), 0)::INTEGER AS v FROM ${this.#ds}._dlt_pipeline_state WHERE pipeline_name = ?`, [this.pipelineName]);
           await db.run(

@@ -10,17 +10,18 @@
  *   `YYYY-MM-DD(T| )HH:MM[:SS[.fraction]][Z|±HH[:MM]|±HHMM]`; week, ordinal and basic (`20240101T…`)
  *   forms stay text. With `iso_date` a `YYYY-MM-DD` string → `date` (dlt has this detection but does
  *   not enable it by default).
- * - number → `bigint` when it is a safe integer, otherwise `double`. `JSON.parse` has already rounded
- *   integers beyond 2^53 to the nearest double before we see them; such a number is stored as the
- *   double it is (exactly), never rounded again. To load big integers exactly, parse JSON into `bigint`
- *   values: a `bigint` is typed `bigint` within int64, `wei` (DECIMAL(38,0)) within 38 digits, else `text`.
+ * - number → `bigint` when it is a safe integer, otherwise `double`. Pages are parsed with
+ *   exact_json.ts, so a number no double holds arrives exact: a big integer as a `bigint` (typed
+ *   `bigint` within int64, `wei` (DECIMAL(38,0)) within 38 digits, else `text`), any other as an
+ *   `ExactNumber` (`1e400`, `1e-400`, `123456789012345678901234567.5`), typed `bigint` when it is an
+ *   integer within int64, `decimal` (DECIMAL(38,9)) when it fits, else `text` holding the literal as written.
  * - boolean → `bool`; object or array kept whole → `json`.
  *
  * Coercion (a value for an existing column): dlt coerces between many types; we take the subset that
  * loses nothing, and a value outside it goes to a variant column instead:
  * - into `text`: anything. Numbers print as JavaScript prints them, booleans as `True`/`False`
  *   (Python's `str`, which dlt uses), objects and arrays as compact JSON.
- * - into `bigint` / `double`: numbers that fit, and strings that are a number's canonical spelling
+ * - into `bigint` / `double`: numbers that fit (never an `ExactNumber` into `double`: that is the rounding it avoids), and strings that are a number's canonical spelling
  *   (`"42"`, `"1.5"`); into `bool`: `"true"` and `"false"`. dlt also takes `" 42"`, `"0x2a"`,
  *   `"042"`, `"yes"`, and any number into `bool`.
  * - into `timestamp`: ISO date-times and dates (midnight UTC). dlt also reads numbers as Unix time.
@@ -28,6 +29,7 @@
  * - into `decimal` / `wei`: numbers and decimal strings that fit precision and scale without rounding.
  * - into `json`: any value, scalars included (dlt parses strings as JSON instead).
  */
+import { ExactNumber } from "../exact_json.ts";
 import type { ColumnSchema, DataType } from "./types.ts";
 
 /** A type detection that can turn a string into a richer type, named as in dlt's `settings.detections`. */
@@ -71,6 +73,7 @@ export function valueType(value: unknown): DataType | undefined {
       if (value === null) return undefined;
       if (value instanceof Date) return "timestamp";
       if (value instanceof Uint8Array) return "binary";
+      if (value instanceof ExactNumber) return _exactType(value);
       return "json";
     default:
       return undefined;
@@ -118,6 +121,10 @@ export function coerceValue(column: Pick<ColumnSchema, "data_type" | "precision"
       }
       if (type === "bigint") return _fitInt64(value as bigint);
       if (type === "string" && RE_CANONICAL_INT.test(value as string)) return _fitInt64(BigInt(value as string));
+      if (value instanceof ExactNumber) {
+        const plain = _plainExact(value);
+        return plain !== undefined && RE_CANONICAL_INT.test(plain) ? _fitInt64(BigInt(plain)) : NO_FIT;
+      }
       return NO_FIT;
     case "double":
       if (type === "number") return value;
@@ -324,6 +331,7 @@ function _toText(value: unknown): unknown {
     case "object":
       if (value instanceof Date) return value.toISOString();
       if (value instanceof Uint8Array) return btoa(String.fromCharCode(...value));
+      if (value instanceof ExactNumber) return value.text;
       return _stringifyJson(value);
     default:
       return NO_FIT;
@@ -369,6 +377,10 @@ function _toDecimal(value: unknown, precision: number, scale: number): unknown {
     text = value.toString();
   } else if (typeof value === "string" && RE_DECIMAL.test(value)) {
     text = value;
+  } else if (value instanceof ExactNumber) {
+    const plain = _plainExact(value);
+    if (plain === undefined) return NO_FIT;
+    text = plain;
   } else {
     return NO_FIT;
   }
@@ -377,6 +389,32 @@ function _toDecimal(value: unknown, precision: number, scale: number): unknown {
   const integer = text.slice(negative, point < 0 ? text.length : point).replace(/^0+/, "");
   const fraction = point < 0 ? "" : text.slice(point + 1).replace(/0+$/, "");
   return integer.length <= precision - scale && fraction.length <= scale ? text : NO_FIT;
+}
+
+/** Exponents beyond this make a plain spelling too long for any DECIMAL column: such a literal is text. */
+const MAX_PLAIN_EXPONENT = 64;
+
+/** An exact literal without exponent or superfluous zeros (`1.50e2` → `150`), or undefined when that would be huge. */
+function _plainExact(value: ExactNumber): string | undefined {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(value.text);
+  if (!m) return undefined;
+  const digits = (m[2] ?? "") + (m[3] ?? "");
+  const at = (m[2] ?? "").length + Number(m[4] ?? 0);
+  if (Math.abs(at) > MAX_PLAIN_EXPONENT) return undefined;
+  const padded = at <= 0 ? "0".repeat(1 - at) + digits : at >= digits.length ? digits + "0".repeat(at - digits.length) : digits;
+  const point = Math.max(at, 1);
+  const integer = padded.slice(0, point).replace(/^0+(?=\d)/, "");
+  const fraction = padded.slice(point).replace(/0+$/, "");
+  const sign = /[1-9]/.test(digits) ? m[1] : "";
+  return fraction ? `${sign}${integer}.${fraction}` : `${sign}${integer}`;
+}
+
+/** An exact literal's column type: an integer's as for a `bigint`; else `decimal` within DECIMAL(38,9), or `text`. */
+function _exactType(value: ExactNumber): DataType {
+  const plain = _plainExact(value);
+  if (plain === undefined) return "text";
+  if (RE_CANONICAL_INT.test(plain)) return valueType(BigInt(plain))!;
+  return _toDecimal(plain, 38, 9) === NO_FIT ? "text" : "decimal";
 }
 
 /** A finite number without exponent notation, digit for digit as `String` prints it. */

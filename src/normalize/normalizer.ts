@@ -29,6 +29,7 @@
  * depends on the order keys are first seen, and is not remembered between runs.
  */
 import { RestduckError } from "../errors.ts";
+import { ExactNumber } from "../exact_json.ts";
 import { type ContractMode, type ResolvedContract, type SchemaContract, EVOLVE_CONTRACT, resolveContract, SchemaContractError } from "./contract.ts";
 import { coerceValue, DEFAULT_DETECTIONS, inferDataType, NO_FIT, type TypeDetection, valueType } from "./infer.ts";
 import { MAX_IDENTIFIER_LENGTH, NameRegistry, normalizePath, shortenFragments } from "./naming.ts";
@@ -264,7 +265,7 @@ export class Normalizer {
       const value = item[key];
       if (value === null || value === undefined) continue;
       const entry = node.entries.get(key) ?? _newEntry(node, key);
-      if (typeof value === "object" && level > 0 && !(value instanceof Date) && !(value instanceof Uint8Array) && !this.#keptAsJson(table, columns, entry)) {
+      if (typeof value === "object" && level > 0 && _isObject(value) && !this.#keptAsJson(table, columns, entry)) {
         if (Array.isArray(value)) {
           (lists ??= []).push(entry, value);
         } else {
@@ -521,7 +522,7 @@ export class Normalizer {
     if (normalized !== key && Object.hasOwn(item, normalized)) {
       const sibling = node.entries.get(normalized) ?? _newEntry(node, normalized);
       const value = item[normalized];
-      if (sibling.column === undefined && value !== null && typeof value !== "object") {
+      if (sibling.column === undefined && value !== null && !_isObject(value)) {
         sibling.column = table.columnNames.resolve(JSON.stringify(sibling.path));
       }
     }
@@ -570,9 +571,9 @@ function _newEntry(node: KeyNode, key: string): KeyEntry {
   return entry;
 }
 
-/** True for objects and arrays; false for null, scalars and the object-shaped scalars Date and Uint8Array. */
+/** True for objects and arrays; false for null, scalars and the object-shaped scalars Date, Uint8Array and ExactNumber. */
 function _isObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array);
+  return typeof value === "object" && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array) && !(value instanceof ExactNumber);
 }
 
 /** Column name of a key path (JSON array of source keys): each key normalized, joined with `__`. */

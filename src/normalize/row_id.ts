@@ -18,6 +18,7 @@
  * WebAssembly function built below (64-bit lanes), ~6 µs as the plain JavaScript fallback.
  * Tests check both against `node:crypto`. Randomness comes from Web Crypto.
  */
+import { ExactNumber } from "../exact_json.ts";
 
 /** Bytes in a row id before base64 (dlt's `DLT_ID_LENGTH_BYTES`). */
 export const ROW_ID_BYTES = 10;
@@ -316,6 +317,7 @@ function _base64(bytes: Uint8Array, offset: number): string {
 
 function _sortedJson(value: unknown): string {
   if (typeof value === "bigint") return value.toString();
+  if (value instanceof ExactNumber) return value.text;
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map(_sortedJson).join(",")}]`;
   const record = value as Record<string, unknown>;

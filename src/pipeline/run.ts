@@ -235,7 +235,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   let schema: Schema | undefined;
   const summaries: ResourceSummary[] = [];
   try {
-    loader = await Loader.open(db, { dataset, pipelineName });
+    // No secret value reaches the file: stored positions, states and errors hold placeholders instead (issue #11).
+    loader = await Loader.open(db, { dataset, pipelineName, seal: (text) => redactor.seal(text) });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
     const configHash = configFingerprint(plan, resources, redactor);
     let unfinished = options.restart || options.refresh ? undefined : await loader.unfinishedRun();
@@ -246,9 +247,16 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       schema = dropped.schema;
       emit({ type: "refreshed", mode: options.refresh, tables: dropped.tables, resources: dropped.resources });
     }
+    const unfillable = unfinished && unsealCheckpoints(unfinished.checkpoints, redactor);
     // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
     if (unfinished?.configHash && unfinished.configHash !== configHash) {
       const reason = "the config changed since this run stopped, so its checkpoints no longer apply";
+      await loader.abandonRun(unfinished.loadId, reason);
+      emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
+      unfinished = undefined;
+    } else if (unfinished && unfillable?.length) {
+      // A position that needs a secret this run does not have (a token an earlier run obtained) cannot be requested again.
+      const reason = `its checkpoints hold ${unfillable.join(", ")}, a secret this run does not have (a token obtained by the stopped run)`;
       await loader.abandonRun(unfinished.loadId, reason);
       emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
       unfinished = undefined;
@@ -264,7 +272,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       emit({ type: "warning", message: "schema_contract freezes the schema: this run loads in one transaction, so it commits all or nothing and cannot resume" });
       await loader.beginAtomic();
     }
-    const storedStates = await loader.latestStates();
+    const storedStates = new Map([...(await loader.latestStates())].map(([k, v]) => [k, redactor.unsealValue(v).value]));
     /** Each child's parent records (what it needs of them), filled while the parent runs. */
     const parentRecords = new Map<string, ParentValues[]>();
     const finalStates: Record<string, unknown> = {};
@@ -379,6 +387,22 @@ function configFingerprint(plan: LoadedConfig["plan"], resources: ResourcePlan[]
   }));
   const text = redactor.redact(JSON.stringify({ baseUrl: plan.baseUrl, resources: relevant }, (_k, v) => (typeof v === "function" ? String(v) : typeof v === "bigint" ? v.toString() : v)));
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/**
+ * Puts the run's secrets back into stored positions and states, in place.
+ * Returns the placeholders no secret of this run fills.
+ */
+function unsealCheckpoints(checkpoints: Map<string, Checkpoint & { done: boolean }>, redactor: Redactor): string[] {
+  const missing = new Set<string>();
+  for (const checkpoint of checkpoints.values()) {
+    const next = redactor.unsealValue(checkpoint.next);
+    const state = redactor.unsealValue(checkpoint.state);
+    checkpoint.next = next.value;
+    checkpoint.state = state.value;
+    for (const m of [...next.missing, ...state.missing]) missing.add(m);
+  }
+  return [...missing];
 }
 
 /** Whether a schema contract freezes tables, columns or data types anywhere. */
