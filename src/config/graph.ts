@@ -104,7 +104,11 @@ export interface ParentBinding {
 }
 
 export const PLACEHOLDER_CONTEXTS = ["resources", "incremental"] as const;
-export const INCREMENTAL_PLACEHOLDERS = ["start_value", "initial_value", "end_value", "last_value"] as const;
+/**
+ * dlt's documented four (basic.md, "Using placeholders"), plus the settings its
+ * tests format from the Incremental object (`{incremental.lag}`).
+ */
+export const INCREMENTAL_PLACEHOLDERS = ["start_value", "initial_value", "end_value", "last_value", "lag", "cursor_path"] as const;
 
 /**
  * Checks the placeholders of one endpoint and returns its parent bindings.

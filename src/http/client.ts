@@ -19,8 +19,13 @@ export interface HttpRequest {
   json?: unknown;
   /** A form body (application/x-www-form-urlencoded), e.g. for token endpoints. */
   form?: Record<string, string>;
+  /** An endpoint's `data` body: a form (pairs, repeated keys kept) or raw text sent without a content type. */
+  data?: RequestData;
   headers?: Record<string, string>;
 }
+
+/** dlt's `endpoint.data` as sent: a form, or raw text (requests sends a str body with no content type). */
+export type RequestData = { form: [string, string][] } | { raw: string };
 
 /** A successful response, its body parsed as JSON. */
 export interface HttpResponse {
@@ -147,8 +152,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         response = await $fetch.raw(url, {
           method: req.method,
           query: cleanParams(params),
-          headers: req.form ? { ...headers, "content-type": "application/x-www-form-urlencoded" } : headers,
-          body: req.form ? new URLSearchParams(req.form).toString() : (req.json as Record<string, unknown> | undefined),
+          headers: req.form || (req.data && "form" in req.data) ? withContentType(headers, "application/x-www-form-urlencoded") : headers,
+          body: req.form ? new URLSearchParams(req.form).toString() : req.data ? dataBody(req.data) : (req.json as Record<string, unknown> | undefined),
           retry: 0,
           ignoreResponseError: true,
           responseType: "stream",
@@ -299,6 +304,19 @@ const LONG_DIGITS = /\d{16}/;
 function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) return BigInt(context.source);
   return value;
+}
+
+/** Sets a content type unless the request's headers already name one (in any case). */
+function withContentType(headers: Record<string, string>, type: string): Record<string, string> {
+  return Object.keys(headers).some((k) => k.toLowerCase() === "content-type") ? headers : { ...headers, "content-type": type };
+}
+
+/**
+ * The bytes of a `data` body. Raw text goes as bytes: a string body would make
+ * fetch add `text/plain`, where requests (and so dlt) sends no content type.
+ */
+function dataBody(data: RequestData): string | Uint8Array {
+  return "form" in data ? new URLSearchParams(data.form).toString() : new TextEncoder().encode(data.raw);
 }
 
 function parseJson(text: string, response: FetchResponse<unknown>, url: string, method: string): unknown {

@@ -123,6 +123,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   }
   const toFetch = plan.resources.filter((r) => needed.has(r.name));
   const loading = new Set(resources.map((r) => r.name));
+  for (const message of plan.warnings) emit({ type: "warning", message });
   warnInsecure(plan.baseUrl, "client.base_url", emit);
   // OAuth2 token URLs carry the client secret: plain http to them is worse than to the API (access_token_url / token_url).
   const tokenUrls = new Map<string, string>();

@@ -17,6 +17,8 @@ export async function run(ctx: CommandContext, args: { config: string; secrets?:
     const loaded = await loadConfig(args.config, { env: ctx.io.env, cwd: ctx.io.cwd, secretsFile: args.secrets });
     ctx.redactor.add(loaded.secrets);
     const { plan } = loaded;
+    // Keys dlt accepts that do nothing here: valid, but the user should know (stderr, so --json stays one document).
+    for (const warning of plan.warnings) ctx.io.stderr(`warning: ${ctx.redactor.redact(warning)}\n`);
     if (args.json) {
       ctx.io.stdout(
         ctx.redactor.redact(
@@ -24,6 +26,7 @@ export async function run(ctx: CommandContext, args: { config: string; secrets?:
             valid: true,
             resources: plan.resources.map((r) => ({ name: r.name, table: r.tableName, path: r.endpoint.path, paginator: r.endpoint.paginator.type, write_disposition: r.writeDisposition, primary_key: r.primaryKey })),
             secrets: loaded.secretOrigins,
+            warnings: plan.warnings,
           }),
         ) + "\n",
       );
