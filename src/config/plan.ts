@@ -168,7 +168,7 @@ export function planConfig(config: Config): Plan {
     const writeDisposition = merged.write_disposition?.disposition ?? "append";
     const mergeStrategy = writeDisposition === "merge" ? (merged.write_disposition?.strategy ?? (primaryKey.length ? "upsert" : "delete-insert")) : undefined;
     if (merged.write_disposition?.strategy && writeDisposition !== "merge") {
-      throw new ConfigError(`resources[${index}].write_disposition.strategy: a strategy needs disposition "merge", got "${writeDisposition}"`);
+      throw new ConfigError(`resources[${index}].write_disposition.strategy: a strategy needs disposition "merge", got "${writeDisposition}"`, { hint: 'write { "disposition": "merge", "strategy": … }, or drop the strategy' });
     }
     if (mergeStrategy === "upsert" && primaryKey.length === 0) {
       throw new ConfigError(`resources[${index}].write_disposition: merge strategy "upsert" needs a primary_key`, {
@@ -190,7 +190,9 @@ export function planConfig(config: Config): Plan {
       else if (value.type === "resolve") legacyResolve.push({ param: key, resource: value.resource, field: value.field });
       else {
         if (incrementalConfig) {
-          throw new ConfigError(`${at}.endpoint.params.${key}: only one incremental per endpoint; endpoint.incremental${endpoint.incremental ? "" : " or another param"} already sets one`);
+          throw new ConfigError(`${at}.endpoint.params.${key}: only one incremental per endpoint; endpoint.incremental${endpoint.incremental ? "" : " or another param"} already sets one`, {
+            hint: "keep one: endpoint.incremental (with start_param / end_param), or a single { type: incremental } param",
+          });
         }
         const { type: _type, end_value: _end, end_param: _endParam, ...rest } = value;
         incrementalConfig = { ...rest, start_param: key };
@@ -208,7 +210,9 @@ export function planConfig(config: Config): Plan {
     path = bindPathParams(path, params, legacyResolve, `${at}.endpoint.path`);
     for (const l of legacyResolve) {
       if (!path.includes(`{${l.param}}`)) {
-        throw new ConfigError(`${at}.endpoint.params.${l.param}: a "resolve" param must appear in the path as {${l.param}}; to send a parent field as a query parameter write "{resources.${l.resource}.${l.field}}"`);
+        throw new ConfigError(`${at}.endpoint.params.${l.param}: a "resolve" param must appear in the path as {${l.param}}; to send a parent field as a query parameter write "{resources.${l.resource}.${l.field}}"`, {
+          hint: `put {${l.param}} in the path, or write "${l.param}": "{resources.${l.resource}.${l.field}}"`,
+        });
       }
     }
     const staticParamsForTemplates = { ...params };
@@ -233,7 +237,9 @@ export function planConfig(config: Config): Plan {
     }
     const includeFromParent = merged.include_from_parent ?? [];
     if (includeFromParent.length && !parent) {
-      throw new ConfigError(`${at}.include_from_parent: resource "${name}" has no parent; include_from_parent needs a {resources.<parent>.<field>} placeholder in its endpoint`);
+      throw new ConfigError(`${at}.include_from_parent: resource "${name}" has no parent; include_from_parent needs a {resources.<parent>.<field>} placeholder in its endpoint`, {
+        hint: "remove include_from_parent, or make the resource a child with a {resources.<parent>.<field>} placeholder",
+      });
     }
     // A path ending in a placeholder returns one entity: the body is the record, there is one page (dlt's guess).
     const singleEntity = isSingleEntityPath(path);
