@@ -403,7 +403,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     primaryKey: resource.primaryKey,
     mergeKey: resource.mergeKey,
     writeDisposition: resource.writeDisposition,
-    mergeStrategy: resource.mergeStrategy === "upsert" ? "upsert" : resource.mergeStrategy === undefined ? undefined : "delete-insert",
+    mergeStrategy: resource.mergeStrategy,
     maxTableNesting: resource.maxTableNesting,
     columns: resource.columns,
     schemaContract: resource.schemaContract,
