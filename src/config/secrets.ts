@@ -179,12 +179,17 @@ export function resolveSecrets<T>(raw: T, sources: SecretSources = {}): Resolved
   }
   const sourceName = typeof (value as { pipeline_name?: unknown })?.pipeline_name === "string" ? (value as { pipeline_name: string }).pipeline_name : sources.sourceName;
   fillAuthCredentials(value, credentialSections(sourceName), {
-    find: (key) => {
-      const fromEnv = env[secretEnvName(key)];
-      if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, origin: `env ${secretEnvName(key)}` };
+    // As dlt resolves: provider by provider (environment, then each file), most specific section first in each.
+    find: (keys) => {
+      for (const key of keys) {
+        const fromEnv = env[secretEnvName(key)];
+        if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, origin: `env ${secretEnvName(key)}` };
+      }
       for (const file of files) {
-        const found = digExact(tableOf(file), key);
-        if (typeof found === "string" || typeof found === "number") return { value: String(found), origin: file.label };
+        for (const key of keys) {
+          const found = digExact(tableOf(file), key);
+          if (typeof found === "string" || typeof found === "number") return { value: String(found), origin: `${file.label} [${key.split(".").slice(0, -1).join(".")}]` };
+        }
       }
       return undefined;
     },
@@ -231,7 +236,8 @@ function digExact(table: Table | undefined, dotted: string): unknown {
 }
 
 interface CredentialLookup {
-  find(key: string): { value: string; origin: string } | undefined;
+  /** The first of `keys` (dotted, most specific first) that a provider holds. */
+  find(keys: string[]): { value: string; origin: string } | undefined;
   filled(at: string, found: { value: string; origin: string }, isSecret: boolean): void;
   looked(): string;
 }
@@ -267,13 +273,10 @@ function fillAuthCredentials(config: unknown, sections: string[], lookup: Creden
     for (const field of spec.fields) {
       if (a[field] !== undefined && a[field] !== null) continue;
       if (field === "access_token_url" && a.token_url != null) continue;
-      for (const section of sections) {
-        const found = lookup.find(`${section}.${field}`);
-        if (found) {
-          a[field] = found.value;
-          lookup.filled(`${at}.auth.${field}`, found, spec.secret.includes(field));
-          break;
-        }
+      const found = lookup.find(sections.map((section) => `${section}.${field}`));
+      if (found) {
+        a[field] = found.value;
+        lookup.filled(`${at}.auth.${field}`, found, spec.secret.includes(field));
       }
       if (a[field] == null && spec.required.includes(field)) {
         const names = sections.map((s) => secretEnvName(`${s}.${field}`));

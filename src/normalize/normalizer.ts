@@ -10,7 +10,7 @@
  *   for object items) whose own `list` field makes a further table `<table>__<field>__list`.
  *   Empty lists and objects add nothing; a column seen only with nulls is not created yet.
  * - Root rows carry `_dlt_load_id` and `_dlt_id`; nested rows `_dlt_parent_id`, `_dlt_list_idx`,
- *   `_dlt_id`, plus `_dlt_root_id` (the root row's `_dlt_id`) when the root is merged. See row_id.ts
+ *   `_dlt_id`, plus `_dlt_root_id` (the root row's `_dlt_id`) when the root is merged (not by scd2). See row_id.ts
  *   for how ids are made. A record's own non-empty `_dlt_id` is kept as its row key, as in dlt.
  * - Nesting is counted down from `maxTableNesting` (dlt's `max_table_nesting`, default 1000): each
  *   object level and each list level uses one step (a list inside a list uses two); an object or list

@@ -88,3 +88,24 @@ test("the corpus covers every shape issue #12 names", () => {
   }
   assert.ok(INVALID.some((c) => /end_value/.test(c.expect!)), "an incremental param with end_value is rejected");
 });
+
+test("credentials resolve as dlt's providers do: the environment before secrets.toml, the most specific section first in each; validate names the origin, never the value", async () => {
+  const config = { pipeline_name: "shop", client: { base_url: "https://api.example.com", auth: "http_basic" }, resources: ["orders"] };
+  const result = await validate(
+    {
+      name: "order",
+      from: "",
+      config,
+      env: { CREDENTIALS__PASSWORD: "pw-from-env-general" },
+      files: { ".dlt/secrets.toml": '[sources.rest_api.shop.credentials]\npassword = "pw-from-toml-specific"\nusername = "ada"\n\n[sources.rest_api.credentials]\nusername = "not-this-one"\n' },
+    },
+    true,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as { secrets: Record<string, string> };
+  assert.deepEqual(report.secrets, {
+    "client.auth.username": ".dlt/secrets.toml [sources.rest_api.shop.credentials]",
+    "client.auth.password": "env CREDENTIALS__PASSWORD",
+  });
+  assert.ok(!result.stdout.includes("pw-from"), "no credential value in the output");
+});
