@@ -39,13 +39,14 @@ function overlay<T>(stored: Record<string, unknown> | undefined, base: Record<st
 
 /** The request to store in a checkpoint: without the values the endpoint config supplies. */
 export function storableRequest(next: PageRequest, base: RequestBase): PageRequest {
+  const { data, ...rest } = next;
   return {
-    ...next,
+    ...rest,
     params: delta(next.params, base.params) as PageRequest["params"],
     headers: delta(next.headers, base.headers) as PageRequest["headers"],
     json: delta(next.json, base.json),
     // Paginators never change a data body, and it may hold secrets (a form's password): it comes from the config again.
-    data: same(next.data, base.data) ? undefined : next.data,
+    ...(data === undefined || same(data, base.data) ? {} : { data }),
   };
 }
 
@@ -56,7 +57,7 @@ export function restoreRequest(stored: PageRequest, base: RequestBase): PageRequ
     params: overlay<string | number | boolean>(stored.params ?? {}, base.params) ?? {},
     headers: overlay<string>(stored.headers, base.headers),
     json: overlay<unknown>(stored.json, base.json),
-    data: stored.data ?? base.data,
+    ...(stored.data ?? base.data ? { data: stored.data ?? base.data } : {}),
   };
 }
 

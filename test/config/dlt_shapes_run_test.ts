@@ -14,6 +14,7 @@ import { test } from "node:test";
 import { CREDENTIALS, makeItems, startMockApi } from "../helpers/mock_api.ts";
 import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
 import { harness } from "../vocabulary/helpers.ts";
+import { restoreRequest, storableRequest } from "../../src/pipeline/checkpoint_request.ts";
 
 /** Runs `restduck run config.json --json` in a temp folder; the API is closed and the folder removed afterwards. */
 async function runConfig(
@@ -232,4 +233,28 @@ test("in dlt's layout, nested tables of an scd2 resource have no _dlt_root_id, a
     h.cleanup();
     await api.close();
   }
+});
+
+test("a checkpoint never stores a data body (it may hold a password); a resumed request takes it from the config again", () => {
+  const base = { params: {}, data: { form: [["user", "ada"], ["password", "s3cret-form"]] as [string, string][] } };
+  const next = { method: "POST" as const, url: "/items", params: { offset: 20 }, data: base.data };
+  const stored = storableRequest(next, base);
+  assert.ok(!JSON.stringify(stored).includes("s3cret"), JSON.stringify(stored));
+  assert.deepEqual(restoreRequest(JSON.parse(JSON.stringify(stored)), base), { ...next, headers: undefined, json: undefined });
+});
+
+test("run reports the keys that do nothing here as warning events naming their paths", async () => {
+  await runConfig(
+    (url) => ({
+      client: { base_url: url },
+      resources: [{ name: "items", table_format: "delta", endpoint: { path: "/single", data_selector: "data", paginator: "single_page", response_actions: [{ status_code: 404, action: "skip" }] } }],
+    }),
+    {},
+    async ({ result }) => {
+      assert.equal(result.code, 0, result.stderr);
+      const warnings = result.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "warning").map((e) => e.message as string);
+      assert.ok(warnings.some((w) => /^resources\[0\]\.table_format: "delta" has no effect on DuckDB/.test(w)), JSON.stringify(warnings));
+      assert.ok(warnings.some((w) => /^resources\[0\]\.endpoint\.response_actions\[0\]\.action: unknown action "skip" is ignored .*known: ignore, error, retry$/.test(w)), JSON.stringify(warnings));
+    },
+  );
 });
