@@ -12,7 +12,7 @@ import { readConfigFile } from "./read.ts";
 import { ConfigSchema, formatIssues, type AuthConfig, type Config } from "./schema.ts";
 import { resolveSecrets, type SecretSources } from "./secrets.ts";
 
-export { secret, isSecretRef, secretEnvName, type SecretRef, type SecretSources } from "./secrets.ts";
+export { secret, isSecretRef, secretEnvName, withCredentialStandIns, type SecretRef, type SecretSources } from "./secrets.ts";
 export type { Plan, ResourcePlan } from "./plan.ts";
 export type * from "./schema.ts";
 

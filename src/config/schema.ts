@@ -135,7 +135,13 @@ export const AuthSchema = v.pipe(
   v.unknown(),
   // dlt's shorthands: `"bearer"` is `{ type: "bearer" }` (its values come from the secrets, see
   // secrets.ts fillAuthCredentials), and `{ token }` without a type is bearer auth.
-  v.transform((x) => (typeof x === "string" ? { type: x } : typeof x === "object" && x !== null && !("type" in x) && "token" in x ? { type: "bearer", ...x } : x)),
+  v.transform((x) =>
+    typeof x === "string"
+      ? { type: x }
+      : typeof x === "object" && x !== null && (x as { type?: unknown }).type == null && "token" in x
+        ? { ...x, type: "bearer" }
+        : x,
+  ),
   byType("auth type", AUTH_TYPES, [BearerAuth, ApiKeyAuth, HttpBasicAuth, OAuth2Auth]),
 );
 

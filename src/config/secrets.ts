@@ -235,6 +235,24 @@ function digExact(table: Table | undefined, dotted: string): unknown {
   return node;
 }
 
+/**
+ * A config whose auth shorthands have stand-ins for the fields they must
+ * have, so its shape can be checked before the credentials are looked up
+ * (restApiSource validates at once, and resolves secrets at run time).
+ */
+export function withCredentialStandIns<T>(config: T): T {
+  // Plain objects and lists are copied; functions (a TS config's steps and hooks) are kept as they are.
+  const copyOf = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(copyOf) : typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, copyOf(v)])) : x;
+  const copy = copyOf(config) as T;
+  fillAuthCredentials(copy, ["credentials"], {
+    find: (keys) => ({ value: `<credential ${keys[0]}>`, origin: "stand-in" }),
+    filled: () => {},
+    looked: () => "",
+  }, true);
+  return copy;
+}
+
 interface CredentialLookup {
   /** The first of `keys` (dotted, most specific first) that a provider holds. */
   find(keys: string[]): { value: string; origin: string } | undefined;
@@ -249,7 +267,7 @@ interface CredentialLookup {
  * in the config win. A required field found nowhere is a SecretError naming
  * the environment variables and the TOML section to set. Mutates `config`.
  */
-function fillAuthCredentials(config: unknown, sections: string[], lookup: CredentialLookup): void {
+function fillAuthCredentials(config: unknown, sections: string[], lookup: CredentialLookup, onlyRequired = false): void {
   if (typeof config !== "object" || config === null) return;
   const c = config as Table;
   const places: { at: string; holder: Table }[] = [];
@@ -267,11 +285,12 @@ function fillAuthCredentials(config: unknown, sections: string[], lookup: Creden
     if (typeof auth === "string") auth = holder.auth = { type: auth };
     if (typeof auth !== "object" || auth === null || Array.isArray(auth)) continue;
     const a = auth as Table;
-    const type = typeof a.type === "string" ? a.type : "token" in a ? "bearer" : undefined;
+    const type = typeof a.type === "string" ? a.type : a.type == null && "token" in a ? "bearer" : undefined;
     const spec = type === undefined ? undefined : AUTH_FIELDS[type];
     if (!spec) continue; // an unknown type: the schema reports it with the known ones
     for (const field of spec.fields) {
       if (a[field] !== undefined && a[field] !== null) continue;
+      if (onlyRequired && !spec.required.includes(field)) continue;
       if (field === "access_token_url" && a.token_url != null) continue;
       const found = lookup.find(sections.map((section) => `${section}.${field}`));
       if (found) {

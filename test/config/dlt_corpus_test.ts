@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
+import { prepareConfig } from "../../src/config/index.ts";
 import { runCli, tempDir } from "../helpers/index.ts";
 
 interface Case {
@@ -108,4 +109,51 @@ test("credentials resolve as dlt's providers do: the environment before secrets.
     "client.auth.password": "env CREDENTIALS__PASSWORD",
   });
   assert.ok(!result.stdout.includes("pw-from"), "no credential value in the output");
+});
+
+test("null drops what resource_defaults gives, and inside a paginator, auth or incremental means the default, as dlt's None", () => {
+  const { plan } = prepareConfig(
+    {
+      client: { base_url: "https://api.example.com", auth: { type: "bearer", token: "client-token" }, paginator: "header_link", headers: null },
+      resource_defaults: {
+        primary_key: "id",
+        write_disposition: "merge",
+        columns: { id: { primary_key: true } },
+        endpoint: { paginator: "json_link", data_selector: "data", auth: { type: "api_key", api_key: "defaults-key" }, response_actions: [{ status_code: 404, action: "ignore" }] },
+      },
+      resources: [
+        {
+          name: "cleared",
+          primary_key: null,
+          write_disposition: null,
+          table_name: null,
+          endpoint: {
+            paginator: null,
+            data_selector: null,
+            auth: null,
+            response_actions: null,
+            incremental: { cursor_path: "updated_at", initial_value: null, lag: null, range_start: null, start_param: null },
+          },
+        },
+        { name: "inherits", endpoint: { paginator: { type: "offset", limit: 10, offset: null, offset_param: null, total_path: null } } },
+        { name: "bearer_without_type", endpoint: { auth: { type: null, token: "t0ken" } } },
+      ],
+    },
+    { env: {}, cwd: "/nonexistent" },
+  );
+  const [cleared, inherits, bearer] = plan.resources;
+  assert.equal(cleared.tableName, "cleared");
+  assert.equal(cleared.writeDisposition, "append");
+  assert.deepEqual(cleared.primaryKey, ["id"], "the column hint's key stays, as in dlt");
+  assert.equal(cleared.endpoint.paginator.type, "header_link", "the client's paginator");
+  assert.equal(cleared.endpoint.dataSelector, undefined, "dlt's detector");
+  assert.equal(cleared.endpoint.auth, undefined, "the client's auth");
+  assert.deepEqual(cleared.endpoint.responseActions, []);
+  assert.equal(cleared.incremental?.rangeStart, "closed");
+  assert.equal(cleared.incremental?.initialValue, undefined);
+  assert.equal(cleared.incremental?.lag, undefined);
+  assert.deepEqual(inherits.endpoint.paginator, { type: "offset", limit: 10, offset: 0, offset_param: "offset", limit_param: "limit", total_path: null, stop_after_empty_page: true });
+  assert.equal(inherits.endpoint.auth?.type, "api_key");
+  assert.deepEqual(bearer.endpoint.auth, { type: "bearer", token: "t0ken" });
+  assert.deepEqual(plan.headers, {});
 });

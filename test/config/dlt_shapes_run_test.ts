@@ -15,6 +15,7 @@ import { CREDENTIALS, makeItems, startMockApi } from "../helpers/mock_api.ts";
 import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
 import { harness } from "../vocabulary/helpers.ts";
 import { restoreRequest, storableRequest } from "../../src/pipeline/checkpoint_request.ts";
+import { pipeline, restApiSource } from "../../src/index.ts";
 
 /** Runs `restduck run config.json --json` in a temp folder; the API is closed and the folder removed afterwards. */
 async function runConfig(
@@ -257,4 +258,23 @@ test("run reports the keys that do nothing here as warning events naming their p
       assert.ok(warnings.some((w) => /^resources\[0\]\.endpoint\.response_actions\[0\]\.action: unknown action "skip" is ignored .*known: ignore, error, retry$/.test(w)), JSON.stringify(warnings));
     },
   );
+});
+
+test('the library takes auth "bearer" at once and fills it from the credential sections when it runs', async () => {
+  const api = await startMockApi();
+  const { dir, cleanup } = tempDir("restduck-dlt-lib-");
+  try {
+    const source = restApiSource({ client: { base_url: api.url, auth: "bearer" }, resources: [{ name: "secured", endpoint: { path: "/auth/bearer", data_selector: "$", paginator: "single_page" } }] });
+    const p = pipeline({ database: join(dir, "lib.duckdb"), cwd: dir, env: { SOURCES__REST_API__CREDENTIALS__TOKEN: CREDENTIALS.token } });
+    try {
+      const summary = await p.run(source);
+      assert.equal(summary.status, "completed");
+      assert.equal(api.hits("/auth/bearer")[0].headers.authorization, `Bearer ${CREDENTIALS.token}`);
+    } finally {
+      p.close();
+    }
+  } finally {
+    await api.close();
+    cleanup();
+  }
 });
