@@ -262,7 +262,13 @@ const BaseUrl = v.pipe(
     } catch {
       return false;
     }
-  }, (issue) => `expected an absolute URL with its scheme, like "https://${String(issue.input).replace(/^[a-z]+:\/*/i, "").replace(/^\/+/, "") || "api.example.com"}", got ${describe(issue.input)}`),
+  }, (issue) => {
+    // A user:password@ part is masked: the message echoes what was written.
+    const written = String(issue.input).replace(/^(.*)@/, "***@");
+    const rest = written.replace(/^[a-z]+:\/*/i, "");
+    const like = rest.startsWith("/") ? `https://api.example.com${rest}` : `https://${rest || "api.example.com"}`;
+    return `expected an absolute URL with its scheme, like "${like}", got ${describe(written)}`;
+  }),
 );
 
 const ClientSchema = obj({

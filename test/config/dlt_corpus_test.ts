@@ -28,6 +28,8 @@ interface Case {
   warnings?: string[];
   /** Invalid cases: a regex the error must match. */
   expect?: string;
+  /** A value that must appear in no output. */
+  secret?: string;
 }
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/dlt_configs/${name}`, import.meta.url), "utf8")) as Case[];
@@ -78,6 +80,7 @@ describe("configs dlt rejects exit 2 with the path and the problem", () => {
       assert.match(result.stderr, new RegExp(c.expect!));
       assert.match(result.stderr, /^hint: /m);
       assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+      if (c.secret) assert.ok(!(result.stdout + result.stderr).includes(c.secret), "the secret is not echoed");
     });
   }
 });
