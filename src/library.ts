@@ -18,7 +18,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
-import { isSecretRef, loadConfig, parseConfig, prepareConfig, secretEnvName, type ConfigInput, type LoadedConfig, type SecretRef, type SecretSources } from "./config/index.ts";
+import { isSecretRef, loadConfig, parseConfig, prepareConfig, secretEnvName, withCredentialStandIns, type ConfigInput, type LoadedConfig, type SecretRef, type SecretSources } from "./config/index.ts";
 import { planConfig } from "./config/plan.ts";
 import { RestduckError } from "./errors.ts";
 import { isLocalPath, openDatabase, type Database } from "./load/db.ts";
@@ -92,8 +92,8 @@ export function restApiSource(config: SourceConfig | Record<string, unknown> | s
       hint: "pass { client: …, resources: […] } or a path such as \"chat.json\"",
     });
   }
-  // Validate the shape now, with each secret reference standing in as a string.
-  const resources = planConfig(parseConfig(withPlaceholders(config), "source config")).resources.map((r) => r.name);
+  // Validate the shape now, with each secret reference (and each credential an auth shorthand leaves to the secrets) standing in as a string.
+  const resources = planConfig(parseConfig(withCredentialStandIns(withPlaceholders(config)), "source config")).resources.map((r) => r.name);
   const raw = structuredClone(config);
   const source: RestApiSource = Object.freeze({ kind: "rest_api_source" as const, resources: Object.freeze(resources) });
   loaders.set(source, (secrets) => Promise.resolve(prepareConfig(raw, { ...secrets, source: "source config" })));

@@ -104,7 +104,11 @@ export interface ParentBinding {
 }
 
 export const PLACEHOLDER_CONTEXTS = ["resources", "incremental"] as const;
-export const INCREMENTAL_PLACEHOLDERS = ["start_value", "initial_value", "end_value", "last_value"] as const;
+/**
+ * dlt's documented four (basic.md, "Using placeholders"), plus the settings its
+ * tests format from the Incremental object (`{incremental.lag}`).
+ */
+export const INCREMENTAL_PLACEHOLDERS = ["start_value", "initial_value", "end_value", "last_value", "lag", "cursor_path"] as const;
 
 /**
  * Checks the placeholders of one endpoint and returns its parent bindings.
@@ -124,14 +128,14 @@ export function bindingsOf(
     try {
       names = findPlaceholders(value);
     } catch (error) {
-      throw new ConfigError(`${path}: ${(error as Error).message}`);
+      throw new ConfigError(`${path}: ${(error as Error).message}`, { hint: "placeholders are {resources.<parent>.<field>} or {incremental.start_value}; write {{ and }} for literal braces" });
     }
     for (const placeholder of names) {
       if (legacy.some((l) => l.param === placeholder)) continue;
       const [context, ...rest] = placeholder.split(".");
       if (context === "resources") {
         if (rest.length < 2 || !rest[0] || !rest.slice(1).join(".")) {
-          throw new ConfigError(`${path}: placeholder {${placeholder}} must look like {resources.<parent>.<field>}`);
+          throw new ConfigError(`${path}: placeholder {${placeholder}} must look like {resources.<parent>.<field>}`, { hint: "name the parent resource and the field of its records, e.g. {resources.issues.number}" });
         }
         parents.add(rest[0]);
         if (!bindings.some((b) => b.placeholder === placeholder)) bindings.push({ placeholder, field: rest.slice(1).join(".") });
@@ -142,11 +146,12 @@ export function bindingsOf(
           });
         }
         if (rest.length !== 1 || !(INCREMENTAL_PLACEHOLDERS as readonly string[]).includes(rest[0])) {
-          throw new ConfigError(`${path}: unknown placeholder {${placeholder}}; known: ${INCREMENTAL_PLACEHOLDERS.map((p) => `{incremental.${p}}`).join(", ")}`);
+          throw new ConfigError(`${path}: unknown placeholder {${placeholder}}; known: ${INCREMENTAL_PLACEHOLDERS.map((p) => `{incremental.${p}}`).join(", ")}`, { hint: "use one of the known {incremental.*} placeholders" });
         }
       } else {
         throw new ConfigError(
           `${path}: unknown placeholder {${placeholder}}; placeholders start with one of: ${PLACEHOLDER_CONTEXTS.join(", ")} (e.g. {resources.<parent>.<field>}); write {{ and }} for literal braces`,
+          { hint: "write {resources.<parent>.<field>} for a parent's value, {incremental.start_value} for the cursor, or {{…}} for literal braces" },
         );
       }
     }
@@ -156,7 +161,9 @@ export function bindingsOf(
     bindings.push({ placeholder: l.param, field: l.field });
   }
   if (parents.size > 1) {
-    throw new ConfigError(`${at}: resource "${name}" refers to more than one parent (${[...parents].join(", ")}); a resource has at most one parent`);
+    throw new ConfigError(`${at}: resource "${name}" refers to more than one parent (${[...parents].join(", ")}); a resource has at most one parent`, {
+      hint: "take every {resources.…} value from one parent; a value of the grandparent can reach the parent's records through its include_from_parent",
+    });
   }
   return { parent: [...parents][0], bindings };
 }
@@ -167,9 +174,13 @@ export function orderResources<N extends { name: string; at: string }>(nodes: re
   for (const n of nodes) {
     const parent = parentOf(n);
     if (parent !== undefined && !byName.has(parent)) {
-      throw new ConfigError(`${n.at}.endpoint: resource "${n.name}" refers to unknown parent resource "${parent}"; known: ${nodes.map((x) => x.name).join(", ")}`);
+      throw new ConfigError(`${n.at}.endpoint: resource "${n.name}" refers to unknown parent resource "${parent}"; known: ${nodes.map((x) => x.name).join(", ")}`, {
+        hint: "fix the parent's name in the placeholder (or resolve param), or add that resource",
+      });
     }
-    if (parent === n.name) throw new ConfigError(`${n.at}.endpoint: resource "${n.name}" refers to itself as its parent`);
+    if (parent === n.name) {
+      throw new ConfigError(`${n.at}.endpoint: resource "${n.name}" refers to itself as its parent`, { hint: "a resource's placeholders read another resource's records" });
+    }
   }
   const out: N[] = [];
   const state = new Map<string, "visiting" | "done">();

@@ -2,6 +2,7 @@
  * Loading a config: read the file, resolve secrets, validate, plan.
  * This is the one boundary where raw input becomes typed config.
  */
+import { basename, extname } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
 import { compileJsonPath } from "../extract/jsonpath.ts";
@@ -11,7 +12,7 @@ import { readConfigFile } from "./read.ts";
 import { ConfigSchema, formatIssues, type AuthConfig, type Config } from "./schema.ts";
 import { resolveSecrets, type SecretSources } from "./secrets.ts";
 
-export { secret, isSecretRef, secretEnvName, type SecretRef, type SecretSources } from "./secrets.ts";
+export { secret, isSecretRef, secretEnvName, withCredentialStandIns, type SecretRef, type SecretSources } from "./secrets.ts";
 export type { Plan, ResourcePlan } from "./plan.ts";
 export type * from "./schema.ts";
 
@@ -101,7 +102,13 @@ function checkJsonPaths(config: Config, source: string): void {
  */
 export async function loadConfig(path: string, options: SecretSources & { warn?: (message: string) => void } = {}): Promise<LoadedConfig> {
   const raw = await readConfigFile(path, options.cwd, { warn: options.warn });
-  return { path, ...prepareConfig(raw.data, { ...options, source: `config ${path}` }) };
+  return { path, ...prepareConfig(raw.data, { sourceName: stemName(path), ...options, source: `config ${path}` }) };
+}
+
+/** A config file's name as a source name (`configs/Chat API.yaml` → `chat_api`), as the pipeline name is made. */
+function stemName(path: string): string {
+  const stem = basename(path, extname(path)).toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  return stem === "" ? "restduck" : /^\d/.test(stem) ? `_${stem}` : stem;
 }
 
 /** Secret-looking values written inline in a config: redacted like resolved secrets. */

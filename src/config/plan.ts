@@ -17,8 +17,9 @@ import type {
   WriteDisposition,
   RateLimitConfig,
 } from "./schema.ts";
+import { RESPONSE_ACTIONS } from "./schema.ts";
 import { ConfigError } from "../errors.ts";
-import { bindingsOf, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
+import { bindingsOf, findPlaceholders, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
 import { nameProblems } from "./names.ts";
 
 /** `endpoint.incremental` (or a legacy `type: incremental` param) with dlt's defaults applied. */
@@ -72,6 +73,11 @@ export interface ResourcePlan {
     method: "GET" | "POST";
     params: Record<string, string | number | boolean>;
     json?: Record<string, unknown>;
+    /**
+     * `endpoint.data`: a form (pairs in order, repeated keys kept, placeholders
+     * not yet filled) or a raw body. Absent for an empty form, as dlt sends none.
+     */
+    data?: FormTemplate | { raw: string };
     headers: Record<string, string>;
     dataSelector?: string;
     paginator: PaginatorConfig;
@@ -79,6 +85,11 @@ export interface ResourcePlan {
     responseActions: ResponseActionConfig[];
     maxPages?: number;
   };
+}
+
+/** A form body before its placeholders are filled. */
+export interface FormTemplate {
+  form: [string, string | number | boolean][];
 }
 
 /** Everything a pipeline needs to run a config. */
@@ -99,9 +110,14 @@ export interface Plan {
   views: Record<string, string>;
   batchPages?: number;
   batchSeconds?: number;
+  /** Keys accepted for dlt compatibility that do nothing here, each with its config path (validate and run print them). */
+  warnings: string[];
 }
 
 const asEndpoint = (e: ResourceConfig["endpoint"]): EndpointConfig => e ?? {};
+
+/** A URL fetch can send on its own, without a base_url. */
+const isAbsoluteUrl = (path: string) => /^https?:\/\//i.test(path);
 
 /**
  * Merges `resource_defaults` into each resource (shallow; `endpoint.params` and `endpoint.json` one level deep).
@@ -118,6 +134,10 @@ export function planConfig(config: Config, source = "config"): Plan {
   const defaults = config.resource_defaults ?? {};
   const defaultEndpoint = asEndpoint(defaults.endpoint);
   const seen = new Set<string>();
+  const warnings = new Set<string>();
+  if (defaults.table_format) warnings.add(tableFormatWarning("resource_defaults", defaults.table_format));
+  for (const w of columnNameWarnings("resource_defaults", defaults.columns)) warnings.add(w);
+  const defaultActions = knownActions(defaultEndpoint.response_actions, "resource_defaults.endpoint", warnings);
 
   const resources = config.resources.map((entry, index): ResourcePlan => {
     const own: ResourceConfig = entry;
@@ -142,18 +162,24 @@ export function planConfig(config: Config, source = "config"): Plan {
       json: defaultEndpoint.json || ownEndpoint.json ? { ...defaultEndpoint.json, ...ownEndpoint.json } : undefined,
       headers: { ...defaultEndpoint.headers, ...ownEndpoint.headers },
     };
-    // Column hints merge per column, as dlt merges them (a resource adds to a default column's hints).
-    const columns: Record<string, ColumnHintConfig> = { ...defaults.columns };
-    for (const [column, hint] of Object.entries(own.columns ?? {})) columns[column] = { ...columns[column], ...hint };
-    const keysOf = (k: string | string[] | undefined) => (k === undefined ? [] : typeof k === "string" ? [k] : k);
+    const at = `resources[${index}]`;
+    if (own.table_format) warnings.add(tableFormatWarning(at, own.table_format));
+    for (const w of columnNameWarnings(at, own.columns)) warnings.add(w);
+    // Column hints merge per column, as dlt merges them (a resource adds to a default column's hints);
+    // the mapping's key names the column, as in dlt's ensure_table_schema_columns.
+    const columns: Record<string, ColumnHintConfig> = {};
+    for (const source of [defaults.columns, own.columns]) {
+      for (const [column, { name: _name, ...hint }] of Object.entries(source ?? {})) columns[column] = { ...columns[column], ...hint };
+    }
+    const keysOf = (k: string | string[] | null | undefined) => (k == null ? [] : typeof k === "string" ? [k] : k);
     // Column hints may mark keys too (dlt's `columns: { id: { primary_key: true } }`).
     const hinted = (flag: "primary_key" | "merge_key") => Object.entries(columns).filter(([, h]) => h[flag]).map(([name]) => name);
-    const primaryKey = merged.primary_key !== undefined ? keysOf(merged.primary_key) : hinted("primary_key");
-    const mergeKey = merged.merge_key !== undefined ? keysOf(merged.merge_key) : hinted("merge_key");
+    const primaryKey = merged.primary_key != null ? keysOf(merged.primary_key) : hinted("primary_key");
+    const mergeKey = merged.merge_key != null ? keysOf(merged.merge_key) : hinted("merge_key");
     const writeDisposition = merged.write_disposition?.disposition ?? "append";
     const mergeStrategy = writeDisposition === "merge" ? (merged.write_disposition?.strategy ?? (primaryKey.length ? "upsert" : "delete-insert")) : undefined;
     if (merged.write_disposition?.strategy && writeDisposition !== "merge") {
-      throw new ConfigError(`resources[${index}].write_disposition.strategy: a strategy needs disposition "merge", got "${writeDisposition}"`);
+      throw new ConfigError(`resources[${index}].write_disposition.strategy: a strategy needs disposition "merge", got "${writeDisposition}"`, { hint: 'write { "disposition": "merge", "strategy": … }, or drop the strategy' });
     }
     if (mergeStrategy === "upsert" && primaryKey.length === 0) {
       throw new ConfigError(`resources[${index}].write_disposition: merge strategy "upsert" needs a primary_key`, {
@@ -166,28 +192,38 @@ export function planConfig(config: Config, source = "config"): Plan {
         hint: 'add "primary_key": "id" to the resource or to resource_defaults',
       });
     }
-    const at = `resources[${index}]`;
     const params: Record<string, string | number | boolean> = {};
     const legacyResolve: { param: string; resource: string; field: string }[] = [];
-    let incrementalConfig: (IncrementalConfig & { start_param?: string }) | undefined = endpoint.incremental;
+    let incrementalConfig: (IncrementalConfig & { start_param?: string }) | undefined = endpoint.incremental ?? undefined;
     for (const [key, value] of Object.entries(endpoint.params ?? {})) {
       if (value === null) continue;
       if (typeof value !== "object") params[key] = value;
       else if (value.type === "resolve") legacyResolve.push({ param: key, resource: value.resource, field: value.field });
       else {
         if (incrementalConfig) {
-          throw new ConfigError(`${at}.endpoint.params.${key}: only one incremental per endpoint; endpoint.incremental${endpoint.incremental ? "" : " or another param"} already sets one`);
+          throw new ConfigError(`${at}.endpoint.params.${key}: only one incremental per endpoint; endpoint.incremental${endpoint.incremental ? "" : " or another param"} already sets one`, {
+            hint: "keep one: endpoint.incremental (with start_param / end_param), or a single { type: incremental } param",
+          });
         }
-        const { type: _type, ...rest } = value;
+        const { type: _type, end_value: _end, end_param: _endParam, ...rest } = value;
         incrementalConfig = { ...rest, start_param: key };
       }
     }
     let path = endpoint.path ?? name;
+    if (!config.client.base_url && !isAbsoluteUrl(path) && !path.trimStart().startsWith("{")) {
+      throw new ConfigError(`${at}.endpoint.path: "${path}" is relative and client.base_url is not set, so there is no URL to send it to`, {
+        hint: `set client.base_url (e.g. "https://api.example.com") or write the full URL in ${at}.endpoint.path`,
+      });
+    }
+    const method = (endpoint.method?.toUpperCase() ?? "GET") as "GET" | "POST";
+    const data = planData(endpoint, method, `${at}.endpoint`);
     // Legacy: `{id}` in the path names a param; a plain param is written into the path, a resolve param stays a placeholder.
     path = bindPathParams(path, params, legacyResolve, `${at}.endpoint.path`);
     for (const l of legacyResolve) {
       if (!path.includes(`{${l.param}}`)) {
-        throw new ConfigError(`${at}.endpoint.params.${l.param}: a "resolve" param must appear in the path as {${l.param}}; to send a parent field as a query parameter write "{resources.${l.resource}.${l.field}}"`);
+        throw new ConfigError(`${at}.endpoint.params.${l.param}: a "resolve" param must appear in the path as {${l.param}}; to send a parent field as a query parameter write "{resources.${l.resource}.${l.field}}"`, {
+          hint: `put {${l.param}} in the path, or write "${l.param}": "{resources.${l.resource}.${l.field}}"`,
+        });
       }
     }
     const staticParamsForTemplates = { ...params };
@@ -198,18 +234,29 @@ export function planConfig(config: Config, source = "config"): Plan {
         { path: `${at}.endpoint.path`, value: path },
         { path: `${at}.endpoint.params`, value: staticParamsForTemplates },
         { path: `${at}.endpoint.json`, value: endpoint.json },
+        { path: `${at}.endpoint.data`, value: endpoint.data },
         { path: `${at}.endpoint.headers`, value: endpoint.headers },
       ],
       legacyResolve,
       incrementalConfig !== undefined,
     );
+    if (incrementalConfig && incrementalConfig.lag === undefined) {
+      const where = (["path", "params", "json", "data", "headers"] as const).find((k) => findPlaceholders(k === "path" ? path : endpoint[k]).includes("incremental.lag"));
+      if (where) {
+        throw new ConfigError(`${at}.endpoint.${where}: placeholder {incremental.lag} needs a lag in the incremental`, { hint: "add lag (seconds for date-times, days for dates) to the incremental, or remove the placeholder" });
+      }
+    }
     const includeFromParent = merged.include_from_parent ?? [];
     if (includeFromParent.length && !parent) {
-      throw new ConfigError(`${at}.include_from_parent: resource "${name}" has no parent; include_from_parent needs a {resources.<parent>.<field>} placeholder in its endpoint`);
+      throw new ConfigError(`${at}.include_from_parent: resource "${name}" has no parent; include_from_parent needs a {resources.<parent>.<field>} placeholder in its endpoint`, {
+        hint: "remove include_from_parent, or make the resource a child with a {resources.<parent>.<field>} placeholder",
+      });
     }
     // A path ending in a placeholder returns one entity: the body is the record, there is one page (dlt's guess).
     const singleEntity = isSingleEntityPath(path);
+    // null (dlt's None) clears the endpoint's and resource_defaults' paginator: the client's applies, else auto.
     const paginator = endpoint.paginator ?? (singleEntity ? { type: "single_page" as const } : (config.client.paginator ?? { type: "auto" as const }));
+    if (data) checkBodyPaths(paginator, `${at}.endpoint`);
     const dataSelector = endpoint.data_selector ?? (singleEntity && !endpoint.paginator ? "$" : undefined);
     return {
       name,
@@ -228,14 +275,16 @@ export function planConfig(config: Config, source = "config"): Plan {
       processingSteps: merged.processing_steps ?? [],
       endpoint: {
         path,
-        method: (endpoint.method?.toUpperCase() ?? "GET") as "GET" | "POST",
+        method,
         params,
-        json: endpoint.json,
+        json: endpoint.json ?? undefined,
+        data,
         headers: { ...endpoint.headers },
         dataSelector,
         paginator,
-        auth: endpoint.auth,
-        responseActions: endpoint.response_actions ?? [],
+        auth: endpoint.auth ?? undefined,
+        responseActions:
+          ownEndpoint.response_actions !== undefined ? knownActions(ownEndpoint.response_actions, `${at}.endpoint`, warnings) : defaultActions,
         maxPages: endpoint.max_pages,
       },
     };
@@ -255,7 +304,73 @@ export function planConfig(config: Config, source = "config"): Plan {
     views: { ...config.views },
     batchPages: config.batch_pages,
     batchSeconds: config.batch_seconds,
+    warnings: [...warnings],
   };
+}
+
+/**
+ * The response actions restduck knows; dlt ignores an action it does not
+ * know, so restduck drops it too, and says so with the path.
+ */
+function knownActions(actions: readonly ResponseActionConfig[] | null | undefined, at: string, warnings: Set<string>): ResponseActionConfig[] {
+  const out: ResponseActionConfig[] = [];
+  for (const [i, rule] of (actions ?? []).entries()) {
+    if (typeof rule === "object" && typeof rule.action === "string" && !(RESPONSE_ACTIONS as readonly string[]).includes(rule.action)) {
+      warnings.add(`${at}.response_actions[${i}].action: unknown action "${rule.action}" is ignored (as dlt ignores it); known: ${RESPONSE_ACTIONS.join(", ")}`);
+      continue;
+    }
+    out.push(rule);
+  }
+  return out;
+}
+
+const tableFormatWarning = (at: string, format: string) =>
+  `${at}.table_format: "${format}" has no effect on DuckDB; restduck writes DuckDB tables (dlt ignores table_format on destinations without table formats too)`;
+
+function columnNameWarnings(at: string, columns: Record<string, ColumnHintConfig> | null | undefined): string[] {
+  return Object.entries(columns ?? {})
+    .filter(([key, hint]) => hint.name !== undefined && hint.name !== key)
+    .map(([key, hint]) => `${at}.columns.${key}.name: "${hint.name}" differs from its key; the key names the column, as in dlt`);
+}
+
+/**
+ * `endpoint.data` as dlt sends it through requests: an object or a list of
+ * pairs is a form (nulls dropped, list values repeated), an empty one sends
+ * no body, a string is the raw body. One body per request: dlt refuses
+ * `json` with `data` when it sends; restduck says so before any request.
+ */
+function planData(endpoint: EndpointConfig, method: "GET" | "POST", at: string): FormTemplate | { raw: string } | undefined {
+  const data = endpoint.data;
+  if (data == null) return undefined;
+  if (endpoint.json != null) {
+    throw new ConfigError(`${at}: "json" and "data" are both set, but a request has one body (dlt refuses this too)`, {
+      hint: `keep ${at}.json for a JSON body, or ${at}.data for a form or raw body (resource_defaults.endpoint may supply one of them)`,
+    });
+  }
+  let body: FormTemplate | { raw: string } | undefined;
+  if (typeof data === "string") body = { raw: data };
+  else {
+    const pairs = Array.isArray(data) ? data : Object.entries(data).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as const) : [[k, v] as const]));
+    const form = pairs.filter((p): p is readonly [string, string | number | boolean] => p[1] !== null).map(([k, v]): [string, string | number | boolean] => [k, v]);
+    body = form.length ? { form } : undefined;
+  }
+  if (body && method === "GET") {
+    throw new ConfigError(`${at}.data: a request body needs method POST, and this endpoint sends GET`, {
+      hint: `add "method": "POST" to ${at}`,
+    });
+  }
+  return body;
+}
+
+/** Body-path paginators write into a JSON body, so they cannot page a form or raw `data` body (in dlt they silently do nothing). */
+function checkBodyPaths(paginator: PaginatorConfig, at: string): void {
+  for (const key of ["offset_body_path", "limit_body_path", "page_body_path", "cursor_body_path"]) {
+    if ((paginator as Record<string, unknown>)[key] !== undefined) {
+      throw new ConfigError(`${at}.paginator.${key}: a body path sets a field of a JSON body, and this endpoint sends endpoint.data (a form or raw body)`, {
+        hint: `send the page in the query string (${key.replace("_body_path", "_param")}) or send the body as endpoint.json`,
+      });
+    }
+  }
 }
 
 function planIncremental(c: IncrementalConfig & { start_param?: string; end_param?: string }, primaryKey: string[]): IncrementalPlan {

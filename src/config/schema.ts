@@ -63,6 +63,17 @@ const scalar = v.union([v.string(), v.number(), v.boolean()], "expected a string
 const notList = <S extends v.GenericSchema>(what: string, schema: S) =>
   v.pipe(v.unknown(), v.check((x) => !Array.isArray(x), `expected ${what}, got a list`), schema);
 const stringMap = notList("an object of strings", v.record(v.string(), str(), "expected an object of strings"));
+/**
+ * dlt accepts `None` for most optional keys, meaning "not set": `unset` reads
+ * null as absent (the default applies), so inner code never sees null.
+ */
+const unset = <S extends v.GenericSchema>(schema: S) => v.pipe(v.nullish(schema), v.transform((x) => x ?? undefined));
+/**
+ * Resource and endpoint keys keep an explicit null: it overrides what
+ * `resource_defaults` (or the client) would give, as a `None` does in dlt
+ * (`paginator: None` drops an inherited paginator). The plan reads null as unset.
+ */
+const orNull = <S extends v.GenericSchema>(schema: S) => v.optional(v.nullable(schema));
 const oneOf = <const T extends readonly string[]>(values: T) =>
   v.picklist(values, (issue) => `expected one of ${values.map((x) => `"${x}"`).join(", ")}, got ${describe(issue.input)}`);
 
@@ -83,10 +94,10 @@ const BearerAuth = obj({ type: v.literal("bearer"), token: nonEmpty() });
 
 const ApiKeyAuth = obj({
   type: v.literal("api_key"),
-  name: v.optional(nonEmpty(), "Authorization"),
+  name: v.nullish(nonEmpty(), "Authorization"),
   api_key: nonEmpty(),
   location: v.pipe(
-    v.optional(oneOf(["header", "query", "param", "cookie"] as const), "header"),
+    v.nullish(oneOf(["header", "query", "param", "cookie"] as const), "header"),
     // dlt spells the query-string location both "query" and "param".
     v.transform((l) => (l === "param" ? "query" : l)),
   ),
@@ -97,14 +108,14 @@ const HttpBasicAuth = obj({ type: v.literal("http_basic"), username: str(), pass
 const OAuth2Auth = v.pipe(
   obj({
     type: oneOf(["oauth2_client_credentials", "oauth2"] as const),
-    access_token_url: v.optional(nonEmpty("a URL")),
-    token_url: v.optional(nonEmpty("a URL")),
+    access_token_url: unset(nonEmpty("a URL")),
+    token_url: unset(nonEmpty("a URL")),
     client_id: nonEmpty(),
     client_secret: nonEmpty(),
-    scopes: v.optional(v.union([str(), v.array(str())], "expected a string or a list of strings")),
-    access_token_request_data: v.optional(v.record(v.string(), scalar)),
-    default_token_expiration: v.optional(posInt("a positive number of seconds"), 3600),
-    client_auth: v.optional(oneOf(["body", "basic"] as const), "body"),
+    scopes: unset(v.union([str(), v.array(str())], "expected a string or a list of strings")),
+    access_token_request_data: unset(v.record(v.string(), scalar)),
+    default_token_expiration: v.nullish(posInt("a positive number of seconds"), 3600),
+    client_auth: v.nullish(oneOf(["body", "basic"] as const), "body"),
   }),
   v.check(
     (a) => Boolean(a.access_token_url ?? a.token_url),
@@ -122,8 +133,15 @@ export const AUTH_TYPES = ["bearer", "api_key", "http_basic", "oauth2_client_cre
 
 export const AuthSchema = v.pipe(
   v.unknown(),
-  // dlt's shorthand: `{ token }` without a type is bearer auth.
-  v.transform((x) => (typeof x === "object" && x !== null && !("type" in x) && "token" in x ? { type: "bearer", ...x } : x)),
+  // dlt's shorthands: `"bearer"` is `{ type: "bearer" }` (its values come from the secrets, see
+  // secrets.ts fillAuthCredentials), and `{ token }` without a type is bearer auth.
+  v.transform((x) =>
+    typeof x === "string"
+      ? { type: x }
+      : typeof x === "object" && x !== null && (x as { type?: unknown }).type == null && "token" in x
+        ? { ...x, type: "bearer" }
+        : x,
+  ),
   byType("auth type", AUTH_TYPES, [BearerAuth, ApiKeyAuth, HttpBasicAuth, OAuth2Auth]),
 );
 
@@ -132,53 +150,54 @@ export const AuthSchema = v.pipe(
 const SinglePage = obj({ type: v.literal("single_page") });
 
 const stopRules = {
+  /** null: the response has no total (dlt's `total_path: None`). */
   total_path: v.optional(v.nullable(str("a JSONPath"))),
-  stop_after_empty_page: v.optional(bool(), true),
-  has_more_path: v.optional(str("a JSONPath")),
+  stop_after_empty_page: v.nullish(bool(), true),
+  has_more_path: unset(str("a JSONPath")),
 };
 
 const Offset = obj({
   type: v.literal("offset"),
   limit: posInt(),
-  offset: v.optional(nonNegInt(), 0),
-  offset_param: v.optional(nonEmpty(), "offset"),
-  limit_param: v.optional(nonEmpty(), "limit"),
-  offset_body_path: v.optional(nonEmpty("a dotted path")),
-  limit_body_path: v.optional(nonEmpty("a dotted path")),
-  maximum_offset: v.optional(posInt()),
+  offset: v.nullish(nonNegInt(), 0),
+  offset_param: v.nullish(nonEmpty(), "offset"),
+  limit_param: v.nullish(nonEmpty(), "limit"),
+  offset_body_path: unset(nonEmpty("a dotted path")),
+  limit_body_path: unset(nonEmpty("a dotted path")),
+  maximum_offset: unset(posInt()),
   ...stopRules,
 });
 
 const PageNumber = obj({
   type: v.literal("page_number"),
-  base_page: v.optional(nonNegInt(), 0),
-  page: v.optional(nonNegInt()),
-  page_param: v.optional(nonEmpty(), "page"),
-  page_body_path: v.optional(nonEmpty("a dotted path")),
-  maximum_page: v.optional(posInt()),
+  base_page: v.nullish(nonNegInt(), 0),
+  page: unset(nonNegInt()),
+  page_param: v.nullish(nonEmpty(), "page"),
+  page_body_path: unset(nonEmpty("a dotted path")),
+  maximum_page: unset(posInt()),
   ...stopRules,
 });
 
 const Cursor = obj({
   type: v.literal("cursor"),
-  cursor_path: v.optional(str("a JSONPath"), "cursors.next"),
-  cursor_param: v.optional(nonEmpty()),
-  cursor_body_path: v.optional(nonEmpty("a dotted path")),
-  has_more_path: v.optional(str("a JSONPath")),
-  stop_after_empty_page: v.optional(bool(), false),
+  cursor_path: v.nullish(str("a JSONPath"), "cursors.next"),
+  cursor_param: unset(nonEmpty()),
+  cursor_body_path: unset(nonEmpty("a dotted path")),
+  has_more_path: unset(str("a JSONPath")),
+  stop_after_empty_page: v.nullish(bool(), false),
 });
 
-const JsonLink = obj({ type: v.literal("json_link"), next_url_path: v.optional(str("a JSONPath"), "next") });
+const JsonLink = obj({ type: v.literal("json_link"), next_url_path: v.nullish(str("a JSONPath"), "next") });
 /** dlt's deprecated name for `json_link`. */
 const JsonResponse = v.pipe(
-  obj({ type: v.literal("json_response"), next_url_path: v.optional(str("a JSONPath"), "next") }),
+  obj({ type: v.literal("json_response"), next_url_path: v.nullish(str("a JSONPath"), "next") }),
   v.transform((p) => ({ ...p, type: "json_link" as const })),
 );
-const HeaderLink = obj({ type: v.literal("header_link"), links_next_key: v.optional(nonEmpty(), "next") });
+const HeaderLink = obj({ type: v.literal("header_link"), links_next_key: v.nullish(nonEmpty(), "next") });
 const HeaderCursor = obj({
   type: v.literal("header_cursor"),
-  cursor_key: v.optional(nonEmpty(), "next"),
-  cursor_param: v.optional(nonEmpty(), "cursor"),
+  cursor_key: v.nullish(nonEmpty(), "next"),
+  cursor_param: v.nullish(nonEmpty(), "cursor"),
 });
 const Auto = obj({ type: v.literal("auto") });
 
@@ -251,11 +270,30 @@ const TrustedOrigin = v.pipe(
   }, (issue) => `expected an origin like "https://files.example.com" (scheme, host and port only), got ${describe(issue.input)}`),
 );
 
+/** An absolute http(s) URL: a base_url without a scheme would fail every request with a bare "Invalid URL". */
+const BaseUrl = v.pipe(
+  nonEmpty("a URL"),
+  v.check((u) => {
+    try {
+      return ["http:", "https:"].includes(new URL(u).protocol);
+    } catch {
+      return false;
+    }
+  }, (issue) => {
+    // A user:password@ part is masked: the message echoes what was written.
+    const written = String(issue.input).replace(/^(.*)@/, "***@");
+    const rest = written.replace(/^[a-z]+:\/*/i, "");
+    const like = rest.startsWith("/") ? `https://api.example.com${rest}` : `https://${rest || "api.example.com"}`;
+    return `expected an absolute URL with its scheme, like "${like}", got ${describe(written)}`;
+  }),
+);
+
 const ClientSchema = obj({
-  base_url: v.optional(nonEmpty("a URL")),
-  headers: v.optional(stringMap),
-  auth: v.optional(AuthSchema),
-  paginator: v.optional(PaginatorSchema),
+  base_url: unset(BaseUrl),
+  headers: unset(stringMap),
+  auth: unset(AuthSchema),
+  /** null: no client-wide paginator (each endpoint's, else `auto`), as dlt's `paginator: None`. */
+  paginator: unset(PaginatorSchema),
   retry: v.optional(RetrySchema, {}),
   /** Most requests in flight for paginators that can plan pages ahead (offset, page_number with a total). */
   concurrency: v.optional(posInt("a positive number of requests"), 4),
@@ -285,29 +323,38 @@ const cursorValue = v.union([v.string(), v.number()], "expected a string or a nu
 
 const incrementalArgs = {
   cursor_path: nonEmpty("a JSONPath to the cursor field"),
-  initial_value: v.optional(v.nullable(cursorValue)),
-  end_value: v.optional(v.nullable(cursorValue)),
-  last_value_func: v.optional(oneOf(LAST_VALUE_FUNCS), "max"),
-  lag: v.optional(nonNegNum("a non-negative number (seconds for date-times, days for dates)")),
-  range_start: v.optional(oneOf(RANGE_BOUNDS), "closed"),
-  range_end: v.optional(oneOf(RANGE_BOUNDS), "open"),
-  on_cursor_value_missing: v.optional(oneOf(ON_CURSOR_MISSING), "raise"),
-  row_order: v.optional(v.nullable(oneOf(["asc", "desc"] as const))),
-  primary_key: v.optional(v.union([nonEmpty(), v.array(nonEmpty())], "expected a column name or a list of them")),
-  convert: v.optional(fnOr<(value: unknown) => unknown, v.GenericSchema<string, (typeof CONVERTERS)[number]>>(
+  initial_value: unset(v.nullable(cursorValue)),
+  end_value: unset(v.nullable(cursorValue)),
+  last_value_func: v.nullish(oneOf(LAST_VALUE_FUNCS), "max"),
+  lag: unset(nonNegNum("a non-negative number (seconds for date-times, days for dates)")),
+  range_start: v.nullish(oneOf(RANGE_BOUNDS), "closed"),
+  range_end: v.nullish(oneOf(RANGE_BOUNDS), "open"),
+  on_cursor_value_missing: v.nullish(oneOf(ON_CURSOR_MISSING), "raise"),
+  row_order: unset(v.nullable(oneOf(["asc", "desc"] as const))),
+  primary_key: unset(v.union([nonEmpty(), v.array(nonEmpty())], "expected a column name or a list of them")),
+  convert: unset(fnOr<(value: unknown) => unknown, v.GenericSchema<string, (typeof CONVERTERS)[number]>>(
     v.picklist(CONVERTERS, (issue) => `expected one of ${CONVERTERS.map((c) => `"${c}"`).join(", ")} or a function, got ${describe(issue.input)}`),
   )),
 };
 
 const IncrementalSchema = obj(
-  { ...incrementalArgs, start_param: v.optional(nonEmpty()), end_param: v.optional(nonEmpty()) },
+  { ...incrementalArgs, start_param: unset(nonEmpty()), end_param: unset(nonEmpty()) },
   "an incremental object",
 );
 
 /** Legacy `params: { x: { type: "resolve", resource, field } }`. */
 const ResolveParam = obj({ type: v.literal("resolve"), resource: nonEmpty("a resource name"), field: nonEmpty("a field path") });
+/**
+ * A param's incremental sets only the start: dlt refuses an end there
+ * (config_setup.setup_incremental_object), and so does restduck, pointing to
+ * `endpoint.incremental`, which takes `end_value` and `end_param`.
+ */
+const startOnly = (key: string) =>
+  v.optional(
+    v.nullable(v.never(`an incremental param carries only the start (initial_value); ${key} belongs in endpoint.incremental, with start_param and end_param`)),
+  );
 /** Legacy `params: { since: { type: "incremental", cursor_path, initial_value } }`: the param is the start param. */
-const IncrementalParam = obj({ type: v.literal("incremental"), ...incrementalArgs });
+const IncrementalParam = obj({ type: v.literal("incremental"), ...incrementalArgs, end_value: startOnly("end_value"), end_param: startOnly("end_param") });
 export const PARAM_TYPES = ["resolve", "incremental"] as const;
 
 const ParamObject = byType("param type", PARAM_TYPES, [ResolveParam, IncrementalParam]);
@@ -319,16 +366,21 @@ const ParamValue = v.lazy((input) => (typeof input === "object" && input !== nul
 >;
 
 export const RESPONSE_ACTIONS = ["ignore", "error", "retry"] as const;
+/**
+ * dlt runs an action it does not know as a no-op hook, so an unknown name is
+ * accepted here too; the plan drops it with a warning naming the known ones.
+ */
+const ActionName = nonEmpty(`one of ${RESPONSE_ACTIONS.map((a) => `"${a}"`).join(", ")}`);
 
 const ResponseActionObject = v.pipe(
   obj(
     {
-      status_code: v.optional(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d{3}$/))], "expected an HTTP status")),
-      content: v.optional(str()),
+      status_code: unset(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d{3}$/))], "expected an HTTP status")),
+      content: unset(str()),
       body_path: v.optional(nonEmpty("a JSONPath")),
       equals: v.optional(v.unknown()),
       not_equals: v.optional(v.unknown()),
-      action: v.union([oneOf(RESPONSE_ACTIONS), fn(), v.array(fn())], (issue) => `expected one of ${RESPONSE_ACTIONS.map((a) => `"${a}"`).join(", ")} or a function, got ${describe(issue.input)}`),
+      action: v.union([ActionName, fn(), v.array(fn())], (issue) => `expected one of ${RESPONSE_ACTIONS.map((a) => `"${a}"`).join(", ")} or a function, got ${describe(issue.input)}`),
     },
     "a response action",
   ),
@@ -337,18 +389,37 @@ const ResponseActionObject = v.pipe(
 
 const ResponseActionSchema = fnOr<(response: { status: number; body: unknown; text: string }) => unknown, typeof ResponseActionObject>(ResponseActionObject);
 
+const formValue = v.union([scalar, v.null()], "expected a string, number, boolean or null");
+/**
+ * `endpoint.data`, sent as the request body the way dlt (requests) sends it:
+ * an object or a list of `[key, value]` pairs is a form
+ * (application/x-www-form-urlencoded; pairs keep repeated keys), a string is
+ * sent as it is, without a content type.
+ */
+const DataSchema = v.union(
+  [
+    str(),
+    notList("an object", v.record(v.string(), v.union([formValue, v.array(formValue)], "expected a string, number, boolean, null or a list of them"))),
+    v.array(v.tuple([str("a field name"), formValue], "expected a [key, value] pair"), "expected a list of [key, value] pairs"),
+  ],
+  (issue) => `expected a form object, a list of [key, value] pairs or a string, got ${describe(issue.input)}`,
+);
+
 const EndpointSchema = obj(
   {
-  path: v.optional(nonEmpty("a path or URL")),
-  method: v.optional(oneOf(["GET", "POST", "get", "post"] as const)),
-  params: v.optional(v.record(v.string(), ParamValue)),
-  json: v.optional(notList("an object", v.record(v.string(), v.unknown(), "expected an object"))),
-  headers: v.optional(stringMap),
-  data_selector: v.optional(v.nullable(str("a JSONPath"))),
-  paginator: v.optional(PaginatorSchema),
-  response_actions: v.optional(v.array(ResponseActionSchema, "expected a list of response actions")),
-  incremental: v.optional(IncrementalSchema),
-  auth: v.optional(AuthSchema),
+  path: orNull(nonEmpty("a path or URL")),
+  method: orNull(oneOf(["GET", "POST", "get", "post"] as const)),
+  params: orNull(v.record(v.string(), ParamValue)),
+  json: orNull(notList("an object", v.record(v.string(), v.unknown(), "expected an object"))),
+  data: orNull(DataSchema),
+  headers: orNull(stringMap),
+  data_selector: orNull(str("a JSONPath")),
+  /** null: not this endpoint's nor resource_defaults' — the client's paginator, else `auto` (dlt's `paginator: None`). */
+  paginator: orNull(PaginatorSchema),
+  response_actions: orNull(v.array(ResponseActionSchema, "expected a list of response actions")),
+  incremental: orNull(IncrementalSchema),
+  /** null: the client's auth (dlt's `auth: None`). */
+  auth: orNull(AuthSchema),
   /** Stop after this many pages (restduck's; dlt has no such key). */
   max_pages: v.optional(posInt("a positive number of pages")),
   },
@@ -388,15 +459,56 @@ const ProcessingStepSchema = v.pipe(
 
 const WRITE_DISPOSITIONS = ["append", "replace", "merge"] as const;
 
-/** A `columns` hint: dlt's data types (the normalizer's list) and column flags. */
+/**
+ * A `columns` hint: dlt's data types (the normalizer's list) and column flags.
+ * `partition`, `cluster`, `sort` and `unique` are accepted and have no effect
+ * on DuckDB, as with dlt's duckdb destination.
+ */
 const ColumnHintSchema = obj({
-  data_type: v.optional(oneOf(DATA_TYPES)),
-  nullable: v.optional(bool()),
-  precision: v.optional(posInt()),
-  scale: v.optional(nonNegInt()),
-  primary_key: v.optional(bool()),
-  merge_key: v.optional(bool()),
+  name: unset(nonEmpty("a column name")),
+  data_type: unset(oneOf(DATA_TYPES)),
+  nullable: unset(bool()),
+  precision: unset(posInt()),
+  scale: unset(nonNegInt()),
+  primary_key: unset(bool()),
+  merge_key: unset(bool()),
+  partition: unset(bool()),
+  cluster: unset(bool()),
+  sort: unset(bool()),
+  unique: unset(bool()),
+  description: unset(str()),
 });
+
+/**
+ * `columns` as dlt takes them: `{ name: hint }`, or a list of hints that each
+ * carry their `name` (dlt's ensure_table_schema_columns). Lists become the
+ * mapping here; a name given twice is a mistake, reported with its position.
+ */
+const ColumnsSchema = v.pipe(
+  v.unknown(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const input = dataset.value;
+    if (!Array.isArray(input)) return input;
+    const out: Record<string, unknown> = {};
+    for (const [i, item] of input.entries()) {
+      const name = typeof item === "object" && item !== null ? (item as { name?: unknown }).name : undefined;
+      if (typeof name !== "string" || name === "") {
+        addIssue({ message: `a column in a list needs a "name", got ${describe(item)}`, path: [{ type: "array", origin: "value", input, key: i, value: item }] });
+        return NEVER;
+      }
+      if (name in out) {
+        addIssue({ message: `column "${name}" is listed twice; give each column once`, path: [{ type: "array", origin: "value", input, key: i, value: item }] });
+        return NEVER;
+      }
+      out[name] = item;
+    }
+    return out;
+  }),
+  notList("an object of column hints or a list of them", v.record(v.string(), ColumnHintSchema, "expected an object of column hints or a list of them")),
+);
+
+/** dlt's table formats; DuckDB tables have none of them, so the plan warns that the key has no effect. */
+export const TABLE_FORMATS = ["iceberg", "delta", "hive", "native"] as const;
 
 const CONTRACT_MODES = ["evolve", "freeze", "discard_row", "discard_value"] as const;
 const SchemaContractSchema = v.union(
@@ -419,19 +531,21 @@ const PrimaryKey = v.union([nonEmpty(), v.pipe(v.array(nonEmpty()), v.minLength(
 
 const resourceEntries = {
   name: v.optional(nonEmpty("a resource name")),
-  table_name: v.optional(nonEmpty("a table name")),
-  primary_key: v.optional(PrimaryKey),
-  merge_key: v.optional(PrimaryKey),
-  write_disposition: v.optional(WriteDispositionSchema),
-  columns: v.optional(v.record(v.string(), ColumnHintSchema)),
-  max_table_nesting: v.optional(nonNegInt()),
-  schema_contract: v.optional(SchemaContractSchema),
-  selected: v.optional(bool()),
+  table_name: orNull(nonEmpty("a table name")),
+  primary_key: orNull(PrimaryKey),
+  merge_key: orNull(PrimaryKey),
+  write_disposition: orNull(WriteDispositionSchema),
+  columns: orNull(ColumnsSchema),
+  max_table_nesting: orNull(nonNegInt()),
+  schema_contract: orNull(SchemaContractSchema),
+  /** Accepted as in dlt; it has no effect on DuckDB (the plan says so). */
+  table_format: orNull(oneOf(TABLE_FORMATS)),
+  selected: orNull(bool()),
   /** Accepted for dlt compatibility; restduck schedules resources itself. */
-  parallelized: v.optional(bool()),
-  processing_steps: v.optional(v.array(ProcessingStepSchema, "expected a list of processing steps")),
-  include_from_parent: v.optional(v.array(nonEmpty("a parent field name"), "expected a list of parent field names")),
-  endpoint: v.optional(orString((path) => ({ path }), EndpointSchema)),
+  parallelized: orNull(bool()),
+  processing_steps: orNull(v.array(ProcessingStepSchema, "expected a list of processing steps")),
+  include_from_parent: orNull(v.array(nonEmpty("a parent field name"), "expected a list of parent field names")),
+  endpoint: orNull(orString((path) => ({ path }), EndpointSchema)),
 };
 
 const ResourceSchema = orString((name) => ({ name }), obj(resourceEntries, "a resource object or a name"));
@@ -445,7 +559,7 @@ export const ConfigSchema = obj({
   pipeline_name: v.optional(v.pipe(str(), v.regex(/^[A-Za-z0-9_]+$/, "expected letters, digits and _"))),
   dataset_name: v.optional(v.pipe(str(), v.regex(/^[A-Za-z0-9_]+$/, "expected letters, digits and _"))),
   client: obj({ ...ClientSchema.entries }, "a client object"),
-  resource_defaults: v.optional(ResourceDefaultsSchema),
+  resource_defaults: unset(ResourceDefaultsSchema),
   resources: v.pipe(v.array(ResourceSchema, "expected a list of resources"), v.minLength(1, "expected at least one resource")),
   views: v.optional(v.record(ViewName, nonEmpty("a SQL query"))),
   max_table_nesting: v.optional(nonNegInt()),

@@ -50,6 +50,11 @@ export interface SecretSources {
    * secrets, since the recording masked them. The stand-in is treated as a secret (masked).
    */
   placeholder?: (name: string) => string;
+  /**
+   * The source's name in dlt's config sections (`sources.rest_api.<name>.credentials`):
+   * the config's `pipeline_name`, else this (the config file's name).
+   */
+  sourceName?: string;
 }
 
 export interface ResolvedSecrets<T> {
@@ -181,5 +186,137 @@ export function resolveSecrets<T>(raw: T, sources: SecretSources = {}): Resolved
       hint: `set ${[...missing.values()].join(", ")} in the environment, or add ${[...missing.keys()].map((n) => `${n.split(".").at(-1)} = "…"`).join(", ")} to .dlt/secrets.toml`,
     });
   }
+  const sourceName = typeof (value as { pipeline_name?: unknown })?.pipeline_name === "string" ? (value as { pipeline_name: string }).pipeline_name : sources.sourceName;
+  fillAuthCredentials(value, credentialSections(sourceName), {
+    // As dlt resolves: provider by provider (environment, then each file), most specific section first in each.
+    find: (keys) => {
+      for (const key of keys) {
+        const fromEnv = env[secretEnvName(key)];
+        if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, origin: `env ${secretEnvName(key)}` };
+      }
+      for (const file of files) {
+        for (const key of keys) {
+          const found = digExact(tableOf(file), key);
+          if (typeof found === "string" || typeof found === "number") return { value: String(found), origin: `${file.label} [${key.split(".").slice(0, -1).join(".")}]` };
+        }
+      }
+      return undefined;
+    },
+    filled: (at, found, isSecret) => {
+      origins[at] = found.origin;
+      if (isSecret) values.add(found.value);
+    },
+    looked: () => files.map((f) => `${f.label}${existsSync(f.path) ? "" : " (not found)"}`).join(", "),
+  });
   return { value, values: [...values], origins };
+}
+
+/**
+ * The auth fields dlt's auth classes take from its config providers, by auth
+ * type, with those that must end up set and those that are secrets.
+ */
+const AUTH_FIELDS: Record<string, { fields: string[]; required: string[]; secret: string[] }> = {
+  bearer: { fields: ["token"], required: ["token"], secret: ["token"] },
+  api_key: { fields: ["api_key", "name", "location"], required: ["api_key"], secret: ["api_key"] },
+  http_basic: { fields: ["username", "password"], required: ["username", "password"], secret: ["password"] },
+  oauth2_client_credentials: { fields: ["access_token_url", "client_id", "client_secret"], required: ["access_token_url", "client_id", "client_secret"], secret: ["client_secret"] },
+};
+AUTH_FIELDS.oauth2 = AUTH_FIELDS.oauth2_client_credentials;
+
+/**
+ * Where dlt looks for a rest_api source's credentials, most specific first:
+ * `sources.rest_api.<name>.credentials`, then `sources.rest_api.credentials`,
+ * `sources.credentials` and `credentials` (env `SOURCES__REST_API__CREDENTIALS__TOKEN`,
+ * TOML `[sources.rest_api.credentials]`). restduck also reads `[sources.<name>.credentials]`,
+ * where its other secrets live.
+ */
+export function credentialSections(sourceName?: string): string[] {
+  const named = sourceName ? [`sources.rest_api.${sourceName}.credentials`, ...(sourceName === "rest_api" ? [] : [`sources.${sourceName}.credentials`])] : [];
+  return [...named, "sources.rest_api.credentials", "sources.credentials", "credentials"];
+}
+
+function digExact(table: Table | undefined, dotted: string): unknown {
+  let node: unknown = table;
+  for (const part of dotted.split(".")) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Table)[part];
+  }
+  return node;
+}
+
+/**
+ * A config whose auth shorthands have stand-ins for the fields they must
+ * have, so its shape can be checked before the credentials are looked up
+ * (restApiSource validates at once, and resolves secrets at run time).
+ */
+export function withCredentialStandIns<T>(config: T): T {
+  // Plain objects and lists are copied; functions (a TS config's steps and hooks) are kept as they are.
+  const copyOf = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(copyOf) : typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, copyOf(v)])) : x;
+  const copy = copyOf(config) as T;
+  fillAuthCredentials(copy, ["credentials"], {
+    find: (keys) => ({ value: `<credential ${keys[0]}>`, origin: "stand-in" }),
+    filled: () => {},
+    looked: () => "",
+  }, true);
+  return copy;
+}
+
+interface CredentialLookup {
+  /** The first of `keys` (dotted, most specific first) that a provider holds. */
+  find(keys: string[]): { value: string; origin: string } | undefined;
+  filled(at: string, found: { value: string; origin: string }, isSecret: boolean): void;
+  looked(): string;
+}
+
+/**
+ * dlt's auth shorthands: `auth: "bearer"` (any auth type as a bare string), and
+ * an auth object missing a field, are completed from the config providers as
+ * dlt completes them (`create_auth` → `resolve_configuration`). Fields written
+ * in the config win. A required field found nowhere is a SecretError naming
+ * the environment variables and the TOML section to set. Mutates `config`.
+ */
+function fillAuthCredentials(config: unknown, sections: string[], lookup: CredentialLookup, onlyRequired = false): void {
+  if (typeof config !== "object" || config === null) return;
+  const c = config as Table;
+  const places: { at: string; holder: Table }[] = [];
+  const add = (at: string, holder: unknown) => {
+    if (typeof holder === "object" && holder !== null && !Array.isArray(holder) && (holder as Table).auth != null) places.push({ at, holder: holder as Table });
+  };
+  add("client", c.client);
+  add("resource_defaults.endpoint", (c.resource_defaults as Table | undefined)?.endpoint);
+  if (Array.isArray(c.resources)) c.resources.forEach((r, i) => add(`resources[${i}].endpoint`, typeof r === "object" && r !== null ? (r as Table).endpoint : undefined));
+
+  const problems: string[] = [];
+  const envNames = new Set<string>();
+  for (const { at, holder } of places) {
+    let auth = holder.auth;
+    if (typeof auth === "string") auth = holder.auth = { type: auth };
+    if (typeof auth !== "object" || auth === null || Array.isArray(auth)) continue;
+    const a = auth as Table;
+    const type = typeof a.type === "string" ? a.type : a.type == null && "token" in a ? "bearer" : undefined;
+    const spec = type === undefined ? undefined : AUTH_FIELDS[type];
+    if (!spec) continue; // an unknown type: the schema reports it with the known ones
+    for (const field of spec.fields) {
+      if (a[field] !== undefined && a[field] !== null) continue;
+      if (onlyRequired && !spec.required.includes(field)) continue;
+      if (field === "access_token_url" && a.token_url != null) continue;
+      const found = lookup.find(sections.map((section) => `${section}.${field}`));
+      if (found) {
+        a[field] = found.value;
+        lookup.filled(`${at}.auth.${field}`, found, spec.secret.includes(field));
+      }
+      if (a[field] == null && spec.required.includes(field)) {
+        const names = sections.map((s) => secretEnvName(`${s}.${field}`));
+        names.forEach((n) => envNames.add(n));
+        problems.push(`${at}.auth (${type}) needs "${field}": not in the config, nor in ${names.join(", ")}`);
+      }
+    }
+  }
+  if (problems.length) {
+    const general = sections.find((s) => s === "sources.rest_api.credentials")!;
+    throw new SecretError(`Missing credential${problems.length > 1 ? "s" : ""}:\n  ${problems.join("\n  ")}\n  looked in: environment, ${lookup.looked()}`, {
+      hint: `set ${secretEnvName(general)}__<FIELD> in the environment, add the fields under [${general}] in .dlt/secrets.toml, or write them in the auth object (e.g. { "$secret": "…" })`,
+    });
+  }
 }

@@ -54,7 +54,7 @@ export function parentKey(values: ParentValues): string {
 /**
  * The first request of an endpoint with its placeholders filled: parent
  * values and `{incremental.*}` in path, params, json (types kept when a
- * value is the whole string) and headers, plus legacy start/end params.
+ * value is the whole string), data and headers, plus legacy start/end params.
  */
 export function firstRequest(
   resource: ResourcePlan,
@@ -70,6 +70,13 @@ export function firstRequest(
     url: expandPlaceholders(e.path, placeholders),
     params: { ...params, ...extraParams },
     json: e.json === undefined ? undefined : expandPlaceholders(e.json, placeholders, true),
+    // dlt fills `data` like params: every value becomes text (no type kept).
+    data:
+      e.data === undefined
+        ? undefined
+        : "raw" in e.data
+          ? { raw: expandPlaceholders(e.data.raw, placeholders) }
+          : { form: e.data.form.map(([k, v]): [string, string] => [expandPlaceholders(k, placeholders), typeof v === "string" ? expandPlaceholders(v, placeholders) : String(v)]) },
     headers: Object.keys(headers).length ? headers : undefined,
   };
 }

@@ -145,6 +145,9 @@ export class Incremental {
       "incremental.initial_value": c(this.plan.initialValue) ?? null,
       "incremental.end_value": c(this.endValue) ?? null,
       "incremental.last_value": c(this.#previous?.last_value ?? this.plan.initialValue) ?? null,
+      // dlt formats `{incremental.<attr>}` from the Incremental object: its settings come through unconverted.
+      "incremental.lag": this.plan.lag ?? null,
+      "incremental.cursor_path": this.plan.cursorPath,
     };
   }
 

@@ -20,8 +20,13 @@ export interface HttpRequest {
   json?: unknown;
   /** A form body (application/x-www-form-urlencoded), e.g. for token endpoints. */
   form?: Record<string, string>;
+  /** An endpoint's `data` body: a form (pairs, repeated keys kept) or raw text sent without a content type. */
+  data?: RequestData;
   headers?: Record<string, string>;
 }
+
+/** dlt's `endpoint.data` as sent: a form, or raw text (requests sends a str body with no content type). */
+export type RequestData = { form: [string, string][] } | { raw: string };
 
 /** A successful response, its body parsed as JSON. */
 export interface HttpResponse {
@@ -206,6 +211,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     let method: string = req.method;
     let form = req.form;
     let json = req.json;
+    let data = req.data;
     let target = url;
     let query: HttpRequest["params"] = req.params;
     let downgraded = false;
@@ -226,6 +232,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         }
       }
       if (form) headers["content-type"] = "application/x-www-form-urlencoded";
+      else if (data && "form" in data) Object.assign(headers, withContentType(headers, "application/x-www-form-urlencoded"));
       const sentUrl = withQuery(target, params);
       const shown = () => redactor.redact(sentUrl);
       if (hop === 0) await beforeFirst(shown);
@@ -233,7 +240,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         method,
         query: cleanParams(params),
         headers,
-        body: form ? new URLSearchParams(form).toString() : (json as Record<string, unknown> | undefined),
+        body: form ? new URLSearchParams(form).toString() : data ? dataBody(data) : (json as Record<string, unknown> | undefined),
         retry: 0,
         ignoreResponseError: true,
         responseType: "stream",
@@ -273,6 +280,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         method = "GET";
         form = undefined;
         json = undefined;
+        data = undefined;
       }
       target = next.toString();
       query = undefined;
@@ -462,6 +470,19 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
     at += c.byteLength;
   }
   return out;
+}
+
+/** Sets a content type unless the request's headers already name one (in any case). */
+function withContentType(headers: Record<string, string>, type: string): Record<string, string> {
+  return Object.keys(headers).some((k) => k.toLowerCase() === "content-type") ? headers : { ...headers, "content-type": type };
+}
+
+/**
+ * The bytes of a `data` body. Raw text goes as bytes: a string body would make
+ * fetch add `text/plain`, where requests (and so dlt) sends no content type.
+ */
+function dataBody(data: RequestData): string | Uint8Array {
+  return "form" in data ? new URLSearchParams(data.form).toString() : new TextEncoder().encode(data.raw);
 }
 
 function parseJson(text: string, response: FetchResponse<unknown>, url: string, method: string): unknown {

@@ -480,7 +480,7 @@ export class Loader {
     const value = (c: (typeof cols)[number]) => (c.name === SCD2_FROM ? boundary : c.name === SCD2_TO ? "NULL" : castFromStage(c));
     await db.run(`INSERT INTO ${target} (${cols.map((c) => q(c.name)).join(", ")}) SELECT ${cols.map(value).join(", ")} FROM ${fresh}`);
     const children = Object.values(batch.schema.tables).filter((t) => t.parent !== undefined && rootOf(batch.schema, t) === root.name);
-    await this.#insertChildren(batch, children, fresh);
+    await this.#appendChildrenOf(batch, children, fresh);
     const mk = Object.values(root.columns).filter((c) => c.merge_key);
     const seen = `${this.#staging}.${q(scd2SeenTable(root.name))}`;
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${this.#staging}`);
@@ -507,6 +507,25 @@ export class Loader {
        ${mk.length ? `AND (${mk.join(", ")}) IN (SELECT (${mk.join(", ")}) FROM ${seen})` : ""}`,
     );
     await this.db.run(`DROP TABLE ${seen}`);
+  }
+
+  /**
+   * Appends the nested rows of the root rows in `rootIds` (a table with `_dlt_id`): the new scd2
+   * versions. Nested scd2 tables have no `_dlt_root_id` (as in dlt), so rows are picked by the root
+   * row each one came from (ROOT_ROW); two copies of one version in a batch add its nested rows once.
+   */
+  async #appendChildrenOf(batch: Batch, children: TableSchema[], rootIds: string): Promise<void> {
+    const fresh = new Set((await this.db.all<{ id: string }>(`SELECT _dlt_id AS id FROM ${rootIds}`)).map((r) => r.id));
+    for (const child of children) {
+      const seen = new Set<unknown>();
+      const rows = (batch.rows.get(child.name) ?? []).filter((r) => {
+        const root = (r as Record<symbol, unknown>)[ROOT_ROW] as Row | undefined;
+        if (!fresh.has(String(root?._dlt_id)) || seen.has(r._dlt_id)) return false;
+        seen.add(r._dlt_id);
+        return true;
+      });
+      if (rows.length) await this.#append(this.dataset, child, rows);
+    }
   }
 
   /** Inserts the nested rows of a batch whose root row is in `rootIds` (a table with `_dlt_id`). */

@@ -10,7 +10,7 @@
  *   for object items) whose own `list` field makes a further table `<table>__<field>__list`.
  *   Empty lists and objects add nothing; a column seen only with nulls is not created yet.
  * - Root rows carry `_dlt_load_id` and `_dlt_id`; nested rows `_dlt_parent_id`, `_dlt_list_idx`,
- *   `_dlt_id`, plus `_dlt_root_id` (the root row's `_dlt_id`) when the root is merged. See row_id.ts
+ *   `_dlt_id`, plus `_dlt_root_id` (the root row's `_dlt_id`) when the root is merged (not by scd2). See row_id.ts
  *   for how ids are made. A record's own non-empty `_dlt_id` is kept as its row key, as in dlt.
  * - Nesting is counted down from `maxTableNesting` (dlt's `max_table_nesting`, default 1000): each
  *   object level and each list level uses one step (a list inside a list uses two); an object or list
@@ -60,8 +60,11 @@ export interface NormalizerOptions {
   /** Merge key fields as configured. */
   mergeKey?: string[];
   writeDisposition: "append" | "replace" | "merge";
-  /** dlt's merge strategy; `upsert` and `insert-only` make root `_dlt_id` a hash of the primary key. Default `delete-insert`. */
-  mergeStrategy?: "delete-insert" | "upsert" | "insert-only";
+  /**
+   * dlt's merge strategy; `upsert` and `insert-only` make root `_dlt_id` a hash of the primary key.
+   * `scd2` nested tables get no `_dlt_root_id`. Default `delete-insert`.
+   */
+  mergeStrategy?: "delete-insert" | "upsert" | "insert-only" | "scd2";
   /** dlt's `max_table_nesting`; `undefined` means dlt's default 1000. */
   maxTableNesting?: number;
   /** Hints by source or normalized column name of the root table; `data_type: "json"` keeps a nested field whole. */
@@ -186,9 +189,10 @@ export class Normalizer {
     this.#required = [...this.#hints].filter(([, hint]) => hint.nullable === false).map(([name]) => name);
     const strategy = options.mergeStrategy ?? "delete-insert";
     this.#keyHashIds = options.writeDisposition === "merge" && (strategy === "upsert" || strategy === "insert-only");
-    // dlt keeps propagating the root key once any nested table has it (helpers.requires_root_key).
+    // dlt propagates the root key for merge strategies that delete nested rows by it — not scd2, whose
+    // versions keep theirs — and keeps propagating it once any nested table has it (helpers.requires_root_key).
     this.#propagateRootId =
-      options.writeDisposition === "merge" ||
+      (options.writeDisposition === "merge" && strategy !== "scd2") ||
       Object.values(schema.tables).some((t) => t.parent !== undefined && t.name.startsWith(`${this.rootTable}__`) && C_DLT_ROOT_ID in t.columns);
     this.#root = this.#newTableState(this.rootTable, undefined);
   }

@@ -1,4 +1,4 @@
-import type { HttpResponse } from "../http/client.ts";
+import type { HttpResponse, RequestData } from "../http/client.ts";
 
 /** One page request. Serializable: it is also the checkpoint a run resumes from. */
 export interface PageRequest {
@@ -6,6 +6,8 @@ export interface PageRequest {
   url: string;
   params: Record<string, string | number | boolean>;
   json?: Record<string, unknown>;
+  /** `endpoint.data` with its placeholders filled; paginators leave it as it is. */
+  data?: RequestData;
   headers?: Record<string, string>;
 }
 

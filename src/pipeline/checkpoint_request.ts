@@ -12,6 +12,7 @@ export interface RequestBase {
   params?: Record<string, unknown>;
   headers?: Record<string, string>;
   json?: Record<string, unknown>;
+  data?: PageRequest["data"];
 }
 
 const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
@@ -38,11 +39,14 @@ function overlay<T>(stored: Record<string, unknown> | undefined, base: Record<st
 
 /** The request to store in a checkpoint: without the values the endpoint config supplies. */
 export function storableRequest(next: PageRequest, base: RequestBase): PageRequest {
+  const { data, ...rest } = next;
   return {
-    ...next,
+    ...rest,
     params: delta(next.params, base.params) as PageRequest["params"],
     headers: delta(next.headers, base.headers) as PageRequest["headers"],
     json: delta(next.json, base.json),
+    // Paginators never change a data body, and it may hold secrets (a form's password): it comes from the config again.
+    ...(data === undefined || same(data, base.data) ? {} : { data }),
   };
 }
 
@@ -53,6 +57,7 @@ export function restoreRequest(stored: PageRequest, base: RequestBase): PageRequ
     params: overlay<string | number | boolean>(stored.params ?? {}, base.params) ?? {},
     headers: overlay<string>(stored.headers, base.headers),
     json: overlay<unknown>(stored.json, base.json),
+    ...(stored.data ?? base.data ? { data: stored.data ?? base.data } : {}),
   };
 }
 

@@ -165,6 +165,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   }
   const toFetch = plan.resources.filter((r) => needed.has(r.name));
   const loading = new Set(resources.map((r) => r.name));
+  for (const message of plan.warnings) emit({ type: "warning", message });
   warnInsecure(plan.baseUrl, "client.base_url", emit);
   // OAuth2 token URLs carry the client secret: plain http to them is worse than to the API (access_token_url / token_url).
   const tokenUrls = new Map<string, string>();
@@ -518,7 +519,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     primaryKey: resource.primaryKey,
     mergeKey: resource.mergeKey,
     writeDisposition: resource.writeDisposition,
-    mergeStrategy: resource.mergeStrategy === "upsert" ? "upsert" : resource.mergeStrategy === undefined ? undefined : "delete-insert",
+    mergeStrategy: resource.mergeStrategy,
     maxTableNesting: resource.maxTableNesting,
     columns: resource.columns,
     schemaContract: resource.schemaContract,

@@ -13,6 +13,7 @@ const problemsOf = (config: unknown): string[] => {
     prepareConfig(config, { env, cwd: "/nonexistent" });
   } catch (error) {
     if (error instanceof ConfigError) return error.problems.length ? [...error.problems] : [error.message];
+    if (error instanceof SecretError) return [error.message];
     throw error;
   }
   return [];
@@ -57,7 +58,7 @@ const invalid: [string, (c: any) => void, RegExp][] = [
   ["an unknown key in an endpoint", (c) => (c.resources[0].endpoint.data_selecter = "x"), /^resources\[0\]\.endpoint\.data_selecter: unknown key/],
   ["an unknown paginator", (c) => (c.resources[0].endpoint.paginator.type = "ofset"), /^resources\[0\]\.endpoint\.paginator\.type: unknown paginator "ofset"; known: auto, single_page, offset, page_number, cursor/],
   ["an unknown auth type", (c) => (c.client.auth.type = "oauth3"), /^client\.auth\.type: unknown auth type "oauth3"; known: bearer, api_key, http_basic, oauth2_client_credentials, oauth2$/],
-  ["oauth2 without a token URL", (c) => delete c.client.auth.token_url, /^client\.auth: expected "access_token_url" \(or its alias "token_url"\)/],
+  ["oauth2 without a token URL", (c) => delete c.client.auth.token_url, /client\.auth \(oauth2\) needs "access_token_url": not in the config, nor in SOURCES__REST_API__CREDENTIALS__ACCESS_TOKEN_URL/],
   ["a wrong write disposition", (c) => (c.resource_defaults.write_disposition = "upsert"), /^resource_defaults\.write_disposition(\.disposition)?: expected one of "append", "replace", "merge", got "upsert"$/],
   ["no resources", (c) => (c.resources = []), /^resources: expected at least one resource/],
   ["resources not a list", (c) => (c.resources = { a: 1 }), /^resources: expected a list of resources/],

@@ -23,6 +23,8 @@ export interface LoggedRequest {
   path: string;
   query: Record<string, string>;
   headers: Record<string, string | undefined>;
+  /** The request's Content-Type header, if it sent one. */
+  contentType?: string;
   body: unknown;
 }
 
@@ -274,6 +276,7 @@ export async function startMockApi(options: { items?: number } = {}): Promise<Mo
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: { authorization: req.headers.authorization, cookie: req.headers.cookie, "x-api-key": req.headers["x-api-key"] as string | undefined, "x-group": req.headers["x-group"] as string | undefined },
+      contentType: req.headers["content-type"],
       body,
     });
     const pending = queued.get(url.pathname);

@@ -21,6 +21,8 @@ export async function run(ctx: CommandContext, args: { config: string; secrets?:
     // Views are SQL: DuckDB's parser checks each is one read-only SELECT (no file, URL or database touched).
     const { checkConfigViews } = await import("../../load/view_sql.ts");
     await checkConfigViews(plan.views, `config ${args.config}`);
+    // Keys dlt accepts that do nothing here: valid, but the user should know (stderr, so --json stays one document).
+    for (const warning of plan.warnings) ctx.io.stderr(`warning: ${ctx.redactor.redact(warning)}\n`);
     if (args.json) {
       ctx.io.stdout(
         ctx.redactor.redact(
@@ -29,6 +31,7 @@ export async function run(ctx: CommandContext, args: { config: string; secrets?:
             resources: plan.resources.map((r) => ({ name: r.name, table: r.tableName, path: r.endpoint.path, paginator: r.endpoint.paginator.type, write_disposition: r.writeDisposition, primary_key: r.primaryKey })),
             views: Object.keys(plan.views),
             secrets: loaded.secretOrigins,
+            warnings: plan.warnings,
           }),
         ) + "\n",
       );
