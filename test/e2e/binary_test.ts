@@ -107,3 +107,28 @@ test("the binary's errors exit non-zero without a stack trace", async () => {
   const usage = await run(["frobnicate"]);
   assert.equal(usage.code, 2);
 });
+
+test("the binary records a run (faults included) with no secret in the recording, and replays it offline without secrets", async () => {
+  // A second API with a refused request, so the recording holds a retry; closed before the replay.
+  const live = await chatApi({ messages: 310, faults: [{ nth: 2, status: 503 }] });
+  try {
+    const config = seedConfig(live.url) as { client: Record<string, unknown> };
+    config.client.retry = { backoff_factor: 0.01 };
+    writeConfig(dir.dir, config, "rec.json");
+    const recorded = await run(["run", "rec.json", "--db", "rec-live.duckdb", "--record", "recording"], SEED_ENV);
+    assert.equal(recorded.code, 0, recorded.stderr);
+  } finally {
+    await live.close();
+  }
+  const { readFileSync } = await import("node:fs");
+  const har = readFileSync(join(dir.dir, "recording", "rec.har"), "utf8");
+  assert.equal(JSON.parse(har).log.version, "1.2");
+  assert.ok(!har.includes(SEED_ENV.CLIENT_SECRET) && !har.includes(SEED_ENV.CLIENT_ID), "no secret in the recording");
+  assert.match(har, /"status":503/);
+  const replayed = await run(["run", "rec.json", "--db", "rec-replayed.duckdb", "--replay", "recording"]);
+  assert.equal(replayed.code, 0, replayed.stderr);
+  const q = await run(["query", "--db", "rec-replayed.duckdb", "-f", "csv", "select count(*) as n, sum(id) as ids from chat_messages"]);
+  const l = await run(["query", "--db", "rec-live.duckdb", "-f", "csv", "select count(*) as n, sum(id) as ids from chat_messages"]);
+  assert.equal(q.stdout, "n,ids\n310,48205\n");
+  assert.equal(q.stdout, l.stdout);
+});
