@@ -59,12 +59,12 @@ export async function run(
     const wrapped =
       error instanceof RestduckError
         ? error
-        : new RestduckError("QUERY_FAILED", `Query failed: ${err.message.split("\n")[0]}`, {
+        : new RestduckError("QUERY_FAILED", `Query failed: ${duckdbMessage(err.message)}`, {
             hint: /read-only/i.test(err.message)
               ? "add --write to change the database"
               : /No such file|directory|Cannot open file/i.test(err.message) && args.out
                 ? `check that the folder of --out ${args.out} exists and is writable`
-                : 'check the SQL; `restduck query --db FILE "show all tables"` lists what is there',
+                : `check the SQL; \`restduck query --db ${args.db} "show all tables"\` lists what is there`,
           });
     ctx.exitCode = reportError(ctx.io, wrapped, ctx.redactor, args);
   } finally {
@@ -85,4 +85,17 @@ async function streamRows(ctx: CommandContext, connection: Database["connection"
     await ctx.io.stdout(render.rows(rows));
   }
   await ctx.io.stdout(render.end());
+}
+
+/**
+ * DuckDB's error as it wrote it, minus blank lines: its later lines are the useful part
+ * (`Did you mean "chat_messages"?`, `Candidate bindings: …`, the SQL line with a caret under the
+ * fault), indented under the first so the caret still points at the right character.
+ */
+function duckdbMessage(message: string): string {
+  return message
+    .replace(/^Failed to extract statements: /, "")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .join("\n  ");
 }
