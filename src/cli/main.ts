@@ -94,10 +94,11 @@ function usageMessage(message: string, argv: string[], known: string[]): string 
     const flag = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`);
     if (!flag) {
       const near = closest(name, COMMAND_NAMES);
-      return argv[0] === name ? `Unknown command ${name}${near ? `; did you mean ${near}?` : `; commands: ${COMMAND_NAMES.join(", ")}`}` : `Unexpected argument ${name}`;
+      return argv[0] === name ? `Unknown command ${name}${near ? `; did you mean ${near}?` : `; commands: ${COMMAND_NAMES.join(", ")}`}` : `Unknown argument: ${name}`;
     }
     const near = closest(name, options);
-    return `Unknown option ${name.length > 1 ? "--" : "-"}${name}${near ? `; did you mean --${near}?` : ""}`;
+    // yargs' wording is kept (scripts and the bad-config corpus match it), with the suggestion after it.
+    return `Unknown argument: ${name}${near ? `; did you mean --${near}?` : ""}`;
   });
   return lines.join("\n");
 }

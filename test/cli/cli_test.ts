@@ -26,7 +26,7 @@ test("an unknown command or flag is a usage error with exit code 2", async () =>
   assert.match(res.stderr, /error: Unknown command frobnicate; commands: run, query/);
   const flag = await runCli(["run", "x.json", "--dbb", "x"], { cwd: "/" });
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /Unknown option --dbb; did you mean --db\?/);
+  assert.match(flag.stderr, /Unknown argument: dbb; did you mean --db\?/);
 });
 
 test("run, then query in every format, with data on stdout and progress on stderr", async () => {

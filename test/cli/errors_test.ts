@@ -59,7 +59,7 @@ test("a mistyped command or option gets a suggestion; an unknown one lists what 
   assert.match(cmd.stderr, /error: Unknown command qurey; did you mean query\?/);
   const flag = await runCli(["query", "--db", DB, "--formt", "csv", "select 1"], { cwd: tmp.dir });
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /error: Unknown option --formt; did you mean --format\?/);
+  assert.match(flag.stderr, /error: Unknown argument: formt; did you mean --format\?/);
   const none = await runCli(["frobnicate"], { cwd: tmp.dir });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /error: Unknown command frobnicate; commands: run, query, info, schema, export, init, validate, demo/);
