@@ -335,7 +335,9 @@ function describeNetworkError(error: unknown, timeoutSeconds: number): string {
   const err = error as { name?: string; message?: string } | undefined;
   if (err?.name === "TimeoutError" || /timeout|timed out/i.test(err?.message ?? "")) return `no response within ${timeoutSeconds} s`;
   const chain = causeChain(error);
-  const code = chain.find((e) => e.code)?.code;
+  // Deno names the failure only in words ("tcp connect error: Connection refused (os error 111)").
+  const worded = chain.some((e) => /connection refused/i.test(e.message)) ? "ECONNREFUSED" : chain.some((e) => /connection reset/i.test(e.message)) ? "ECONNRESET" : undefined;
+  const code = chain.find((e) => e.code)?.code ?? worded;
   if (code === "ECONNREFUSED") return "network error ECONNREFUSED (connection refused: nothing listens at that address)";
   if (code === "ECONNRESET") return "network error ECONNRESET (the server closed the connection)";
   // The innermost message is the socket's own ("bad port", Deno's "dns error: …"); outer ones say "fetch failed".
