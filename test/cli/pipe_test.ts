@@ -96,8 +96,8 @@ for (const rt of RUNTIMES) {
       });
     }
 
-    test("info, schema and run --json reach a slow reader whole and end quietly when it closes early", async () => {
-      for (const cmd of [["info", DB], ["schema", DB], ["schema", DB, "--json"], ["info", DB, "--json"]]) {
+    test("info, schema, export --json and run --json reach a slow reader whole and end quietly when it closes early", async () => {
+      for (const cmd of [["info", DB], ["schema", DB], ["schema", DB, "--json"], ["info", DB, "--json"], ["export", "--db", DB, "--to", "lake", "--json"]]) {
         const file = join(tmp.dir, `ref.${rt.name}.${cmd.join("_").replace(/\W/g, "")}`);
         const ref = await pipe([...rt.argv, ...cmd], ["tee", file]);
         assert.equal(ref.code, 0, ref.stderr);
