@@ -49,7 +49,9 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
-      throw Object.assign(new Error(message), { usage: true });
+      // The parser holds the options of the command being parsed (yargs resets it per command).
+      const known = Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+      throw Object.assign(new Error(usageMessage(message, argv, known)), { usage: true });
     });
   for (const cmd of COMMANDS) {
     parser = parser.command(cmd.command, cmd.describe, (y) => cmd.builder(y).epilog(EPILOG), async (args) => {
@@ -72,4 +74,53 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
   }
   if (out) io.stdout(out.endsWith("\n") ? out : out + "\n");
   return ctx.exitCode;
+}
+
+const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(" ")[0]);
+
+/**
+ * Makes yargs' usage errors say what they know: strict mode reports `Unknown argument: dbb` with
+ * no suggestion, and `recommendCommands` only `Did you mean query?` without naming the typo.
+ */
+function usageMessage(message: string, argv: string[], known: string[]): string {
+  const typo = /^Did you mean (\S+)\?$/.exec(message);
+  if (typo) {
+    const given = argv.find((a) => !a.startsWith("-")) ?? "";
+    return `Unknown command ${given}; did you mean ${typo[1]}?`;
+  }
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!unknown) return message;
+  const options = known.filter((k) => k.length > 1 && k !== "$0" && !/[A-Z]/.test(k));
+  const lines = unknown[1].split(", ").map((name) => {
+    const flag = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`);
+    if (!flag) {
+      const near = closest(name, COMMAND_NAMES);
+      return argv[0] === name ? `Unknown command ${name}${near ? `; did you mean ${near}?` : `; commands: ${COMMAND_NAMES.join(", ")}`}` : `Unknown argument: ${name}`;
+    }
+    const near = closest(name, options);
+    // yargs' wording is kept (scripts and the bad-config corpus match it), with the suggestion after it.
+    return `Unknown argument: ${name}${near ? `; did you mean --${near}?` : ""}`;
+  });
+  return lines.join("\n");
+}
+
+/** The candidate nearest to `word` by edit distance, if it is near enough to be a typo. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }

@@ -9,8 +9,14 @@ import { Redactor } from "../redact.ts";
 
 /** Where the CLI writes; injectable so tests run the CLI in-process. */
 export interface Io {
-  stdout: (text: string) => void;
+  /**
+   * Writes data. A returned promise means the text is still queued (a slow reader): a command
+   * that writes much awaits it before writing more, so memory holds one chunk, not the result.
+   */
+  stdout: (text: string) => void | Promise<void>;
   stderr: (text: string) => void;
+  /** Aborted when stdout's reader has gone (`| head`); what is written after is dropped. */
+  stdoutClosed?: AbortSignal;
   env: Record<string, string | undefined>;
   cwd: string;
   isTTY: boolean;
@@ -228,34 +234,100 @@ export function summaryLine(s: RunSummary): string {
   return `loaded ${fmtN(rows)} rows into ${s.database} in ${fmtMs(s.durationMs)} (${fmtN(s.requests)} requests, ${fmtN(s.retries)} retries); views: ${s.views.filter((v) => !v.startsWith("_")).join(", ")}`;
 }
 
-/** Formats a query result. */
-export function formatResult(result: { columns: string[]; types?: string[]; rows: unknown[][] }, format: "table" | "csv" | "json" | "ndjson", width = 120): string {
-  const { columns } = result;
-  // DuckDB hands 64/128-bit integers over as strings (JSON numbers lose precision past 2^53): numbers again where they fit.
-  const wide = (result.types ?? []).map((t) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/i.test(t));
-  const rows = wide.some(Boolean)
-    ? result.rows.map((r) => r.map((v, i) => (wide[i] && typeof v === "string" && Number.isSafeInteger(Number(v)) ? Number(v) : v)))
-    : result.rows;
-  if (format === "json") return JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), null, 2) + "\n";
-  if (format === "ndjson") return rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, r[i]])))).join("\n") + (rows.length ? "\n" : "");
-  if (format === "csv") {
-    const cell = (v: unknown) => {
-      if (v === null || v === undefined) return "";
-      const s = typeof v === "object" ? JSON.stringify(v) : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    };
-    return [columns.map(cell).join(","), ...rows.map((r) => r.map(cell).join(","))].join("\n") + "\n";
-  }
-  return formatTable(columns, rows, width, result.types);
+/** How `query` prints rows. */
+export type ResultFormat = "table" | "csv" | "json" | "ndjson";
+
+/** Formats a whole result at once (what `info` and `schema` print). */
+export function formatResult(result: { columns: string[]; types?: string[]; rows: unknown[][] }, format: ResultFormat, width = 120): string {
+  const render = resultRenderer(result.columns, result.types, format, width);
+  return render.rows(result.rows) + render.end();
 }
 
-function formatTable(allColumns: string[], rows: unknown[][], width: number, types?: string[]): string {
-  const text = (v: unknown) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v)).replace(/\s+/g, " ");
-  const allCells = rows.map((r) => r.map(text));
-  const numeric = (types ?? []).map((t) => /INT|DOUBLE|DECIMAL|FLOAT|REAL|NUMERIC/i.test(t));
-  let columns = allColumns;
-  let cells = allCells;
-  let widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+/**
+ * Renders a result chunk by chunk, so `query` streams any number of rows in flat memory: `rows`
+ * per chunk, then `end`; the pieces concatenated are the whole output. A table takes its column
+ * widths from the first chunk (wider later values are cut with "…"; csv and json carry them whole).
+ */
+export function resultRenderer(
+  columns: string[],
+  types: string[] | undefined,
+  format: ResultFormat,
+  width = 120,
+): { rows: (rows: unknown[][]) => string; end: () => string } {
+  // DuckDB hands 64/128-bit integers over as strings (JSON numbers lose precision past 2^53): numbers again where they fit.
+  const wide = (types ?? []).map((t) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/i.test(t));
+  const numbers = wide.some(Boolean)
+    ? (rows: unknown[][]) => rows.map((r) => r.map((v, i) => (wide[i] && typeof v === "string" && Number.isSafeInteger(Number(v)) ? Number(v) : v)))
+    : (rows: unknown[][]) => rows;
+  const object = (r: unknown[]) => Object.fromEntries(columns.map((c, i) => [c, r[i]]));
+  let count = 0;
+  let started = false;
+  switch (format) {
+    case "ndjson":
+      return {
+        rows: (rows) => numbers(rows).map((r) => JSON.stringify(object(r)) + "\n").join(""),
+        end: () => "",
+      };
+    case "json":
+      // The same bytes as JSON.stringify(allRows, null, 2): a JSON string never holds a raw newline, so indenting each line is exact.
+      return {
+        rows: (rows) =>
+          numbers(rows)
+            .map((r) => `${count++ === 0 ? "[\n" : ",\n"}  ${JSON.stringify(object(r), null, 2).replace(/\n/g, "\n  ")}`)
+            .join(""),
+        end: () => (count === 0 ? "[]\n" : "\n]\n"),
+      };
+    case "csv": {
+      const cell = (v: unknown) => {
+        if (v === null || v === undefined) return "";
+        const s = typeof v === "object" ? JSON.stringify(v) : String(v);
+        return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      };
+      const head = () => (started ? "" : ((started = true), columns.map(cell).join(",") + "\n"));
+      return {
+        rows: (rows) => head() + numbers(rows).map((r) => r.map(cell).join(",") + "\n").join(""),
+        end: () => head(),
+      };
+    }
+    case "table": {
+      let layout: TableLayout | undefined;
+      const first = (rows: unknown[][]) => {
+        layout = tableLayout(columns, rows, width, types);
+        return [layout.sep, layout.row(columns), layout.sep, ""].join("\n");
+      };
+      return {
+        rows: (rows) => {
+          const shown = numbers(rows);
+          const head = layout ? "" : first(shown);
+          count += shown.length;
+          return head + shown.map((r) => layout!.row(r.map(cellText)) + "\n").join("");
+        },
+        end: () => {
+          const head = layout ? "" : first([]);
+          const hidden = layout!.hidden;
+          const footer = `${count} row${count === 1 ? "" : "s"}${hidden.length ? ` · ${hidden.length} column${hidden.length === 1 ? "" : "s"} not shown (${hidden.join(", ")}): widen the terminal or use -f csv/json` : ""}`;
+          return `${head}${layout!.sep}\n${footer}\n`;
+        },
+      };
+    }
+  }
+}
+
+const cellText = (v: unknown) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v)).replace(/\s+/g, " ");
+
+interface TableLayout {
+  sep: string;
+  /** One row's cells (as text) fitted to the column widths. */
+  row: (cells: string[]) => string;
+  /** Columns left out because the table would not fit. */
+  hidden: string[];
+}
+
+function tableLayout(allColumns: string[], rows: unknown[][], width: number, types?: string[]): TableLayout {
+  const cells = rows.map((r) => r.map(cellText));
+  // Numbers align right; a STRUCT or list holding integers is not a number.
+  const numeric = (types ?? []).map((t) => /^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DOUBLE|FLOAT|REAL|DECIMAL|NUMERIC)\b(?!.*[\[\]])/i.test(t));
+  let widths = allColumns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
   // Shrink the widest columns until the table fits the terminal…
   const total = () => widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1) + 4;
   while (total() > width && Math.max(...widths) > 8) {
@@ -268,17 +340,14 @@ function formatTable(allColumns: string[], rows: unknown[][], width: number, typ
     widths = widths.slice(0, -1);
     hidden = [allColumns[widths.length], ...hidden];
   }
-  if (hidden.length) {
-    columns = allColumns.slice(0, widths.length);
-    cells = allCells.map((r) => r.slice(0, widths.length));
-  }
   widths = widths.map((w) => Math.max(w, 1));
   const fit = (s: string, w: number, right: boolean) => {
     const t = s.length > w ? s.slice(0, Math.max(w - 1, 0)) + "…" : s;
     return right ? t.padStart(w) : t.padEnd(w);
   };
-  const sep = `+-${widths.map((w) => "-".repeat(w)).join("-+-")}-+`;
-  const fmtRow = (r: string[]) => `| ${r.map((s, i) => fit(s, widths[i], numeric[i])).join(" | ")} |`;
-  const footer = `${rows.length} row${rows.length === 1 ? "" : "s"}${hidden.length ? ` · ${hidden.length} column${hidden.length === 1 ? "" : "s"} not shown (${hidden.join(", ")}): widen the terminal or use -f csv/json` : ""}`;
-  return [sep, fmtRow(columns), sep, ...cells.map((r) => fmtRow(r)), sep, footer].join("\n") + "\n";
+  return {
+    sep: `+-${widths.map((w) => "-".repeat(w)).join("-+-")}-+`,
+    row: (r) => `| ${widths.map((w, i) => fit(r[i] ?? "", w, numeric[i])).join(" | ")} |`,
+    hidden,
+  };
 }

@@ -327,6 +327,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
 
       if (failure !== undefined || !sent) {
+        const host = unresolvedHost(failure, url);
+        if (host !== undefined) {
+          throw new HttpError(`[${req.method}] "${shownUrl}": cannot resolve host ${host}: DNS knows no such name (ENOTFOUND); not retried`, {
+            url: shownUrl,
+            attempts: attempt,
+            hint: `check the host in client.base_url (or an auth token_url) for a typo, and that this machine's DNS can see ${host}`,
+            cause: failure,
+          });
+        }
         const reason = describeNetworkError(failure, policy.timeout);
         if (isRetryableError(failure) && retries < policy.max_retries) {
           retries++;
@@ -506,11 +515,53 @@ export function bodySnippet(text: string, max = 200): string {
 }
 
 function describeNetworkError(error: unknown, timeoutSeconds: number): string {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
+  const err = error as { name?: string; message?: string } | undefined;
   if (err?.name === "TimeoutError" || /timeout|timed out/i.test(err?.message ?? "")) return `no response within ${timeoutSeconds} s`;
-  const code = err?.cause?.code ?? (err as { code?: string } | undefined)?.code;
-  const detail = err?.cause?.message ?? err?.message ?? String(error);
+  const chain = causeChain(error);
+  // Deno names the failure only in words ("tcp connect error: Connection refused (os error 111)").
+  const worded = chain.some((e) => /connection refused/i.test(e.message)) ? "ECONNREFUSED" : chain.some((e) => /connection reset/i.test(e.message)) ? "ECONNRESET" : undefined;
+  const code = chain.find((e) => e.code)?.code ?? worded;
+  if (code === "ECONNREFUSED") return "network error ECONNREFUSED (connection refused: nothing listens at that address)";
+  if (code === "ECONNRESET") return "network error ECONNRESET (the server closed the connection)";
+  // The innermost message is the socket's own ("bad port", Deno's "dns error: …"); outer ones say "fetch failed".
+  const detail = chain.at(-1)?.message ?? String(error);
   return code ? `network error ${code}` : `network error: ${detail.replace(/\[[A-Z]+\] "[^"]*": /, "").split("\n")[0]}`;
+}
+
+/**
+ * Errors down a fetch failure's cause chain: undici wraps the socket's error (`getaddrinfo
+ * ENOTFOUND api.example.com`) in "fetch failed", ofetch wraps that again, and a dual-stack
+ * connect gives an AggregateError of both attempts.
+ */
+function causeChain(error: unknown): { code?: string; message: string }[] {
+  const out: { code?: string; message: string }[] = [];
+  const walk = (e: unknown, depth: number) => {
+    if (!e || typeof e !== "object" || depth > 6) return;
+    const x = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+    out.push({ code: typeof x.code === "string" ? x.code : undefined, message: typeof x.message === "string" ? x.message : String(e) });
+    if (Array.isArray(x.errors)) for (const inner of x.errors) walk(inner, depth + 1);
+    walk(x.cause, depth + 1);
+  };
+  walk(error, 0);
+  return out;
+}
+
+/**
+ * The host a request failed on because DNS has no such name (Node and Bun: ENOTFOUND; Deno:
+ * "dns error: failed to lookup address"). That is not transient like a refused or reset
+ * connection: retrying it only delays the error, so it fails at once. EAI_AGAIN (the resolver
+ * itself failed for now) is still retried.
+ */
+function unresolvedHost(error: unknown, url: string): string | undefined {
+  const dns = causeChain(error).some(
+    (e) => e.code === "ENOTFOUND" || /dns error: failed to lookup|Name or service not known|nodename nor servname/i.test(e.message),
+  );
+  if (!dns) return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "(unknown host)";
+  }
 }
 
 function hintForStatus(status: number): string {

@@ -6,11 +6,89 @@ import process from "node:process";
 import { setFlagsFromString } from "node:v8";
 import type { Io } from "../cli/output.ts";
 
+/**
+ * One of the process's output streams, written so that nothing is lost and nothing crashes:
+ * - Node and Bun write to a pipe asynchronously and `process.exit()` drops what is still queued
+ *   (a slow reader got 737 of 20,001 lines, issue #13), so `flushed()` waits for every write's
+ *   callback before the process may exit;
+ * - `write` returns a promise while the stream is over its high-water mark, resolved on 'drain':
+ *   a writer that awaits it holds at most one chunk in memory however slow the reader;
+ * - a reader that goes away (`| head -n 1`: EPIPE) is the normal end of a pipe, not an error:
+ *   `closed` aborts, later writes are dropped and nothing is printed;
+ * - any other failure (a full disk: ENOSPC) is kept in `failure` so the exit can report it.
+ */
+interface OutStream {
+  write(text: string): void | Promise<void>;
+  flushed(): Promise<void>;
+  closed: AbortSignal;
+  failure?: Error & { code?: string };
+}
+
+function outStream(stream: NodeJS.WriteStream): OutStream {
+  const closed = new AbortController();
+  let pending = 0;
+  let idle: (() => void)[] = [];
+  const settle = () => {
+    if (pending > 0 && !closed.signal.aborted) return;
+    for (const resolve of idle) resolve();
+    idle = [];
+  };
+  const out: OutStream = {
+    closed: closed.signal,
+    write(text) {
+      if (closed.signal.aborted || text === "") return;
+      pending++;
+      let ok: boolean;
+      try {
+        ok = stream.write(text, () => {
+          pending--;
+          settle();
+        });
+      } catch (error) {
+        // Some runtimes throw instead of emitting 'error' when the fd is already closed.
+        pending--;
+        fail(error as Error & { code?: string });
+        return;
+      }
+      if (ok) return;
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off("drain", done);
+          closed.signal.removeEventListener("abort", done);
+          resolve();
+        };
+        stream.once("drain", done);
+        closed.signal.addEventListener("abort", done);
+      });
+    },
+    flushed() {
+      if (pending === 0 || closed.signal.aborted) return Promise.resolve();
+      return new Promise((resolve) => idle.push(resolve));
+    },
+  };
+  const fail = (error: Error & { code?: string }) => {
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") out.failure ??= error;
+    closed.abort();
+    settle();
+  };
+  // Without a listener an EPIPE is an uncaught exception: a stack trace and exit 1.
+  stream.on("error", fail);
+  return out;
+}
+
+let stdoutStream: OutStream | undefined;
+let stderrStream: OutStream | undefined;
+
 /** The real terminal as an Io. */
 export function processIo(): Io {
+  stdoutStream ??= outStream(process.stdout);
+  stderrStream ??= outStream(process.stderr);
+  const out = stdoutStream;
+  const err = stderrStream;
   return {
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
+    stdout: (text) => out.write(text),
+    stderr: (text) => void err.write(text),
+    stdoutClosed: out.closed,
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stderr.isTTY),
@@ -43,9 +121,20 @@ export function cliArgs(): string[] {
   return process.argv.slice(2);
 }
 
-/** Flushes stdio, then exits with `code`. */
+/**
+ * Exits with `code` once everything written to stdout and stderr has reached the OS. A reader
+ * that closed stdout early does not change the code (`query … | head` is a success); stdout that
+ * cannot be written for another reason (a full disk) is reported and exits 1: the output is incomplete.
+ */
 export async function exit(code: number): Promise<never> {
-  await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once("drain", () => resolve()) : resolve()));
+  await Promise.all([stdoutStream?.flushed(), stderrStream?.flushed()]);
+  const failure = stdoutStream?.failure;
+  if (failure) {
+    stderrStream ??= outStream(process.stderr);
+    stderrStream.write(`error: cannot write the output to stdout: ${failure.code ?? failure.message}\nhint: check the file or pipe stdout goes to (a full disk, a closed file)\n`);
+    await stderrStream.flushed();
+    process.exit(code === 0 ? 1 : code);
+  }
   process.exit(code);
 }
 

@@ -2,19 +2,21 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { resolveDatabase } from "../names.ts";
+import { RestduckError } from "../../errors.ts";
 import type { CommandContext } from "../context.ts";
 import { formatResult, paint, reportError } from "../output.ts";
 
-export const command = "info";
+export const command = "info [file]";
 export const describe = "Show the runs, tables and incremental state in a DuckDB file";
 
 export function builder(y: Argv) {
   return y
-    .option("db", { type: "string", describe: "DuckDB database (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
+    .positional("file", { type: "string", describe: "DuckDB database file (the same as --db)" })
+    .option("db", { type: "string", describe: "DuckDB database: a file, or anything DuckDB's ATTACH accepts (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
     .option("pipeline", { type: "string", describe: "Open <pipeline>.duckdb (what `run` writes when --db is not given)" })
     .option("dataset", { type: "string", describe: "Only this dataset (default: every dataset in the file)" })
     .option("runs", { type: "number", default: 10, describe: "How many recent runs to list" })
-    .example("$0 info --db chat.duckdb", "what was loaded, when, and where each resource will resume")
+    .example("$0 info chat.duckdb", "what was loaded, when, and where each resource will resume")
     .example("$0 info --db chat.duckdb --json | jq .datasets[0].runs", "the same as JSON");
 }
 
@@ -31,18 +33,18 @@ interface RunRow {
   resources: { resource: string; pages: number; rows: number; done: boolean }[] | null;
 }
 
-export async function run(ctx: CommandContext, args: { db: string; pipeline?: string; dataset?: string; runs: number; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
+export async function run(ctx: CommandContext, args: { file?: string; db?: string; pipeline?: string; dataset?: string; runs: number; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
   let db;
   try {
-    args.db = resolveDatabase(args, ctx.io.cwd);
+    const path = databasePath(args, ctx.io.cwd);
     const { openDatabase, quoteIdent: q } = await import("../../load/db.ts");
     const { datasetsOrFail, formatBytes, isBookkeepingTable, parseJson } = await import("../inspect.ts");
-    db = await openDatabase(args.db, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
-    const datasets = await datasetsOrFail(db, args.db, args.dataset);
+    db = await openDatabase(path, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
+    const datasets = await datasetsOrFail(db, path, args.dataset);
     const size = (await db.all<{ database_size: string; wal_size: string }>(`SELECT database_size, wal_size FROM pragma_database_size() WHERE database_name = current_database()`))[0];
     let fileBytes: number | undefined;
     try {
-      fileBytes = statSync(resolve(ctx.io.cwd, args.db)).size;
+      fileBytes = statSync(resolve(ctx.io.cwd, path)).size;
     } catch {
       // Not a local file (md:…, ducklake:…): DuckDB's own size figure stands.
     }
@@ -103,14 +105,14 @@ export async function run(ctx: CommandContext, args: { db: string; pipeline?: st
     }
     if (args.json) {
       ctx.io.stdout(
-        ctx.redactor.redact(JSON.stringify({ database: args.db, size: size?.database_size, file_bytes: fileBytes, datasets: out })) + "\n",
+        ctx.redactor.redact(JSON.stringify({ database: path, size: size?.database_size, file_bytes: fileBytes, datasets: out })) + "\n",
       );
       return;
     }
     const c = paint(ctx.io);
     const w = ctx.io.columns;
     const write = (text: string) => ctx.io.stdout(ctx.redactor.redact(text));
-    write(`${c.bold(args.db)}: ${fileBytes !== undefined ? formatBytes(fileBytes) : size?.database_size ?? "?"} · ${out.length} dataset${out.length === 1 ? "" : "s"}: ${out.map((d) => d.dataset).join(", ")}\n`);
+    write(`${c.bold(path)}: ${fileBytes !== undefined ? formatBytes(fileBytes) : size?.database_size ?? "?"} · ${out.length} dataset${out.length === 1 ? "" : "s"}: ${out.map((d) => d.dataset).join(", ")}\n`);
     for (const d of out) {
       const pipelines = [...new Set(d.runs.map((r) => r.pipeline_name))];
       write(`\n${c.bold(`dataset ${d.dataset}`)}${pipelines.length ? ` (pipeline ${pipelines.join(", ")})` : ""}\n\nRuns (newest first)\n`);
@@ -156,4 +158,15 @@ export async function run(ctx: CommandContext, args: { db: string; pipeline?: st
   } finally {
     db?.close();
   }
+}
+
+/**
+ * The database `info` and `schema` look at: the positional file (`info chat.duckdb`, the way
+ * `duckdb chat.duckdb` and `sqlite3` take it) or `--db`, else resolveDatabase's default (see names.ts).
+ */
+export function databasePath(args: { file?: string; db?: string; pipeline?: string }, cwd: string): string {
+  if (args.file !== undefined && args.db !== undefined && args.file !== args.db) {
+    throw new RestduckError("USAGE", `Two databases given: ${args.file} and --db ${args.db}`, { exitCode: 2, hint: "name the database once, as a file or with --db" });
+  }
+  return resolveDatabase({ db: args.file ?? args.db, pipeline: args.pipeline }, cwd);
 }

@@ -2,13 +2,12 @@ import { extname, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { RestduckError } from "../../errors.ts";
 import { resolveDatabase } from "../names.ts";
+import type { Database } from "../../load/db.ts";
 import type { CommandContext } from "../context.ts";
-import { formatResult, reportError } from "../output.ts";
+import { reportError, resultRenderer, type ResultFormat } from "../output.ts";
 
 export const command = "query <sql>";
 export const describe = "Run SQL against a DuckDB file and print the result (or write it to a Parquet, CSV or JSON file)";
-
-type Format = "table" | "csv" | "json" | "ndjson";
 
 export function builder(y: Argv) {
   return y
@@ -33,7 +32,7 @@ const COPY_FORMATS: Record<string, string> = {
 
 export async function run(
   ctx: CommandContext,
-  args: { sql: string; db: string; pipeline?: string; format: Format; out?: string; write: boolean; json: boolean; quiet: boolean; verbose: boolean },
+  args: { sql: string; db: string; pipeline?: string; format: ResultFormat; out?: string; write: boolean; json: boolean; quiet: boolean; verbose: boolean },
 ): Promise<void> {
   let db;
   try {
@@ -57,22 +56,49 @@ export async function run(
       else if (!args.quiet) ctx.io.stderr(`wrote ${rows.toLocaleString("en-US")} row${rows === 1 ? "" : "s"} to ${args.out}\n`);
       return;
     }
-    const result = await db.table(args.sql);
-    ctx.io.stdout(formatResult(result, args.json ? "ndjson" : args.format, ctx.io.columns));
+    await streamRows(ctx, db.connection, args.sql, args.json ? "ndjson" : args.format);
   } catch (error) {
     const err = error as Error;
     const wrapped =
       error instanceof RestduckError
         ? error
-        : new RestduckError("QUERY_FAILED", `Query failed: ${err.message.split("\n")[0]}`, {
+        : new RestduckError("QUERY_FAILED", `Query failed: ${duckdbMessage(err.message)}`, {
             hint: /read-only/i.test(err.message)
               ? "add --write to change the database"
               : /No such file|directory|Cannot open file/i.test(err.message) && args.out
                 ? `check that the folder of --out ${args.out} exists and is writable`
-                : 'check the SQL; `restduck query --db FILE "show all tables"` lists what is there',
+                : `check the SQL; \`restduck query --db ${args.db} "show all tables"\` lists what is there`,
           });
     ctx.exitCode = reportError(ctx.io, wrapped, ctx.redactor, args);
   } finally {
     db?.close();
   }
+}
+
+/**
+ * Prints a query's rows chunk by chunk (DuckDB's streaming result, 2,048 rows a chunk), awaiting
+ * stdout before the next chunk: 1M rows pass through in flat memory at the pace of the reader,
+ * and a reader that closes early (`| head`) stops the query instead of filling a dead pipe.
+ */
+async function streamRows(ctx: CommandContext, connection: Database["connection"], sql: string, format: ResultFormat): Promise<void> {
+  const result = await connection.stream(sql);
+  const render = resultRenderer(result.columnNames(), result.columnTypes().map(String), format, ctx.io.columns);
+  for await (const rows of result.yieldRowsJson()) {
+    if (ctx.io.stdoutClosed?.aborted) return;
+    await ctx.io.stdout(render.rows(rows));
+  }
+  await ctx.io.stdout(render.end());
+}
+
+/**
+ * DuckDB's error as it wrote it, minus blank lines: its later lines are the useful part
+ * (`Did you mean "chat_messages"?`, `Candidate bindings: …`, the SQL line with a caret under the
+ * fault), indented under the first so the caret still points at the right character.
+ */
+function duckdbMessage(message: string): string {
+  return message
+    .replace(/^Failed to extract statements: /, "")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .join("\n  ");
 }

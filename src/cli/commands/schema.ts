@@ -2,18 +2,20 @@ import type { Argv } from "yargs";
 import type { ColumnSchema, Schema } from "../../normalize/types.ts";
 import { resolveDatabase } from "../names.ts";
 import type { CommandContext } from "../context.ts";
+import { databasePath } from "./info.ts";
 import { formatResult, paint, reportError } from "../output.ts";
 
-export const command = "schema";
+export const command = "schema [file]";
 export const describe = "Show the tables, columns and types restduck created, and which load added each";
 
 export function builder(y: Argv) {
   return y
-    .option("db", { type: "string", describe: "DuckDB database (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
+    .positional("file", { type: "string", describe: "DuckDB database file (the same as --db)" })
+    .option("db", { type: "string", describe: "DuckDB database: a file, or anything DuckDB's ATTACH accepts (default: --pipeline's <name>.duckdb, else the one .duckdb file in this folder)" })
     .option("pipeline", { type: "string", describe: "Open <pipeline>.duckdb (what `run` writes when --db is not given)" })
     .option("dataset", { type: "string", describe: "Only this dataset (default: every dataset in the file)" })
     .option("table", { type: "string", array: true, describe: "Only these tables (repeatable)" })
-    .example("$0 schema --db chat.duckdb", "tables, columns, types and the load that added them")
+    .example("$0 schema chat.duckdb", "tables, columns, types and the load that added them")
     .example("$0 schema --db chat.duckdb --json", "the same as JSON");
 }
 
@@ -43,15 +45,15 @@ interface TableOut {
 
 export async function run(
   ctx: CommandContext,
-  args: { db: string; pipeline?: string; dataset?: string; table?: string[]; json: boolean; quiet: boolean; verbose: boolean },
+  args: { file?: string; db?: string; pipeline?: string; dataset?: string; table?: string[]; json: boolean; quiet: boolean; verbose: boolean },
 ): Promise<void> {
   let db;
   try {
-    args.db = resolveDatabase(args, ctx.io.cwd);
+    const path = databasePath(args, ctx.io.cwd);
     const { openDatabase, quoteIdent: q } = await import("../../load/db.ts");
     const { datasetsOrFail, isBookkeepingTable } = await import("../inspect.ts");
-    db = await openDatabase(args.db, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
-    const datasets = await datasetsOrFail(db, args.db, args.dataset);
+    db = await openDatabase(path, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
+    const datasets = await datasetsOrFail(db, path, args.dataset);
     const out = [];
     for (const dataset of datasets) {
       const ds = q(dataset);
@@ -133,7 +135,7 @@ export async function run(
       out.push({ dataset, schemas: schemas.map((s) => ({ name: s.name, version: s.version, stored_at: s.stored_at })), loads, tables: picked });
     }
     if (args.json) {
-      ctx.io.stdout(JSON.stringify({ database: args.db, datasets: out }) + "\n");
+      ctx.io.stdout(JSON.stringify({ database: path, datasets: out }) + "\n");
       return;
     }
     const c = paint(ctx.io);
