@@ -172,6 +172,9 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   let loadId = "";
   let schema: Schema | undefined;
   const summaries: ResourceSummary[] = [];
+  // A stop (Ctrl-C, SIGTERM, the caller's signal) interrupts the DuckDB statement in flight, so the
+  // batch under way rolls back now rather than after a statement that may run for minutes.
+  const stopInterrupting = db.interruptOn(options.signal);
   try {
     loader = await Loader.open(db, { dataset, pipelineName });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
@@ -251,6 +254,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       ? { sources: { [pipelineName]: { resources: finalStates } } }
       : undefined;
     await loader.finishRun(loadId, "completed", { schema, requests, retries, state });
+    // The run is complete and recorded: a stop now leaves the views to be made, which is quick.
+    stopInterrupting();
     const views = await refreshViews(db, {
       dataset,
       schema,
@@ -277,6 +282,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
     const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, currentResource, redactor);
+    stopInterrupting(); // how the run ended is still recorded
     await loader?.rollbackAtomic();
     if (loader && loadId) {
       await loader
@@ -285,6 +291,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     }
     throw failure;
   } finally {
+    stopInterrupting();
     if (!options.db) db.close();
   }
 }
