@@ -55,6 +55,8 @@ interface Result {
   signal: string | null;
   seconds: number;
   peakMB: number;
+  /** User + system CPU seconds (less sensitive to a busy machine than wall time). */
+  cpuSeconds: number;
   killed: boolean;
   signalToExitSeconds?: number;
   stderr: string;
@@ -115,6 +117,7 @@ function runCli(args: string[], cwd: string, sigtermAfter?: number): Promise<Res
         signal: /terminated by signal (\d+)/.exec(stderr)?.[1] ?? signal,
         seconds: (ended - started) / 1000,
         peakMB: Math.round(peakKb / 1024),
+        cpuSeconds: Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? 0) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? 0),
         killed,
         signalToExitSeconds: signalledAt === undefined ? undefined : (ended - signalledAt) / 1000,
         stderr,
@@ -152,6 +155,7 @@ for (const keys of opts.keys.split(",").map(Number)) {
         killed: second.killed,
         seconds: Number(second.seconds.toFixed(2)),
         peakMB: second.peakMB,
+        cpuSeconds: Number(second.cpuSeconds.toFixed(2)),
         signalToExitSeconds: second.signalToExitSeconds === undefined ? undefined : Number(second.signalToExitSeconds.toFixed(2)),
         tmpLeft: leftovers,
         error: error?.slice(0, 200),
