@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
+import { InterruptedError } from "../../src/errors.ts";
+import { pipeline, restApiSource } from "../../src/library.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import { queryDb, tempDir, writeConfig } from "../helpers/index.ts";
@@ -186,6 +188,42 @@ describe("a record with thousands of new keys", () => {
       tmp.cleanup();
     }
   });
+});
+
+test("aborting a library run interrupts its long DuckDB statement, and the pipeline's connection works on", async () => {
+  const tmp = tempDir("restduck-wide-");
+  try {
+    const db = join(tmp.dir, "wide.duckdb");
+    await load(db, "/normal");
+    const handle = await openDatabase(db);
+    await handle.run(
+      "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
+    );
+    handle.close();
+    const before = await columnsOf(db);
+    await using p = pipeline({ database: db });
+    const controller = new AbortController();
+    // As in the CLI test: waiting the statement out takes minutes, interrupting it a moment.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      p
+        .run(restApiSource(config("/wide_1000")), { signal: controller.signal, onProgress: (e) => e.type === "page" && controller.abort("SIGTERM") })
+        .then(
+          () => "completed",
+          (error) => error,
+        ),
+      new Promise((resolve) => (bound = setTimeout(() => resolve("still running after 60 s"), 60_000))),
+    ]).finally(() => clearTimeout(bound));
+    assert.ok(outcome instanceof InterruptedError, String(outcome));
+    assert.equal(outcome.exitCode, 143);
+    // The same open connection: no transaction left open, no statement refused.
+    assert.deepEqual(await p.query("SELECT status FROM wide_dataset._restduck_runs ORDER BY started_at"), [{ status: "completed" }, { status: "interrupted" }]);
+    assert.deepEqual(await p.query("SELECT count(*) AS n FROM wide_dataset.things WHERE id = 1001"), [{ n: 0 }]);
+    p.close();
+    assert.deepEqual(await columnsOf(db), before);
+  } finally {
+    tmp.cleanup();
+  }
 });
 
 describe("DuckDB's spill files", () => {
