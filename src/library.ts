@@ -125,7 +125,7 @@ export interface PipelineOptions {
 }
 
 export interface PipelineRunOptions {
-  /** Aborting stops the run after the current page; committed batches are kept and the next run resumes. */
+  /** Aborting stops the run within moments: the DuckDB statement in flight is interrupted and the batch under way rolls back; committed batches are kept and the next run resumes. */
   signal?: AbortSignal;
   /** Called with every progress event (pages, committed batches, retries, warnings). */
   onProgress?: (event: PipelineEvent) => void;

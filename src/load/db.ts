@@ -4,8 +4,9 @@
  * messages that say what to do.
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
 import { DatabaseError } from "../errors.ts";
 
 /** An open database and one connection to it. */
@@ -25,6 +26,13 @@ export interface Database {
    * pinned), so a run's memory does not grow with the rows it wrote (see releaseMemory below).
    */
   releaseMemory(): Promise<void>;
+  /**
+   * Ties this connection's work to `signal` until the returned function is called: aborting it
+   * interrupts the statement in flight (duckdb_interrupt: DuckDB stops it and aborts the
+   * transaction) and refuses every later statement but ROLLBACK, so a run stops within moments
+   * instead of after a statement that may take minutes (issue #11).
+   */
+  interruptOn(signal: AbortSignal | undefined): () => void;
   close(): void;
 }
 
@@ -90,21 +98,39 @@ export async function openDatabase(
     throw openError(path, cause, Boolean(options.readOnly));
   }
   const connection = await instance.connect();
+  // Holding the file for writing, nobody else uses its spill folder: what is in it was left by a
+  // process that was killed, and may be gigabytes.
+  const spill = local && !options.readOnly ? await spillFolder(connection, abs) : undefined;
+  if (spill) {
+    removeSpillFiles(spill);
+    openSpillFolders.add(spill);
+    if (openSpillFolders.size === 1 && !process.listeners("exit").includes(removeOpenSpillFiles)) process.on("exit", removeOpenSpillFiles);
+  }
   const currentLimit = async () =>
     ((await connection.runAndReadAll("SELECT current_setting('memory_limit') AS limit")).getRowObjectsJson() as { limit: string }[])[0].limit;
   let restoreTo: { limit: string; shown: string } | undefined = memoryLimit ? { limit: memoryLimit, shown: await currentLimit() } : undefined;
+  let stopWith: AbortSignal | undefined;
+  const refuseIfStopped = (sql: string) => {
+    // ROLLBACK still runs: it is how the work a stop cut short is undone.
+    if (stopWith?.aborted && !/^\s*ROLLBACK\b/i.test(sql)) {
+      throw new DatabaseError(`Interrupted (${String(stopWith.reason)}): the statement was not run`, { code: "INTERRUPTED" });
+    }
+  };
   const db: Database = {
     path,
     instance,
     connection,
     async run(sql, params) {
+      refuseIfStopped(sql);
       await connection.run(sql, params as never);
     },
     async all<T>(sql: string, params?: unknown[]) {
+      refuseIfStopped(sql);
       const reader = await connection.runAndReadAll(sql, params as never);
       return reader.getRowObjectsJson() as T[];
     },
     async table(sql) {
+      refuseIfStopped(sql);
       const reader = await connection.runAndReadAll(sql);
       return {
         columns: reader.columnNames(),
@@ -126,15 +152,66 @@ export async function openDatabase(
         restoreTo = { limit, shown: await currentLimit() };
       }
     },
+    interruptOn(signal) {
+      if (!signal) return () => {};
+      const interrupt = () => connection.interrupt();
+      stopWith = signal;
+      signal.addEventListener("abort", interrupt, { once: true });
+      if (signal.aborted) interrupt();
+      return () => {
+        signal.removeEventListener("abort", interrupt);
+        if (stopWith === signal) stopWith = undefined;
+      };
+    },
     close() {
       try {
         connection.closeSync();
       } finally {
         instance.closeSync();
+        // DuckDB removes the spill files on close, and its folder if it made it; not one a killed process left.
+        if (spill) {
+          openSpillFolders.delete(spill);
+          removeSpillFiles(spill);
+        }
       }
     },
   };
   return db;
+}
+
+/** Spill folders of the databases this process has open for writing. */
+const openSpillFolders = new Set<string>();
+
+/**
+ * The folder DuckDB spills to for this database (`temp_directory`; by default `<db>.tmp`
+ * beside the file), if it is one of its own: a folder set by hand may be shared, so it is left alone.
+ */
+async function spillFolder(connection: DuckDBConnection, abs: string): Promise<string | undefined> {
+  const rows = (await connection.runAndReadAll("SELECT current_setting('temp_directory') AS dir")).getRowObjectsJson() as { dir: string }[];
+  const dir = rows[0]?.dir;
+  return dir && resolve(dir) === `${abs}.tmp` ? dir : undefined;
+}
+
+/** DuckDB's spill files: `duckdb_temp_storage_<size>-<n>.tmp` and `duckdb_temp_block-<id>.block`. */
+const SPILL_FILE = /^duckdb_temp_(storage.*\.tmp|block-\d+\.block)$/;
+
+/** Removes DuckDB's spill files from `dir`, then `dir` itself if nothing else is in it. Never throws. */
+function removeSpillFiles(dir: string): void {
+  try {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) if (SPILL_FILE.test(name)) rmSync(join(dir, name), { force: true });
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // Spill files that cannot be removed now are removed at the next open for writing.
+  }
+}
+
+/**
+ * On a process exit that skipped close() (a second Ctrl-C calls process.exit while DuckDB may be
+ * spilling), removes the spill files of the databases still open: DuckDB only removes them on close.
+ */
+function removeOpenSpillFiles(): void {
+  for (const dir of openSpillFolders) removeSpillFiles(dir);
 }
 
 function openError(path: string, cause: unknown, readOnly: boolean): DatabaseError {

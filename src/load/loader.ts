@@ -14,6 +14,7 @@ import { duckdbType, ROOT_ROW, type ColumnSchema, type Row, type RowsByTable, ty
 import { mapStrings } from "../redact.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
 import { BOOKKEEPING_DDL, SCHEMA_ENGINE_VERSION } from "./bookkeeping.ts";
+import { addColumns } from "./widen.ts";
 
 /** Where a resource's walk stands after a batch: the checkpoint a run resumes from. */
 export interface Checkpoint {
@@ -565,7 +566,10 @@ export class Loader {
     return rows.length > 0;
   }
 
-  /** Creates the table or adds the columns the schema gained since. */
+  /**
+   * Creates the table or adds the columns the schema gained since: a few by ALTER TABLE, many
+   * (one record with thousands of new keys) by rebuilding the table once (widen.ts).
+   */
   async #ensureTable(schema: string, table: TableSchema): Promise<void> {
     const key = `${schema}.${table.name}`;
     let known = this.#known.get(key);
@@ -583,11 +587,9 @@ export class Loader {
       }
       this.#known.set(key, known);
     }
-    for (const column of Object.values(table.columns)) {
-      if (known.has(column.name)) continue;
-      await this.db.run(`ALTER TABLE ${q(schema)}.${q(table.name)} ADD COLUMN ${q(column.name)} ${duckdbType(column)}`);
-      known.add(column.name);
-    }
+    const added = Object.values(table.columns).filter((c) => !known.has(c.name));
+    await addColumns(this.db, schema, table.name, added);
+    for (const column of added) known.add(column.name);
   }
 
   async #saveCheckpoint(loadId: string, resource: string, checkpoint: Checkpoint, done: boolean): Promise<void> {

@@ -235,6 +235,9 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   let loadId = "";
   let schema: Schema | undefined;
   const summaries: ResourceSummary[] = [];
+  // A stop (Ctrl-C, SIGTERM, the caller's signal) interrupts the DuckDB statement in flight, so the
+  // batch under way rolls back now rather than after a statement that may run for minutes.
+  const stopInterrupting = db.interruptOn(options.signal);
   try {
     // No secret value reaches the file: stored positions, states and errors hold placeholders instead (issue #11).
     loader = await Loader.open(db, { dataset, pipelineName, seal: (text) => redactor.seal(text) });
@@ -332,6 +335,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       ? { sources: { [pipelineName]: { resources: finalStates } } }
       : undefined;
     await loader.finishRun(loadId, "completed", { schema, requests, retries, state });
+    // The run is complete and recorded: a stop now leaves the views to be made, which is quick.
+    stopInterrupting();
     const views = await refreshViews(db, {
       dataset,
       schema,
@@ -358,6 +363,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
     const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, currentResource, redactor);
+    stopInterrupting(); // how the run ended is still recorded
     await loader?.rollbackAtomic();
     if (loader && loadId) {
       await loader
@@ -367,6 +373,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     throw failure;
   } finally {
     recorder?.close();
+    stopInterrupting();
     if (!options.db) db.close();
   }
 }

@@ -99,9 +99,11 @@ export function processIo(): Io {
 
 /**
  * An AbortSignal that aborts on SIGINT/SIGTERM with the signal's name as the
- * reason. The run then stops cleanly: the batch under way commits or rolls
- * back, the run is recorded as interrupted. A second signal exits at once;
- * that is safe too, since every batch is one DuckDB transaction (issue 5).
+ * reason. The run then stops within moments: the DuckDB statement in flight is
+ * interrupted and the batch under way rolls back (issue #11), the run is
+ * recorded as interrupted, the file is closed. A second signal exits at once;
+ * that is safe too, since every batch is one DuckDB transaction (issue 5), and
+ * DuckDB's spill files are removed on the way out (load/db.ts).
  */
 export function interruptSignal(options: { stderr?: (text: string) => void } = {}): AbortSignal {
   const controller = new AbortController();
@@ -109,7 +111,7 @@ export function interruptSignal(options: { stderr?: (text: string) => void } = {
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
       if (controller.signal.aborted) process.exit(sig === "SIGTERM" ? 143 : 130);
-      if (sig === "SIGINT") say("\nstopping after the current batch; press Ctrl-C again to quit at once (committed batches are kept either way)\n");
+      if (sig === "SIGINT") say("\nstopping: the batch under way is rolled back; press Ctrl-C again to quit at once (committed batches are kept either way)\n");
       controller.abort(sig);
     });
   }

@@ -48,7 +48,7 @@ async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: nu
     api.onRequest = undefined;
     assert.equal(exit.code, signal === "SIGINT" ? 130 : 143, `exit code\n${exit.stderr}`);
     assert.match(exit.stderr, new RegExp(`error: run interrupted by ${signal}`));
-    if (signal === "SIGINT") assert.match(exit.stderr, /stopping after the current batch; press Ctrl-C again to quit at once/);
+    if (signal === "SIGINT") assert.match(exit.stderr, /stopping: the batch under way is rolled back; press Ctrl-C again to quit at once/);
     assert.match(exit.stderr, /hint: committed batches are kept; run the same command again to resume/);
     assert.doesNotMatch(exit.stderr, /\n\s+at /, "no stack trace");
 
