@@ -23,7 +23,7 @@ test("--help lists the commands and the exit codes", async () => {
 test("an unknown command or flag is a usage error with exit code 2", async () => {
   const res = await runCli(["frobnicate"], { cwd: "/" });
   assert.equal(res.code, 2);
-  assert.match(res.stderr, /error: Unknown command frobnicate; commands: run, query/);
+  assert.match(res.stderr, /error: Unknown command frobnicate; commands: run, check, query/);
   const flag = await runCli(["run", "x.json", "--dbb", "x"], { cwd: "/" });
   assert.equal(flag.code, 2);
   assert.match(flag.stderr, /Unknown argument: dbb; did you mean --db\?/);

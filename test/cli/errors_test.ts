@@ -62,7 +62,7 @@ test("a mistyped command or option gets a suggestion; an unknown one lists what 
   assert.match(flag.stderr, /error: Unknown argument: formt; did you mean --format\?/);
   const none = await runCli(["frobnicate"], { cwd: tmp.dir });
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /error: Unknown command frobnicate; commands: run, query, info, schema, export, init, validate, demo/);
+  assert.match(none.stderr, /error: Unknown command frobnicate; commands: run, check, query, info, schema, export, init, validate, demo/);
 });
 
 test("info and schema take the database file positionally, like duckdb and sqlite3", async () => {

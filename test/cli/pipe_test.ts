@@ -2,12 +2,12 @@
  * The real CLI writing into real pipes (issue #13): a slow reader gets every byte of every format,
  * a reader that closes early ends restduck quietly with exit 0. Node and Bun write to pipes
  * asynchronously, so this runs the CLI as a child process — from source on Node and on Bun, and
- * the compiled binary when dist/restduck has been built — never in-process.
+ * the compiled binary when dist/restduck was built from the current sources — never in-process.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
@@ -18,8 +18,20 @@ const BIN = join(ROOT, "dist/restduck");
 const RUNTIMES: { name: string; argv: string[] }[] = [
   { name: "node", argv: [NODE, join(ROOT, "src/bin/restduck.ts")] },
   { name: "bun", argv: [join(ROOT, "node_modules/.bin/bun"), join(ROOT, "src/bin/restduck.ts")] },
-  ...(existsSync(BIN) ? [{ name: "binary", argv: [BIN] }] : []),
+  ...(binaryIsCurrent() ? [{ name: "binary", argv: [BIN] }] : []),
 ];
+
+/**
+ * The binary is tried here only when it was built from the sources as they are (a stale
+ * dist/restduck would test old code); test/e2e/binary_test.ts builds it afresh and pipes it too.
+ */
+function binaryIsCurrent(): boolean {
+  if (!existsSync(BIN)) return false;
+  const built = statSync(BIN).mtimeMs;
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+  return built >= newest(join(ROOT, "src"));
+}
 
 /** Waits 300 ms before reading anything, then prints the byte count, line count and sha256 of all it read. */
 const SLOW_READER = `setTimeout(() => {

@@ -132,3 +132,15 @@ test("the binary records a run (faults included) with no secret in the recording
   assert.equal(q.stdout, "n,ids\n310,48205\n");
   assert.equal(q.stdout, l.stdout);
 });
+
+test("the binary's query output reaches a slow pipe whole, and a reader that closes early ends it quietly", async () => {
+  const sql = "select range as i, repeat('x', 60) as pad from range(100000)";
+  const sh = (script: string) => spawnSync("/bin/bash", ["-c", script], { cwd: dir.dir, encoding: "utf8", env: { PATH: "/usr/bin:/bin", HOME: dir.dir, XDG_CACHE_HOME: join(dir.dir, ".cache") } });
+  // 100,000 rows of ~70 bytes, far past a pipe's 64 KiB, into a reader that waits before reading.
+  const slow = sh(`'${exe}' query --db chat.duckdb -f csv "${sql}" | (sleep 0.3; wc -l)`);
+  assert.equal(slow.stdout.trim(), "100001", slow.stderr);
+  const early = sh(`'${exe}' query --db chat.duckdb -f csv "${sql}" 2>err.txt | head -n 1; echo "exit=\${PIPESTATUS[0]}"`);
+  assert.match(early.stdout, /^i,pad\nexit=0\n$/);
+  const { readFileSync } = await import("node:fs");
+  assert.equal(readFileSync(join(dir.dir, "err.txt"), "utf8"), "", "no EPIPE trace");
+});
