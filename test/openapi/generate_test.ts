@@ -29,10 +29,10 @@ test("Discord: guilds → channels → messages become parent/child resources wi
   // Parents come before their children in the list.
   const order = config.resources.map((r: any) => r.name);
   assert.ok(order.indexOf("guilds") < order.indexOf("channels") && order.indexOf("channels") < order.indexOf("messages"), order.join(","));
-  // Keyset paging by the last id has no paginator yet: said so, and the page size is maxed.
-  assert.deepEqual(resource(config, "messages").endpoint.paginator, { type: "single_page" });
+  // Keyset paging by the last id: the cursor paginator reads it with a JSONPath; newest first is assumed, and said so.
+  assert.deepEqual(resource(config, "messages").endpoint.paginator, { type: "cursor", cursor_path: "$[-1].id", cursor_param: "before" });
   assert.equal(resource(config, "messages").endpoint.params.limit, 100);
-  assert.ok(notes.some((n) => /messages .*after=<last record's id>/.test(n)));
+  assert.ok(notes.some((n) => /messages .*before=<last record's id>, which assumes newest first/.test(n)), notes.join("\n"));
   assert.ok(notes.some((n) => /"Bot <token>"/.test(n)));
   assert.ok(skipped.some((s) => s.startsWith("GET /channels/{channel_id}/messages/{message_id}: ends in a path parameter")));
   assert.ok(skipped.some((s) => s.startsWith("GET /gateway: response has no list of objects")));
