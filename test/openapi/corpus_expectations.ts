@@ -121,3 +121,14 @@ export const EXPECTATIONS: Record<string, Expected[]> = {
     { openapi: "/companies/{company_id}/contacts", path: "/companies/{resources.companies.id}/contacts", data_selector: "data", paginator: intercomCursor, primary_key: "id", why: "company_id here is Intercom's id, not the company's own company_id field" },
   ],
 };
+
+/**
+ * Expectations the generator does not meet yet, each with what it does instead. The corpus test asserts
+ * these still differ, so a fix that meets one must move it out of this list.
+ */
+export const KNOWN_MISSES: Record<string, string> = {
+  "discord.json.gz GET /users/@me/guilds":
+    "the document gives both before and after and no order; the generator assumes newest first (before), right for messages and audit logs, wrong for guilds, which come in id order",
+  "discord.json.gz GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users":
+    "same order guess (before instead of after); and the document's record declares user_id where the API sends user.id",
+};
