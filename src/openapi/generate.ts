@@ -247,7 +247,7 @@ class _Generator {
     const visit = (s: Json, prefix: string, depth: number) => {
       for (const [key, raw] of Object.entries((s.properties ?? {}) as Json)) {
         const prop = this.schema(raw);
-        if (!prop) continue;
+        if (!prop || !PLAIN_KEY.test(key)) continue;
         const at = prefix ? `${prefix}.${key}` : key;
         if (typeOf(prop) === "array") {
           const items = this.schema(prop.items);
@@ -746,6 +746,8 @@ class _Generator {
 
 // ---------------------------------------------------------------- helpers
 
+/** Keys a dotted JSONPath spells as they are. */
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /** Keys that hold a page's records whatever the collection is called. */
 const COLLECTION_KEY = /^(data|items|results|records|entries|elements|values|list|objects|rows|hits|nodes|collection|content)$/i;
 /** Path words that name no collection (`/users/@me/guilds`, `/customers/search`). */
@@ -801,7 +803,8 @@ function flatProps(schema: Json, resolve: (s: unknown) => Json | undefined): { k
   const visit = (s: Json, prefix: string, depth: number) => {
     for (const [key, raw] of Object.entries((s.properties ?? {}) as Json)) {
       const prop = resolve(raw);
-      if (!prop) continue;
+      // A key a dotted JSONPath cannot spell (`@odata.nextLink`, `a[0]`) is never written into a path.
+      if (!prop || !PLAIN_KEY.test(key)) continue;
       const path = prefix ? `${prefix}.${key}` : key;
       const type = typeOf(prop);
       out.push({ key: path, type: type === "number" ? "integer" : type });
