@@ -689,7 +689,11 @@ class _Generator {
       const s = this.deref(schemes[n]);
       return s?.type !== "oauth2" || Boolean(s.flows?.clientCredentials);
     };
-    const chosen = ranked.find((n) => schemes[n] && usable(n)) ?? ranked.find((n) => schemes[n]) ?? names.find(usable) ?? names[0];
+    let chosen = ranked.find((n) => schemes[n] && usable(n)) ?? ranked.find((n) => schemes[n]) ?? names.find(usable) ?? names[0];
+    // Basic and bearer both offered (Stripe): bearer takes the one secret basic would pair with an empty password.
+    const isHttp = (n: string, scheme: string) => this.deref(schemes[n])?.type === "http" && new RegExp(`^${scheme}$`, "i").test(this.deref(schemes[n])?.scheme ?? "");
+    const bearer = [...ranked, ...names].find((n) => schemes[n] && isHttp(n, "bearer"));
+    if (isHttp(chosen, "basic") && bearer) chosen = bearer;
     const scheme = this.deref(schemes[chosen]) as Json;
     // Secret names a person recognises: `username`/`password`, `api_token`, or the scheme's own name when it says what it is (`bot_token`).
     const secretName = (fallback: string) => {
@@ -704,14 +708,25 @@ class _Generator {
       case "http":
         if (/^basic$/i.test(scheme.scheme)) {
           this.secrets.add("username");
+          // "base64 of `api_key:`", "leave the password empty": the key is the user name, and the password is empty.
+          if (/`[^`:\s]+:`|password[^.]{0,20}\b(empty|blank)\b|\b(empty|blank|no) password/i.test(String(scheme.description ?? ""))) {
+            this.notes.push(`auth: ${chosen} takes the API key as the user name and an empty password`);
+            return { type: "http_basic", username: { $secret: "username" }, password: "" };
+          }
           this.secrets.add("password");
           return { type: "http_basic", username: { $secret: "username" }, password: { $secret: "password" } };
         }
         return { type: "bearer", token: secretName("api_token") };
       case "apiKey": {
         const location = ["header", "query", "cookie"].includes(scheme.in) ? scheme.in : "header";
-        if (/^authorization$/i.test(scheme.name ?? "") && /bot/i.test(chosen)) {
+        // The header's value often starts with a word the API requires: `Token token=<key>` (PagerDuty), `Bot <token>` (Discord).
+        const prefix = /(Token token=|Bot |Bearer |Token |Basic )\s*[<{]/.exec(String(scheme.description ?? ""))?.[1];
+        if (/^authorization$/i.test(scheme.name ?? "") && prefix) {
+          this.notes.push(`auth: ${chosen} goes in the Authorization header as "${prefix.trim()}${prefix.endsWith("=") ? "" : " "}<key>": store the secret with that prefix`);
+        } else if (/^authorization$/i.test(scheme.name ?? "") && /bot/i.test(chosen)) {
           this.notes.push(`auth: ${chosen} goes in the Authorization header; its value usually needs a prefix (Discord: "Bot <token>")`);
+        } else if (/^authorization$/i.test(scheme.name ?? "")) {
+          this.notes.push(`auth: ${chosen} goes in the Authorization header as it is; if the API wants a prefix (e.g. "Token token=<key>"), store the secret with it`);
         }
         return { type: "api_key", name: scheme.name ?? "Authorization", api_key: secretName("api_key"), location };
       }

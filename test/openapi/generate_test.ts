@@ -158,3 +158,27 @@ test("a Swagger 2.0 or non-OpenAPI document is refused with what to do", () => {
     (e: any) => /No list endpoints found in the OpenAPI document \(1 paths looked at\)/.test(e.message),
   );
 });
+
+test("auth: bearer over basic when both are offered, an empty password where the key is the user name, a required header prefix in the notes", () => {
+  const spec = (securitySchemes: Record<string, unknown>) => ({
+    openapi: "3.0.0",
+    info: { title: "Auth" },
+    servers: [{ url: "https://api.example.com" }],
+    components: { securitySchemes },
+    security: Object.keys(securitySchemes).map((name) => ({ [name]: [] })),
+    paths: { "/things": { get: { responses: { 200: { description: "ok", content: { "application/json": { schema: { type: "array", items: { type: "object", properties: { id: { type: "string" } } } } } } } } } } },
+  });
+  // Stripe: basic (`api_key:`) and bearer; bearer needs one secret.
+  const both = generateConfig(spec({ basicAuth: { type: "http", scheme: "basic", description: "Authorization: Basic <base64 hash of `api_key:`>" }, bearerAuth: { type: "http", scheme: "bearer" } }));
+  assert.deepEqual(both.config.client.auth, { type: "bearer", token: { $secret: "api_token" } });
+  assert.deepEqual(both.secrets, ["api_token"]);
+  const basicOnly = generateConfig(spec({ basicAuth: { type: "http", scheme: "basic", description: "Authorization: Basic <base64 hash of `api_key:`>" } }));
+  assert.deepEqual(basicOnly.config.client.auth, { type: "http_basic", username: { $secret: "username" }, password: "" });
+  assert.deepEqual(basicOnly.secrets, ["username"]);
+  assert.ok(basicOnly.notes.includes("auth: basicAuth takes the API key as the user name and an empty password"), basicOnly.notes.join("\n"));
+  parseConfig(withStandIns(basicOnly.config));
+  // PagerDuty-style: the header value must start with `Token token=`.
+  const prefixed = generateConfig(spec({ api_key: { type: "apiKey", in: "header", name: "Authorization", description: "Send `Authorization: Token token=<your key>`" } }));
+  assert.equal(prefixed.config.client.auth.type, "api_key");
+  assert.ok(prefixed.notes.some((n) => n.includes('as "Token token=<key>": store the secret with that prefix')), prefixed.notes.join("\n"));
+});
