@@ -83,6 +83,8 @@ class _Generator {
   readonly secrets = new Set<string>();
   /** Most paged lists declare a `Link` header (GitHub): the ones that do not are assumed to send it too. */
   headerLinkConvention = false;
+  /** `$ref`s to other files or URLs that reached the generator unresolved (a remote document part). */
+  readonly externalRefs = new Set<string>();
 
   constructor(doc: Json, options: GenerateOptions) {
     this.doc = doc;
@@ -165,6 +167,10 @@ class _Generator {
     if (auth) client.auth = auth;
     config.client = client;
     config.resources = resources.map((r) => r.config);
+    if (this.externalRefs.size) {
+      const some = [...this.externalRefs].slice(0, 3).join(", ");
+      this.notes.push(`${this.externalRefs.size} $ref${this.externalRefs.size === 1 ? "" : "s"} to other files or URLs could not be followed (${some}); download them beside the document and refer to them by relative path`);
+    }
     return { config, notes: this.notes, skipped: this.skipped, secrets: [...this.secrets] };
   }
 
@@ -175,6 +181,7 @@ class _Generator {
     let current = node;
     while (current && typeof current === "object" && typeof current.$ref === "string") {
       const ref: string = current.$ref;
+      if (!ref.startsWith("#")) this.externalRefs.add(ref);
       if (seen.has(ref) || !ref.startsWith("#/")) return {};
       seen.add(ref);
       current = ref

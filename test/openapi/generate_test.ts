@@ -3,6 +3,8 @@
  * API specs (Discord, Twilio Conversations, Mattermost) and on edge cases.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config/index.ts";
@@ -181,4 +183,34 @@ test("auth: bearer over basic when both are offered, an empty password where the
   const prefixed = generateConfig(spec({ api_key: { type: "apiKey", in: "header", name: "Authorization", description: "Send `Authorization: Token token=<your key>`" } }));
   assert.equal(prefixed.config.client.auth.type, "api_key");
   assert.ok(prefixed.notes.some((n) => n.includes('as "Token token=<key>": store the secret with that prefix')), prefixed.notes.join("\n"));
+});
+
+test("a document split over several files is bundled: paths, schemas and parameters in other files, a self-referencing schema", async () => {
+  const { config } = generateConfig(await load("split/openapi.yaml"));
+  assert.deepEqual(resource(config, "channels").endpoint, {
+    path: "/channels",
+    data_selector: "$",
+    paginator: { type: "page_number", base_page: 1, total_path: null },
+    params: { per_page: 50 },
+  });
+  assert.deepEqual(resource(config, "messages").endpoint, {
+    path: "/channels/{resources.channels.id}/messages",
+    data_selector: "messages",
+    paginator: { type: "cursor", cursor_path: "next_cursor", cursor_param: "cursor" },
+  });
+  parseConfig(withStandIns(config));
+});
+
+test("a $ref to a missing file or to nothing is an error naming the file and the reference", async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "restduck-openapi-"));
+  try {
+    const doc = (ref: string) => JSON.stringify({ openapi: "3.0.0", info: { title: "x" }, paths: { "/a": { $ref: ref } } });
+    writeFileSync(join(tmp, "missing.json"), doc("paths/a.yaml"));
+    await assert.rejects(readOpenApiFile("missing.json", tmp), (e: any) => e.exitCode === 2 && /^Cannot read OpenAPI file paths\/a\.yaml: no such file$/.test(e.message) && /missing\.json refers to it with \$ref/.test(e.hint));
+    writeFileSync(join(tmp, "nothing.json"), doc("parts.json#/nope"));
+    writeFileSync(join(tmp, "parts.json"), "{}");
+    await assert.rejects(readOpenApiFile("nothing.json", tmp), /Cannot resolve \$ref "parts\.json#\/nope" in nothing\.json: parts\.json has nothing at "#\/nope"/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
