@@ -214,3 +214,43 @@ test("a $ref to a missing file or to nothing is an error naming the file and the
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test("a total the API sends only on request (total=true) is asked for; an opaque string offset is a cursor, not a number", () => {
+  const list = (properties: Record<string, unknown>) => ({
+    200: { description: "ok", content: { "application/json": { schema: { type: "object", properties: { ...properties } } } } },
+  });
+  const records = { type: "array", items: { type: "object", properties: { id: { type: "string" } } } };
+  const spec = {
+    openapi: "3.0.0",
+    info: { title: "Paging" },
+    servers: [{ url: "https://api.example.com" }],
+    paths: {
+      "/incidents": {
+        get: {
+          parameters: [
+            { name: "offset", in: "query", schema: { type: "integer" } },
+            { name: "limit", in: "query", schema: { type: "integer", maximum: 100 } },
+            { name: "total", in: "query", description: "total is null unless total=true", schema: { type: "boolean", default: false } },
+          ],
+          responses: list({ incidents: records, total: { type: "integer", nullable: true }, more: { type: "boolean" } }),
+        },
+      },
+      "/tasks": {
+        get: {
+          parameters: [{ name: "offset", in: "query", schema: { type: "string" } }, { name: "limit", in: "query", schema: { type: "integer", maximum: 100 } }],
+          responses: list({ data: records, next_page: { type: "object", nullable: true, properties: { offset: { type: "string" }, uri: { type: "string" } } } }),
+        },
+      },
+    },
+  };
+  const { config } = generateConfig(spec);
+  assert.deepEqual(resource(config, "incidents").endpoint.paginator, { type: "offset", limit: 100, total_path: "total" });
+  assert.deepEqual(resource(config, "incidents").endpoint.params, { total: true });
+  assert.deepEqual(resource(config, "tasks").endpoint, {
+    path: "/tasks",
+    data_selector: "data",
+    paginator: { type: "cursor", cursor_path: "next_page.offset", cursor_param: "offset" },
+    params: { limit: 100 },
+  });
+  parseConfig(withStandIns(config));
+});
