@@ -66,7 +66,8 @@ interface _Resource {
   name: string;
   path: string;
   endpoint: _Endpoint;
-  primaryKey?: string;
+  /** A compound key (`[parent id, user_id]`) when the record's own key repeats across parents. */
+  primaryKey?: string | string[];
   /** Singular stems this resource answers to, for matching path parameters (`channel` for `channels`). */
   stems: string[];
   config: Json;
@@ -85,6 +86,8 @@ class _Generator {
   headerLinkConvention = false;
   /** `$ref`s to other files or URLs that reached the generator unresolved (a remote document part). */
   readonly externalRefs = new Set<string>();
+  /** Parent fields matched by name or description → the resources using them. */
+  readonly guesses = new Map<string, string[]>();
 
   constructor(doc: Json, options: GenerateOptions) {
     this.doc = doc;
@@ -167,6 +170,10 @@ class _Generator {
     if (auth) client.auth = auth;
     config.client = client;
     config.resources = resources.map((r) => r.config);
+    for (const [what, users] of this.guesses) {
+      const shown = users.length > 4 ? `${users.slice(0, 4).join(", ")} and ${users.length - 4} more` : users.join(", ");
+      this.notes.push(`${what}: a guess, check it (resource${users.length === 1 ? "" : "s"} ${shown})`);
+    }
     if (this.externalRefs.size) {
       const some = [...this.externalRefs].slice(0, 3).join(", ");
       this.notes.push(`${this.externalRefs.size} $ref${this.externalRefs.size === 1 ? "" : "s"} to other files or URLs could not be followed (${some}); download them beside the document and refer to them by relative path`);
@@ -392,8 +399,8 @@ class _Generator {
       const props = Object.keys((r.endpoint.records.properties ?? {}) as Json);
       const parentRef = params.find((p) => props.includes(p) && p !== r.primaryKey && r.bindings.get(p)?.parent === parent);
       if (parentRef && /_(id|sid|gid|uuid)$/.test(r.primaryKey) && !/^(id|sid|gid|uuid|key|sha)$/.test(r.primaryKey)) {
-        r.primaryKey = [parentRef, r.primaryKey] as unknown as string;
-        r.config.primary_key = [parentRef, r.config.primary_key];
+        r.primaryKey = [parentRef, r.primaryKey];
+        r.config.primary_key = r.primaryKey;
       }
     }
   }
@@ -429,6 +436,13 @@ class _Generator {
     return bySegment.length ? simplest(bySegment) : undefined;
   }
 
+  /** Records a parent-field guess; one note per guess lists every resource that relies on it. */
+  guess(what: string, where: string): void {
+    const list = this.guesses.get(what) ?? [];
+    list.push(where.replace(/^resource (\S+).*/, "$1"));
+    this.guesses.set(what, list);
+  }
+
   /** Properties of a resource's records: name → resolved schema. */
   recordProps(r: _Resource): Json {
     const out: Json = {};
@@ -449,7 +463,7 @@ class _Generator {
     const s = snake(param);
     const suffix = s.includes("_") ? s.split("_").at(-1)! : "";
     const guess = (field: string, why: string) => {
-      if (field !== key) this.notes.push(`${where}: {${param}} is filled from ${parent.name}.${field} (${why}); a guess, check it`);
+      if (field !== key) this.guess(`{${param}} is filled from ${parent.name}.${field} (${why})`, where);
       return field;
     };
     // `issue_number` → number, `AccountSid` → sid, `company_id` → id (the record's own id, not a field named company_id).
@@ -483,7 +497,7 @@ class _Generator {
       const inner = Object.keys((props[name].properties ?? {}) as Json);
       const handle = ["login", "slug", "username", "name", "id"].find((f) => inner.includes(f));
       if (type === "object" && handle) {
-        this.notes.push(`${where}: {${param}} is filled from ${parent.name}.${name}.${handle}; a guess, check it`);
+        this.guess(`{${param}} is filled from ${parent.name}.${name}.${handle} (the ${name} object's handle)`, where);
         return `${name}.${handle}`;
       }
     }
@@ -684,7 +698,10 @@ class _Generator {
   auth(endpoints: _Endpoint[]): Json | undefined {
     const schemes = (this.doc.components?.securitySchemes ?? {}) as Json;
     const names = Object.keys(schemes);
-    if (!names.length) return undefined;
+    if (!names.length) {
+      this.notes.push("auth: the document declares no securitySchemes; set client.auth if the API wants a token (GitHub: bearer)");
+      return undefined;
+    }
     // The global requirement, else the scheme list endpoints ask for most.
     const counts = new Map<string, number>();
     for (const requirement of [...(this.doc.security ?? []), ...endpoints.flatMap((e) => e.op.security ?? [])] as Json[]) {
