@@ -272,10 +272,13 @@ class _Generator {
       }
     };
     visit(schema, "", 0);
+    // The last word of the path that names something: `threads` in `/threads/archived/public`, `original` in
+    // `/messages/@original` (one message, whatever arrays it holds).
     const words = staticSegments(path)
       .reverse()
       .map((seg) => snake(seg).split("_").map(singularize))
-      .filter((w) => w.length && !GENERIC_SEGMENT.test(w.join("_")));
+      .filter((w) => w.length && !GENERIC_SEGMENT.test(w.join("_")))
+      .slice(0, 1);
     const named = candidates.filter((c) => words.some((w) => containsRun(snake(c.key).split("_").map(singularize), w)));
     // The path's last words first: `/threads/archived/public` has no `public` array but a `threads` one.
     const rank = (c: { key: string }) => words.findIndex((w) => containsRun(snake(c.key).split("_").map(singularize), w));
@@ -321,9 +324,11 @@ class _Generator {
     const statics = staticSegments(ep.path);
     // `/posts/{id}/files/info` → `files_info`: a generic last word takes its neighbour.
     let last = snake(statics.at(-1) ?? "items") || "items";
-    if (/^(info|list|all|search|index|items|details|me)$/.test(last) && statics.length > 1) last = `${snake(statics.at(-2)!)}_${last}`;
+    // `/threads/archived/public` → `threads_archived_public`: generic words take their neighbours up to one that names something.
+    let from = statics.length - 1;
+    for (; from > 0 && (/^(items)$/.test(last) || GENERIC_SEGMENT.test(last.split("_")[0])); from--) last = `${snake(statics[from - 1])}_${last}`;
     let name = last;
-    for (let i = statics.length - 2; names.has(name) && i >= 0; i--) name = `${snake(statics[i]) || "x"}_${name}`;
+    for (let i = from - 1; names.has(name) && i >= 0; i--) name = `${snake(statics[i]) || "x"}_${name}`;
     for (let n = 2; names.has(name); n++) name = `${last}_${n}`;
     names.add(name);
 
@@ -377,6 +382,8 @@ class _Generator {
     params.forEach((param, i) => {
       let field: string | undefined;
       if (parent && i === own) field = this.ownField(param, parent, where, r.endpoint);
+      // An outer parameter naming the parent itself (`/webhooks/{webhook_id}/{webhook_token}`) is one of its fields too.
+      else if (parent && i < own && parent.stems.includes(paramStem(param))) field = this.ownField(param, parent, where, r.endpoint);
       else if (parent && i < own) field = this.carriedField(param, parent, where);
       if (parent && field !== undefined) {
         r.bindings.set(param, { parent, field });
