@@ -3,6 +3,8 @@
  * API specs (Discord, Twilio Conversations, Mattermost) and on edge cases.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config/index.ts";
@@ -29,10 +31,10 @@ test("Discord: guilds → channels → messages become parent/child resources wi
   // Parents come before their children in the list.
   const order = config.resources.map((r: any) => r.name);
   assert.ok(order.indexOf("guilds") < order.indexOf("channels") && order.indexOf("channels") < order.indexOf("messages"), order.join(","));
-  // Keyset paging by the last id has no paginator yet: said so, and the page size is maxed.
-  assert.deepEqual(resource(config, "messages").endpoint.paginator, { type: "single_page" });
+  // Keyset paging by the last id: the cursor paginator reads it with a JSONPath; newest first is assumed, and said so.
+  assert.deepEqual(resource(config, "messages").endpoint.paginator, { type: "cursor", cursor_path: "$[-1].id", cursor_param: "before" });
   assert.equal(resource(config, "messages").endpoint.params.limit, 100);
-  assert.ok(notes.some((n) => /messages .*after=<last record's id>/.test(n)));
+  assert.ok(notes.some((n) => /messages .*before=<last record's id>, which assumes newest first/.test(n)), notes.join("\n"));
   assert.ok(notes.some((n) => /"Bot <token>"/.test(n)));
   assert.ok(skipped.some((s) => s.startsWith("GET /channels/{channel_id}/messages/{message_id}: ends in a path parameter")));
   assert.ok(skipped.some((s) => s.startsWith("GET /gateway: response has no list of objects")));
@@ -157,4 +159,98 @@ test("a Swagger 2.0 or non-OpenAPI document is refused with what to do", () => {
     () => generateConfig({ openapi: "3.1.0", info: { title: "x" }, paths: { "/health": { get: { responses: { 200: { description: "ok" } } } } } }),
     (e: any) => /No list endpoints found in the OpenAPI document \(1 paths looked at\)/.test(e.message),
   );
+});
+
+test("auth: bearer over basic when both are offered, an empty password where the key is the user name, a required header prefix in the notes", () => {
+  const spec = (securitySchemes: Record<string, unknown>) => ({
+    openapi: "3.0.0",
+    info: { title: "Auth" },
+    servers: [{ url: "https://api.example.com" }],
+    components: { securitySchemes },
+    security: Object.keys(securitySchemes).map((name) => ({ [name]: [] })),
+    paths: { "/things": { get: { responses: { 200: { description: "ok", content: { "application/json": { schema: { type: "array", items: { type: "object", properties: { id: { type: "string" } } } } } } } } } } },
+  });
+  // Stripe: basic (`api_key:`) and bearer; bearer needs one secret.
+  const both = generateConfig(spec({ basicAuth: { type: "http", scheme: "basic", description: "Authorization: Basic <base64 hash of `api_key:`>" }, bearerAuth: { type: "http", scheme: "bearer" } }));
+  assert.deepEqual(both.config.client.auth, { type: "bearer", token: { $secret: "api_token" } });
+  assert.deepEqual(both.secrets, ["api_token"]);
+  const basicOnly = generateConfig(spec({ basicAuth: { type: "http", scheme: "basic", description: "Authorization: Basic <base64 hash of `api_key:`>" } }));
+  assert.deepEqual(basicOnly.config.client.auth, { type: "http_basic", username: { $secret: "username" }, password: "" });
+  assert.deepEqual(basicOnly.secrets, ["username"]);
+  assert.ok(basicOnly.notes.includes("auth: basicAuth takes the API key as the user name and an empty password"), basicOnly.notes.join("\n"));
+  parseConfig(withStandIns(basicOnly.config));
+  // PagerDuty-style: the header value must start with `Token token=`.
+  const prefixed = generateConfig(spec({ api_key: { type: "apiKey", in: "header", name: "Authorization", description: "Send `Authorization: Token token=<your key>`" } }));
+  assert.equal(prefixed.config.client.auth.type, "api_key");
+  assert.ok(prefixed.notes.some((n) => n.includes('as "Token token=<key>": store the secret with that prefix')), prefixed.notes.join("\n"));
+});
+
+test("a document split over several files is bundled: paths, schemas and parameters in other files, a self-referencing schema", async () => {
+  const { config } = generateConfig(await load("split/openapi.yaml"));
+  assert.deepEqual(resource(config, "channels").endpoint, {
+    path: "/channels",
+    data_selector: "$",
+    paginator: { type: "page_number", base_page: 1, total_path: null },
+    params: { per_page: 50 },
+  });
+  assert.deepEqual(resource(config, "messages").endpoint, {
+    path: "/channels/{resources.channels.id}/messages",
+    data_selector: "messages",
+    paginator: { type: "cursor", cursor_path: "next_cursor", cursor_param: "cursor" },
+  });
+  parseConfig(withStandIns(config));
+});
+
+test("a $ref to a missing file or to nothing is an error naming the file and the reference", async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "restduck-openapi-"));
+  try {
+    const doc = (ref: string) => JSON.stringify({ openapi: "3.0.0", info: { title: "x" }, paths: { "/a": { $ref: ref } } });
+    writeFileSync(join(tmp, "missing.json"), doc("paths/a.yaml"));
+    await assert.rejects(readOpenApiFile("missing.json", tmp), (e: any) => e.exitCode === 2 && /^Cannot read OpenAPI file paths\/a\.yaml: no such file$/.test(e.message) && /missing\.json refers to it with \$ref/.test(e.hint));
+    writeFileSync(join(tmp, "nothing.json"), doc("parts.json#/nope"));
+    writeFileSync(join(tmp, "parts.json"), "{}");
+    await assert.rejects(readOpenApiFile("nothing.json", tmp), /Cannot resolve \$ref "parts\.json#\/nope" in nothing\.json: parts\.json has nothing at "#\/nope"/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("a total the API sends only on request (total=true) is asked for; an opaque string offset is a cursor, not a number", () => {
+  const list = (properties: Record<string, unknown>) => ({
+    200: { description: "ok", content: { "application/json": { schema: { type: "object", properties: { ...properties } } } } },
+  });
+  const records = { type: "array", items: { type: "object", properties: { id: { type: "string" } } } };
+  const spec = {
+    openapi: "3.0.0",
+    info: { title: "Paging" },
+    servers: [{ url: "https://api.example.com" }],
+    paths: {
+      "/incidents": {
+        get: {
+          parameters: [
+            { name: "offset", in: "query", schema: { type: "integer" } },
+            { name: "limit", in: "query", schema: { type: "integer", maximum: 100 } },
+            { name: "total", in: "query", description: "total is null unless total=true", schema: { type: "boolean", default: false } },
+          ],
+          responses: list({ incidents: records, total: { type: "integer", nullable: true }, more: { type: "boolean" } }),
+        },
+      },
+      "/tasks": {
+        get: {
+          parameters: [{ name: "offset", in: "query", schema: { type: "string" } }, { name: "limit", in: "query", schema: { type: "integer", maximum: 100 } }],
+          responses: list({ data: records, next_page: { type: "object", nullable: true, properties: { offset: { type: "string" }, uri: { type: "string" } } } }),
+        },
+      },
+    },
+  };
+  const { config } = generateConfig(spec);
+  assert.deepEqual(resource(config, "incidents").endpoint.paginator, { type: "offset", limit: 100, total_path: "total" });
+  assert.deepEqual(resource(config, "incidents").endpoint.params, { total: true });
+  assert.deepEqual(resource(config, "tasks").endpoint, {
+    path: "/tasks",
+    data_selector: "data",
+    paginator: { type: "cursor", cursor_path: "next_page.offset", cursor_param: "offset" },
+    params: { limit: 100 },
+  });
+  parseConfig(withStandIns(config));
 });

@@ -78,6 +78,25 @@ export async function run(
     }
 
     const { secretEnvName } = await import("../../config/index.ts");
+    // Check the vocabulary before anything is written, with stand-in secrets, as `restduck validate` will.
+    const { prepareConfig } = await import("../../config/index.ts");
+    const standIns = Object.fromEntries(secrets.map((s) => [secretEnvName(s), "stand-in-secret"]));
+    let problems: string[] = [];
+    try {
+      prepareConfig(config, { env: standIns, source: args.file });
+    } catch (error) {
+      const listed = (error as { problems?: string[] }).problems;
+      problems = listed?.length ? [...listed] : [(error as Error).message];
+    }
+    if (problems.length && args.openapi) {
+      // A generated config `validate` rejects is the generator's failure, never the user's next surprise: nothing is written.
+      throw new RestduckError(
+        "OPENAPI_INVALID",
+        `init --openapi made a config from ${basename(args.openapi)} that does not pass validation, so nothing was written:\n  ${problems.join("\n  ")}`,
+        { exitCode: 1, hint: "leave the endpoints named above out with --include PREFIX…, and report the document so the generator can handle it" },
+      );
+    }
+
     const comment = (lines: string[]) => lines.map((l) => (l ? `# ${l}` : "#")).join("\n") + "\n";
     let text: string;
     if (ext === ".json") {
@@ -108,17 +127,6 @@ export async function run(
         // (umask can only narrow it), so the file is never readable by others, not even for a moment.
         { mode: 0o600, flag: "wx" },
       );
-    }
-
-    // Check the vocabulary now, with stand-in secrets, so a problem shows before the first run.
-    const { prepareConfig } = await import("../../config/index.ts");
-    const standIns = Object.fromEntries(secrets.map((s) => [secretEnvName(s), "stand-in-secret"]));
-    let problems: string[] = [];
-    try {
-      prepareConfig(config, { env: standIns, source: args.file });
-    } catch (error) {
-      const listed = (error as { problems?: string[] }).problems;
-      problems = listed?.length ? [...listed] : [(error as Error).message];
     }
 
     const resources = (config.resources as { name: string; selected?: boolean; endpoint?: { path?: string; paginator?: { type?: string } } }[]) ?? [];
