@@ -91,7 +91,9 @@ const isText = (type: string) => type === "" || /json|text|xml|x-www-form-urlenc
  * must see a new token after a refresh, as the recorded run did.
  */
 function learnTokens(text: string, type: string, tokens: Map<string, string>): void {
-  if (!/json/i.test(type) && !text.trimStart().startsWith("{")) return;
+  // Token answers are small JSON objects naming a token key: skip parsing every page of records.
+  if (text.length > 65_536 || (!/json/i.test(type) && !text.trimStart().startsWith("{"))) return;
+  if (!TOKEN_KEYS.some((k) => text.includes(`"${k}"`))) return;
   try {
     const doc = JSON.parse(text) as Record<string, unknown>;
     if (typeof doc !== "object" || doc === null) return;
