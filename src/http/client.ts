@@ -454,19 +454,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         let text: string | undefined;
         const answer: Answer = { status, headers: response.headers, url: shownUrl, body: ok ? parse() : undefined, text: () => (text ??= refused ? refused.message : JSON.stringify(answer.body ?? "")) };
         const verdict = opts.classify(answer);
+        // A reason quotes the body, which may echo a secret the request carried.
+        const reason = verdict && verdict.action !== "ignore" ? redactor.redact(verdict.reason) : "";
         if (verdict?.action === "ignore") return { status, headers: new Headers(), url: shownUrl, body: undefined, bytes: 0, ignored: true } satisfies IgnoredResponse;
         if (verdict?.action === "retry" && retries < policy.max_retries) {
           // e.g. Slack's {"ok": false, "error": "ratelimited"} in a 200, or GitHub's 403 secondary rate limit.
           retries++;
           const delayMs = retryDelay(retries, response.headers);
-          options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, status, reason: `response action: ${verdict.reason}` });
+          options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, status, reason: `response action: ${reason}` });
           await sleep(delayMs, opts.signal);
           continue;
         }
         if (refused) throw refused;
         if (verdict !== undefined) {
           const still = verdict.action === "retry" ? ` (still after ${retries} retr${retries === 1 ? "y" : "ies"})` : "";
-          throw new HttpError(`[${req.method}] "${shownUrl}": ${status} response reports an error: ${verdict.reason}${still}`, {
+          throw new HttpError(`[${req.method}] "${shownUrl}": ${status} response reports an error: ${reason}${still}`, {
             status,
             url: shownUrl,
             attempts: attempt,

@@ -15,6 +15,7 @@ import { createHttpClient, isIgnored, type HttpEvent } from "../../src/http/clie
 import { stopOnIgnored, withResponseActions } from "../../src/paginate/response_actions.ts";
 import type { Paginator } from "../../src/paginate/types.ts";
 import { runPipeline, type PipelineEvent } from "../../src/pipeline/run.ts";
+import { Redactor } from "../../src/redact.ts";
 import { recordingSleep, tempDir } from "../helpers/index.ts";
 
 type Handler = (res: ServerResponse, req: IncomingMessage) => void;
@@ -182,5 +183,25 @@ test("in a run, a 503 that a response action also retries is asked max_retries +
   } finally {
     await srv.close();
     tmp.cleanup();
+  }
+});
+
+test("an error a response action reports from the body masks a secret the body echoes", async () => {
+  const srv = await serve([json(200, { ok: false, error: "invalid key sk-live-SECRET99" })]);
+  try {
+    const events: HttpEvent[] = [];
+    const { sleep } = recordingSleep();
+    const base = createHttpClient({ baseUrl: srv.url, retry: policy(1), sleep, random: () => 0, redactor: new Redactor(["sk-live-SECRET99"]), onEvent: (e) => events.push(e) });
+    const http = withResponseActions(base, [{ body_path: "ok", equals: false, action: "retry" }]);
+    await assert.rejects(http.request({ method: "GET", url: "/x" }), (e: unknown) => {
+      assert.ok(e instanceof HttpError);
+      assert.match(e.message, /reports an error: invalid key \*+/);
+      assert.doesNotMatch(e.message, /SECRET99/);
+      return true;
+    });
+    assert.equal(events.length, 1);
+    assert.doesNotMatch(JSON.stringify(events), /SECRET99/);
+  } finally {
+    await srv.close();
   }
 });
