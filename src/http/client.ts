@@ -3,6 +3,12 @@
  * `max_retries + 1` attempts, each with its own timeout signal (ofetch 1.5's
  * own `timeout` reuses the first attempt's signal across retries, and its
  * retry ignores Retry-After, so the loop lives here).
+ *
+ * It is the only retry loop (issue #14): an endpoint's response actions are a
+ * classification hook of it (`RequestOptions.classify`), as dlt's response
+ * hooks are of its one client, so a retry they ask for draws on the same
+ * `max_retries` budget as a 503 or a reset connection, and every retry is
+ * told through the one `onEvent`.
  */
 import { createFetch, type FetchResponse } from "ofetch";
 import { HttpError, ResponseError, RestduckError } from "../errors.ts";
@@ -37,7 +43,45 @@ export interface HttpResponse {
   body: unknown;
   /** Size of the body in bytes. */
   bytes: number;
+  /** Set when the request's `classify` hook said "ignore": the answer stands for an empty last page. */
+  ignored?: true;
 }
+
+/** The result of an answer a response action ignored (dlt's IgnoreResponseException): no body, so no records. */
+export interface IgnoredResponse extends HttpResponse {
+  ignored: true;
+  body: undefined;
+}
+
+/** Whether a response is an ignored answer rather than a page. */
+export function isIgnored(response: HttpResponse): response is IgnoredResponse {
+  return response.ignored === true;
+}
+
+/** One answer as a `classify` hook sees it, after the client's own retries of transient failures. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  /** The request's final URL, secrets masked. */
+  url: string;
+  /** The parsed JSON body of a 2xx answer (a hook may replace it); undefined for a refused one. */
+  body: unknown;
+  /**
+   * The text `content` rules look in: a 2xx body as JSON, or for a refused answer the message the
+   * client would fail with (status, URL and the start of the body, secrets masked).
+   */
+  text(): string;
+}
+
+/**
+ * What a hook makes of an answer: ignore it (an empty last page), fail with it, or ask again
+ * within the client's retry budget. `reason` names the cause in the retry event or the error.
+ * No verdict: the answer goes on as the client would take it (a 2xx accepted, anything else refused).
+ */
+export type Verdict = { action: "ignore" } | { action: "error" | "retry"; reason: string };
+
+/** Classifies one answer: an endpoint's response actions. */
+export type ResponseClassifier = (answer: Answer) => Verdict | undefined;
 
 /** Adds credentials to a request and refreshes them when the server says 401. */
 export interface Authenticator {
@@ -96,6 +140,8 @@ export interface HttpClientOptions {
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** The backoff's jitter source, in [0, 1) (default `Math.random`); `() => 0` waits the documented backoff exactly. */
+  random?: () => number;
 }
 
 export interface RequestOptions {
@@ -114,6 +160,12 @@ export interface RequestOptions {
   bare?: boolean;
   /** Origins trusted with credentials for this request besides the client's, e.g. the one `endpoint.auth` was written for. */
   trustedOrigins?: readonly string[];
+  /**
+   * Classifies each answer the retry policy would hand back (a 2xx, or a refusal whose retries
+   * are spent or that is not retried): the endpoint's response actions. A "retry" verdict uses
+   * the same budget and backoff as a 503, so one request never makes more than `max_retries + 1` attempts.
+   */
+  classify?: ResponseClassifier;
 }
 
 export interface HttpClient {
@@ -157,6 +209,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const policy = options.retry;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_BYTES;
   const maxRetryAfterMs = (options.maxRetryAfter ?? 300) * 1000;
+  const jitter = { random: options.random ?? Math.random };
+  /** The wait before retry number `retries`: the server's Retry-After when it sent one (exact, only capped), else backoff with jitter. */
+  const retryDelay = (retries: number, headers?: Headers): number => {
+    const retryAfter = headers && policy.respect_retry_after ? parseRetryAfter(headers.get("retry-after"), now()) : undefined;
+    return retryAfter !== undefined ? Math.min(retryAfter, maxRetryAfterMs) : backoffDelay(retries, policy.backoff_factor, policy.max_delay, jitter);
+  };
   const limiter =
     options.rateLimit === undefined ? undefined : "acquire" in options.rateLimit ? options.rateLimit : createRateLimiter({ now, sleep, ...options.rateLimit });
 
@@ -339,7 +397,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const reason = describeNetworkError(failure, policy.timeout);
         if (isRetryableError(failure) && retries < policy.max_retries) {
           retries++;
-          const delayMs = backoffDelay(retries, policy.backoff_factor, policy.max_delay);
+          const delayMs = retryDelay(retries);
           options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, reason });
           await sleep(delayMs, opts.signal);
           continue;
@@ -364,16 +422,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       if (isRetryableStatus(status, policy.status_codes) && retries < policy.max_retries) {
         retries++;
-        const retryAfter = policy.respect_retry_after ? parseRetryAfter(response.headers.get("retry-after"), now()) : undefined;
-        const delayMs =
-          retryAfter !== undefined ? Math.min(retryAfter, maxRetryAfterMs) : backoffDelay(retries, policy.backoff_factor, policy.max_delay);
+        const delayMs = retryDelay(retries, response.headers);
         options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, status, reason: `${status} ${response.statusText}`.trim() });
         await sleep(delayMs, opts.signal);
         continue;
       }
-      if (status < 200 || status >= 300) {
+      const ok = status >= 200 && status < 300;
+      const refusal = () => {
         const snippet = redactor.redact(bodySnippet(new TextDecoder().decode(data)));
-        throw new HttpError(
+        return new HttpError(
           `[${req.method}] "${shownUrl}": ${status} ${response.statusText}`.trim() +
             (attempt > 1 ? ` (after ${attempt} attempts)` : "") +
             (snippet ? ` — ${snippet}` : ""),
@@ -387,10 +444,41 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
                 : hintForStatus(status),
           },
         );
-      }
+      };
       const answered = response;
       const parse = () => parseJson(new TextDecoder().decode(data), answered, shownUrl, req.method);
       const head = { status, headers: response.headers, url: shownUrl, bytes };
+      if (opts.classify) {
+        // The hook reads the body, so a classified answer is parsed now even when `lazy` asked otherwise.
+        const refused = ok ? undefined : refusal();
+        let text: string | undefined;
+        const answer: Answer = { status, headers: response.headers, url: shownUrl, body: ok ? parse() : undefined, text: () => (text ??= refused ? refused.message : JSON.stringify(answer.body ?? "")) };
+        const verdict = opts.classify(answer);
+        // A reason quotes the body, which may echo a secret the request carried.
+        const reason = verdict && verdict.action !== "ignore" ? redactor.redact(verdict.reason) : "";
+        if (verdict?.action === "ignore") return { status, headers: new Headers(), url: shownUrl, body: undefined, bytes: 0, ignored: true } satisfies IgnoredResponse;
+        if (verdict?.action === "retry" && retries < policy.max_retries) {
+          // e.g. Slack's {"ok": false, "error": "ratelimited"} in a 200, or GitHub's 403 secondary rate limit.
+          retries++;
+          const delayMs = retryDelay(retries, response.headers);
+          options.onEvent?.({ type: "retry", url: shownUrl, attempt, delayMs, status, reason: `response action: ${reason}` });
+          await sleep(delayMs, opts.signal);
+          continue;
+        }
+        if (refused) throw refused;
+        if (verdict !== undefined) {
+          const still = verdict.action === "retry" ? ` (still after ${retries} retr${retries === 1 ? "y" : "ies"})` : "";
+          throw new HttpError(`[${req.method}] "${shownUrl}": ${status} response reports an error: ${reason}${still}`, {
+            status,
+            url: shownUrl,
+            attempts: attempt,
+            code: "RESPONSE_ACTION",
+            hint: verdict.action === "retry" ? "the API kept reporting the error; raise client.retry.max_retries or slow down" : "the API reported an error in the body; see endpoint.response_actions",
+          });
+        }
+        return { ...head, body: answer.body };
+      }
+      if (!ok) throw refusal();
       return opts.lazy ? lazyBody(head, parse) : { ...head, body: parse() };
     }
   }

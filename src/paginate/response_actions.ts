@@ -15,16 +15,19 @@
  *   the rule itself; it sees `{ status, headers, url, body }`, may change
  *   `body`, and may return "ignore", "error" or "retry".
  *
- * For responses the HTTP client already refused (4xx/5xx after its
- * retries), `content` is matched against the start of the body the error
- * message carries.
+ * The actions are a classification hook of the one HTTP client
+ * (`RequestOptions.classify`), not a client of their own: the client's retry
+ * policy goes first (network errors, `client.retry.status_codes`), then the
+ * actions classify the answer it would hand back. A `retry` they ask for
+ * draws on the same `max_retries` budget, so a 503 that a rule also retries
+ * is asked at most `max_retries + 1` times, not (max_retries + 1)² (issue #14).
+ *
+ * For responses the HTTP client refuses (4xx, or a 5xx after its retries),
+ * `content` is matched against the start of the body the error message carries.
  */
-import type { ResponseActionConfig, RetryConfig } from "../config/schema.ts";
-import { HttpError } from "../errors.ts";
+import type { ResponseActionConfig } from "../config/schema.ts";
 import { firstJsonPath } from "../extract/jsonpath.ts";
-import type { HttpClient, HttpResponse } from "../http/client.ts";
-import { abortableSleep } from "../http/client.ts";
-import { backoffDelay, parseRetryAfter } from "../http/retry.ts";
+import { isIgnored, type Answer, type HttpClient, type ResponseClassifier, type Verdict } from "../http/client.ts";
 import type { Paginator } from "./types.ts";
 
 type ActionName = "ignore" | "error" | "retry";
@@ -35,13 +38,6 @@ export interface ResponseView {
   headers: Headers;
   url: string;
   body: unknown;
-}
-
-const ignored = new WeakSet<HttpResponse>();
-
-/** Whether a response was turned into an empty last page by an `ignore` action. */
-export function isIgnored(response: HttpResponse): boolean {
-  return ignored.has(response);
 }
 
 function matches(rule: Exclude<ResponseActionConfig, (...a: never[]) => unknown>, status: number, text: string, body: unknown): boolean {
@@ -84,74 +80,30 @@ function bodyError(body: unknown): string {
   return pick("error") ?? pick("error_description") ?? pick("message") ?? pick("errors") ?? JSON.stringify(body ?? null).slice(0, 160);
 }
 
-export interface ResponseActionOptions {
-  retry: Pick<RetryConfig, "max_retries" | "backoff_factor" | "max_delay" | "respect_retry_after">;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  now?: () => number;
-  /** Told about each retry a rule asks for. */
-  onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
-}
-
-/** Wraps a client so that every response passes the endpoint's response actions. */
-export function withResponseActions(http: HttpClient, actions: readonly ResponseActionConfig[], options: ResponseActionOptions): HttpClient {
-  if (actions.length === 0) return http;
-  const sleep = options.sleep ?? abortableSleep;
-  const now = options.now ?? Date.now;
-  return {
-    async request(req, opts) {
-      for (let retries = 0; ; ) {
-        let response: HttpResponse;
-        try {
-          response = await http.request(req, opts);
-        } catch (error) {
-          if (!(error instanceof HttpError) || error.status === undefined) throw error;
-          const view: ResponseView = { status: error.status, headers: new Headers(), url: error.url, body: undefined };
-          const action = decide(actions, view, () => error.message);
-          if (action === "ignore") return ignoredResponse(view);
-          // e.g. GitHub's secondary rate limit: a 403 whose body says so.
-          if (action === "retry" && retries < options.retry.max_retries) {
-            retries++;
-            const delayMs = backoffDelay(retries, options.retry.backoff_factor, options.retry.max_delay);
-            options.onRetry?.({ url: error.url, attempt: retries, delayMs, reason: `response action: ${error.status}` });
-            await sleep(delayMs, opts?.signal);
-            continue;
-          }
-          throw error;
-        }
-        let text: string | undefined;
-        const view: ResponseView = { status: response.status, headers: response.headers, url: response.url, body: response.body };
-        const action = decide(actions, view, () => (text ??= JSON.stringify(response.body ?? "")));
-        if (action === undefined) return view.body === response.body ? response : { ...response, body: view.body };
-        if (action === "ignore") return ignoredResponse(view);
-        const detail = bodyError(response.body);
-        if (action === "retry" && retries < options.retry.max_retries) {
-          retries++;
-          const after = options.retry.respect_retry_after ? parseRetryAfter(response.headers.get("retry-after"), now()) : undefined;
-          const delayMs = after ?? backoffDelay(retries, options.retry.backoff_factor, options.retry.max_delay);
-          options.onRetry?.({ url: response.url, attempt: retries, delayMs, reason: `response action: ${detail}` });
-          await sleep(delayMs, opts?.signal);
-          continue;
-        }
-        throw new HttpError(
-          `[${req.method}] "${response.url}": ${response.status} response reports an error: ${detail}${action === "retry" ? ` (still after ${retries} retr${retries === 1 ? "y" : "ies"})` : ""}`,
-          {
-            status: response.status,
-            url: response.url,
-            attempts: retries + 1,
-            code: "RESPONSE_ACTION",
-            hint: action === "retry" ? "the API kept reporting the error; raise client.retry.max_retries or slow down" : "the API reported an error in the body; see endpoint.response_actions",
-          },
-        );
-      }
-    },
+/**
+ * The endpoint's response actions as the client's classification hook, or undefined for none.
+ * A function action may change the body the page is read from (`view.body`).
+ */
+export function responseActionsHook(actions: readonly ResponseActionConfig[]): ResponseClassifier | undefined {
+  if (actions.length === 0) return undefined;
+  return (answer: Answer): Verdict | undefined => {
+    const received = answer.body;
+    const view: ResponseView = { status: answer.status, headers: answer.headers, url: answer.url, body: received };
+    const action = decide(actions, view, answer.text);
+    answer.body = view.body;
+    if (action === undefined) return undefined;
+    if (action === "ignore") return { action };
+    // A refused answer has no body here: its status says what it was.
+    const refused = answer.status < 200 || answer.status >= 300;
+    return { action, reason: refused ? String(answer.status) : bodyError(received) };
   };
 }
 
-function ignoredResponse(view: ResponseView): HttpResponse {
-  // No body: the walk reads no records from it, whatever the data_selector.
-  const response: HttpResponse = { status: view.status, headers: new Headers(), url: view.url, body: undefined, bytes: 0 };
-  ignored.add(response);
-  return response;
+/** Hands every request of `http` the endpoint's response actions as its classification hook. */
+export function withResponseActions(http: HttpClient, actions: readonly ResponseActionConfig[]): HttpClient {
+  const classify = responseActionsHook(actions);
+  if (!classify) return http;
+  return { request: (req, opts) => http.request(req, { ...opts, classify }) };
 }
 
 /** A paginator that ends the walk after an ignored response, whatever the wrapped one would do. */
@@ -166,5 +118,3 @@ export function stopOnIgnored(paginator: Paginator): Paginator {
     totalPages: (response) => (isIgnored(response) ? undefined : paginator.totalPages?.(response)),
   };
 }
-
-

@@ -79,7 +79,7 @@ export async function checkConfig(loaded: LoadedConfig, options: CheckOptions = 
     const authConfig = resource.endpoint.auth ?? plan.auth;
     const auth = authConfig ? createAuthenticator(authConfig, { http, redactor }) : undefined;
     const authed: HttpClient = { request: (req, opts) => http.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
-    const result = await checkResource(resource, withResponseActions(authed, resource.endpoint.responseActions, { retry: plan.retry }), firstRecord, options.signal).catch((error: unknown): ResourceCheck => {
+    const result = await checkResource(resource, withResponseActions(authed, resource.endpoint.responseActions), firstRecord, options.signal).catch((error: unknown): ResourceCheck => {
       options.signal?.throwIfAborted();
       return { name: resource.name, records: 0, paginator: "", morePages: false, tables: [], error: redactor.redact(wrapError(error, "", redactor).message) };
     });

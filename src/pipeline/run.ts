@@ -25,7 +25,6 @@ import { restoreRequest, storablePosition, type RequestBase } from "./checkpoint
 import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
 import { Incremental, rowKeyHash, type IncrementalState } from "../extract/incremental.ts";
 import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
-import type { RetryConfig } from "../config/schema.ts";
 import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
 
@@ -123,6 +122,8 @@ export interface RunOptions {
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** The retry backoff's jitter source, in [0, 1) (default `Math.random`); `() => 0` waits the documented backoff exactly. */
+  random?: () => number;
   /** Most requests in flight per resource (default: the config's client.concurrency, 4). */
   concurrency?: number;
   /** Folder relative paths are resolved against (default: the working directory). */
@@ -218,6 +219,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     fetch: fetchImpl,
     sleep: sleepImpl,
     now: options.now,
+    random: options.random,
   });
   const counting: HttpClient = {
     request(req, opts) {
@@ -307,7 +309,6 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         emit,
         concurrency: adaptive,
         load,
-        retry: plan.retry,
         storedState: storedStates.get(resource.name) as ResourceState | undefined,
         parents: resource.parent ? parentRecords.get(resource.name) : undefined,
         children: children.map((c) => ({ child: c, values: parentRecords.get(c.name)! })),
@@ -318,10 +319,6 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
               ? { incremental: {}, parents: Object.fromEntries(Object.entries(state.parents).map(([k, v]) => [k, { [resource.incremental!.cursorPath]: v.incremental }])) }
               : { incremental: { [resource.incremental.cursorPath]: state.incremental } };
           }
-        },
-        onRetry: (url, attempt, delayMs, reason) => {
-          retries++;
-          emit({ type: "retry", resource: resource.name, url, attempt, delayMs, reason });
         },
       });
       if (loading.has(resource.name)) summaries.push(summary);
@@ -487,7 +484,6 @@ interface ResourceContext {
   concurrency: AdaptiveConcurrency;
   /** False for a parent that is fetched for its children but not loaded. */
   load: boolean;
-  retry: RetryConfig;
   /** The newest state stored for this resource by any earlier run. */
   storedState: ResourceState | undefined;
   /** For a child: what each parent record gives it, in order. */
@@ -495,7 +491,6 @@ interface ResourceContext {
   /** Children to collect parent values for. */
   children: { child: ResourcePlan; values: ParentValues[] }[];
   onState: (state: ResourceState | undefined) => void;
-  onRetry: (url: string, attempt: number, delayMs: number, reason: string) => void;
 }
 
 /** One cursor's stored progress: where this run started from, and how far its committed rows go. */
@@ -558,12 +553,8 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   }
   if (load && !resuming) await loader.resetResource(schema, resource.name);
 
-  const http = withResponseActions(ctx.http, resource.endpoint.responseActions, {
-    retry: ctx.retry,
-    sleep: options.sleep,
-    now: options.now,
-    onRetry: (r) => ctx.onRetry(r.url, r.attempt, r.delayMs, r.reason),
-  });
+  // The client's classification hook: its retries are told through onHttp like every other.
+  const http = withResponseActions(ctx.http, resource.endpoint.responseActions);
   const steps = compileProcessingSteps(resource.processingSteps, resource.name);
   const prior = ctx.storedState;
 

@@ -42,12 +42,29 @@ test("a dropped connection is retried like a 503", async () => {
   const { sleep, waits } = recordingSleep();
   const events: HttpEvent[] = [];
   try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, sleep, onEvent: (e) => events.push(e) });
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, sleep, random: () => 0, onEvent: (e) => events.push(e) });
     const res = await http.request({ method: "GET", url: "/x" });
     assert.deepEqual(res.body, { ok: 1 });
     assert.equal(srv.count(), 2);
     assert.deepEqual(waits, [2000]);
     assert.match((events[0] as { reason: string }).reason, /network error/);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a computed backoff is jittered within [d/2, d] while Retry-After is waited exactly", async () => {
+  const srv = await serve([json(503, {}), json(429, {}, { "retry-after": "3" }), json(503, {}), json(200, { ok: 3 })]);
+  const { sleep, waits } = recordingSleep();
+  const draws = [0.5, 0.9, 0.2];
+  const events: HttpEvent[] = [];
+  try {
+    const http = createHttpClient({ baseUrl: srv.url, retry: policy, sleep, random: () => draws.shift()!, onEvent: (e) => events.push(e) });
+    const res = await http.request({ method: "GET", url: "/x" });
+    assert.deepEqual(res.body, { ok: 3 });
+    // Retry 1: 2 s × (1 − 0.5 × 0.5); retry 2: the server's 3 s, no draw taken; retry 3: 8 s × (1 − 0.5 × 0.9).
+    assert.deepEqual(waits, [1500, 3000, 4400]);
+    assert.deepEqual(events.map((e) => (e as { delayMs: number }).delayMs), waits);
   } finally {
     await srv.close();
   }

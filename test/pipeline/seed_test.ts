@@ -127,7 +127,7 @@ test("503s are retried with backoff 2, 4, 8 s and then fail with a clear error a
   try {
     const db = join(tmp.dir, "c.duckdb");
     await assert.rejects(
-      runPipeline(seed(api.url), { database: db, pipelineName: "chat", sleep, batchPages: 1 }),
+      runPipeline(seed(api.url), { database: db, pipelineName: "chat", sleep, batchPages: 1, random: () => 0 }),
       (error: unknown) => {
         assert.ok(error instanceof HttpError);
         assert.match(error.message, /resource chat_messages/);

@@ -4,7 +4,8 @@
  * row; persistent ones fail the run with an error naming the resource, the
  * redacted URL, the last status and the attempts, while the batches committed
  * before stay and nothing from the bad page is loaded. Sleeps are recorded,
- * not slept, so the suite does not wait for backoff.
+ * not slept, so the suite does not wait for backoff, and the backoff's jitter
+ * is pinned (`random: () => 0`), so the waits are the documented ones.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -56,7 +57,7 @@ async function runWith(options: ChatApiOptions & { retry?: Record<string, unknow
     let summary: RunSummary | undefined;
     let error: RestduckError | undefined;
     try {
-      summary = await runPipeline(loaded, { database: db, pipelineName: "faults", sleep, now: () => NOW });
+      summary = await runPipeline(loaded, { database: db, pipelineName: "faults", sleep, now: () => NOW, random: () => 0 });
     } catch (e) {
       assert.ok(e instanceof RestduckError, `a fault ends in a RestduckError, not ${String(e)}`);
       error = e;

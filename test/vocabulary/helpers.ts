@@ -10,6 +10,7 @@ export interface Harness {
   db: string;
   run(config: unknown, options?: { resources?: string[] }): Promise<RunSummary & { events: PipelineEvent[] }>;
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** What the run slept, in ms; the backoff's jitter is pinned, so computed waits are exact. */
   waits: number[];
   cleanup(): void;
 }
@@ -24,7 +25,7 @@ export function harness(): Harness {
     async run(config, options = {}) {
       const events: PipelineEvent[] = [];
       const loaded = prepareConfig(config, { env: {}, cwd: "/nonexistent" });
-      const summary = await runPipeline(loaded, { database: db, pipelineName: "vocab", sleep, onEvent: (e) => events.push(e), resources: options.resources });
+      const summary = await runPipeline(loaded, { database: db, pipelineName: "vocab", sleep, random: () => 0, onEvent: (e) => events.push(e), resources: options.resources });
       return { ...summary, events };
     },
     query: (sql) => queryDb(db, sql),
