@@ -5,7 +5,7 @@
 import { basename, extname } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
-import { compileJsonPath } from "../extract/jsonpath.ts";
+import { compileJsonPath } from "../shared/jsonpath.ts";
 import { Redactor } from "../redact.ts";
 import { planConfig, type Plan } from "./plan.ts";
 import { readConfigFile } from "./read.ts";
