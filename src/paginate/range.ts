@@ -3,7 +3,7 @@
  * (or JSON body path) and share their stop rules.
  */
 import type { PaginatorConfig } from "../config/schema.ts";
-import { ResponseError } from "../errors.ts";
+import { ConfigError, ResponseError } from "../errors.ts";
 import { getPath, setPath } from "../shared/dotted_path.ts";
 import { firstJsonPath } from "../shared/jsonpath.ts";
 import { isFalsy, type PageRequest, type Paginator } from "./types.ts";
@@ -39,9 +39,11 @@ function write(request: PageRequest, param: string, bodyPath: string | undefined
 }
 
 function rangePaginator(o: RangeOptions): Paginator {
-  // With no total, no has_more and no empty-page rule nothing would ever stop the walk.
+  // The schema refuses such a config (validate says so, exit 2). This assert stays for paginators built
+  // in code from a config that never met the schema (a hand-built plan passed to runPipeline, auto.ts):
+  // with no total, no has_more, no maximum and no empty-page rule the walk would never end.
   if (!o.stopAfterEmptyPage && !o.totalPath && !o.hasMorePath && o.maximum === undefined) {
-    throw new ResponseError(`${o.name}: no stop rule: set total_path, has_more_path, a maximum, or stop_after_empty_page: true`);
+    throw new ConfigError(`${o.name}: no stop rule: set total_path, has_more_path, a maximum, or stop_after_empty_page: true`);
   }
   return {
     name: o.name,
