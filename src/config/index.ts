@@ -5,7 +5,6 @@
 import { basename, extname } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
-import { compileJsonPath } from "../extract/jsonpath.ts";
 import { Redactor } from "../redact.ts";
 import { planConfig, type Plan } from "./plan.ts";
 import { readConfigFile } from "./read.ts";
@@ -35,9 +34,13 @@ export function parseConfig(data: unknown, source = "config"): Config {
   const result = v.safeParse(ConfigSchema, data);
   if (!result.success) {
     const problems = formatIssues(result.issues);
+    // The schema parses every JSONPath (data_selector, the paginators' *_path keys): a typo there gets the JSONPath hint.
+    const jsonPath = problems.some((p) => p.includes(": Cannot parse JSONPath "));
     throw new ConfigError(`Invalid ${source}:\n  ${problems.join("\n  ")}`, {
       problems,
-      hint: "fix the keys named above; `restduck validate <config>` checks a config without running it",
+      hint: jsonPath
+        ? "write JSONPaths like $.data.items or data.items (filters and scripts are not supported); `restduck validate <config>` checks a config without running it"
+        : "fix the keys named above; `restduck validate <config>` checks a config without running it",
     });
   }
   return result.output;
@@ -57,43 +60,8 @@ export function prepareConfig(data: unknown, options: SecretSources & { source?:
     }
     throw error;
   }
-  checkJsonPaths(config, options.source ?? "config");
   const plan = planConfig(config, options.source);
   return { config, plan, secrets: [...values, ...inlineSecrets(config)], secretOrigins: origins };
-}
-
-/**
- * JSONPaths (data_selector, the paginators' *_path keys) are parsed here, so
- * a typo fails with exit 2 before any database is opened or request sent.
- */
-function checkJsonPaths(config: Config, source: string): void {
-  const problems: string[] = [];
-  const check = (path: string, value: unknown) => {
-    if (typeof value !== "string" || value === "") return;
-    try {
-      compileJsonPath(value);
-    } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
-    }
-  };
-  const paginator = (path: string, p: unknown) => {
-    if (typeof p !== "object" || p === null) return;
-    for (const key of ["total_path", "has_more_path", "cursor_path", "next_url_path"]) check(`${path}.${key}`, (p as Record<string, unknown>)[key]);
-  };
-  const endpoint = (path: string, e: unknown) => {
-    if (typeof e !== "object" || e === null) return;
-    check(`${path}.data_selector`, (e as { data_selector?: unknown }).data_selector);
-    paginator(`${path}.paginator`, (e as { paginator?: unknown }).paginator);
-  };
-  paginator("client.paginator", config.client.paginator);
-  endpoint("resource_defaults.endpoint", config.resource_defaults?.endpoint);
-  config.resources.forEach((r, i) => endpoint(`resources[${i}].endpoint`, typeof r === "object" ? r.endpoint : undefined));
-  if (problems.length) {
-    throw new ConfigError(`Invalid ${source}:\n  ${problems.join("\n  ")}`, {
-      problems,
-      hint: "write JSONPaths like $.data.items or data.items (filters and scripts are not supported); `restduck validate <config>` checks a config without running it",
-    });
-  }
 }
 
 /**

@@ -9,6 +9,7 @@
 import * as v from "valibot";
 import { DEFAULT_RETRY_STATUSES } from "../http/retry.ts";
 import { DATA_TYPES } from "../normalize/types.ts";
+import { compileJsonPath } from "../shared/jsonpath.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -58,6 +59,24 @@ const nonNegNum = (what = "a non-negative number") =>
 const posNum = (what = "a positive number") =>
   v.pipe(v.number(`expected ${what}`), v.gtValue(0, `expected ${what}`));
 const bool = () => v.boolean("expected true or false");
+
+/** Why `expr` is no JSONPath we can run (the parser's message), or undefined; "" means "not set". */
+function jsonPathProblem(expr: string): string | undefined {
+  if (expr === "") return undefined;
+  try {
+    compileJsonPath(expr);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+/** A JSONPath, parsed here so a typo fails validation (exit 2) before any database is opened or request sent. */
+const jsonPath = () =>
+  v.pipe(
+    str("a JSONPath"),
+    v.check((x) => jsonPathProblem(x) === undefined, (issue) => jsonPathProblem(issue.input as string) ?? "expected a JSONPath"),
+  );
+
 const scalar = v.union([v.string(), v.number(), v.boolean()], "expected a string, number or boolean");
 /** valibot's record accepts a list and turns it into `{"0": …}`; a list where a mapping belongs is a mistake. */
 const notList = <S extends v.GenericSchema>(what: string, schema: S) =>
@@ -151,12 +170,22 @@ const SinglePage = obj({ type: v.literal("single_page") });
 
 const stopRules = {
   /** null: the response has no total (dlt's `total_path: None`). */
-  total_path: v.optional(v.nullable(str("a JSONPath"))),
+  total_path: v.optional(v.nullable(jsonPath())),
   stop_after_empty_page: v.nullish(bool(), true),
-  has_more_path: unset(str("a JSONPath")),
+  has_more_path: unset(jsonPath()),
 };
 
-const Offset = obj({
+/**
+ * offset and page_number stop at the total (total_path, "total" when unset),
+ * at has_more false, at the maximum or at an empty page; with none of them the
+ * walk would never end.
+ */
+const hasStopRule = (p: { total_path?: string | null; stop_after_empty_page: boolean; has_more_path?: string }, maximum: number | undefined) =>
+  p.stop_after_empty_page || p.total_path === undefined || Boolean(p.total_path) || Boolean(p.has_more_path) || maximum !== undefined;
+const noStopRule = (maximum: string) =>
+  `no stop rule: with no total_path and stop_after_empty_page false, nothing ends the walk; set total_path, has_more_path, ${maximum}, or stop_after_empty_page: true`;
+
+const Offset = v.pipe(obj({
   type: v.literal("offset"),
   limit: posInt(),
   offset: v.nullish(nonNegInt(), 0),
@@ -166,9 +195,9 @@ const Offset = obj({
   limit_body_path: unset(nonEmpty("a dotted path")),
   maximum_offset: unset(posInt()),
   ...stopRules,
-});
+}), v.check((p) => hasStopRule(p, p.maximum_offset), noStopRule("maximum_offset")));
 
-const PageNumber = obj({
+const PageNumber = v.pipe(obj({
   type: v.literal("page_number"),
   base_page: v.nullish(nonNegInt(), 0),
   page: unset(nonNegInt()),
@@ -176,21 +205,21 @@ const PageNumber = obj({
   page_body_path: unset(nonEmpty("a dotted path")),
   maximum_page: unset(posInt()),
   ...stopRules,
-});
+}), v.check((p) => hasStopRule(p, p.maximum_page), noStopRule("maximum_page")));
 
 const Cursor = obj({
   type: v.literal("cursor"),
-  cursor_path: v.nullish(str("a JSONPath"), "cursors.next"),
+  cursor_path: v.nullish(jsonPath(), "cursors.next"),
   cursor_param: unset(nonEmpty()),
   cursor_body_path: unset(nonEmpty("a dotted path")),
-  has_more_path: unset(str("a JSONPath")),
+  has_more_path: unset(jsonPath()),
   stop_after_empty_page: v.nullish(bool(), false),
 });
 
-const JsonLink = obj({ type: v.literal("json_link"), next_url_path: v.nullish(str("a JSONPath"), "next") });
+const JsonLink = obj({ type: v.literal("json_link"), next_url_path: v.nullish(jsonPath(), "next") });
 /** dlt's deprecated name for `json_link`. */
 const JsonResponse = v.pipe(
-  obj({ type: v.literal("json_response"), next_url_path: v.nullish(str("a JSONPath"), "next") }),
+  obj({ type: v.literal("json_response"), next_url_path: v.nullish(jsonPath(), "next") }),
   v.transform((p) => ({ ...p, type: "json_link" as const })),
 );
 const HeaderLink = obj({ type: v.literal("header_link"), links_next_key: v.nullish(nonEmpty(), "next") });
@@ -413,7 +442,7 @@ const EndpointSchema = obj(
   json: orNull(notList("an object", v.record(v.string(), v.unknown(), "expected an object"))),
   data: orNull(DataSchema),
   headers: orNull(stringMap),
-  data_selector: orNull(str("a JSONPath")),
+  data_selector: orNull(jsonPath()),
   /** null: not this endpoint's nor resource_defaults' — the client's paginator, else `auto` (dlt's `paginator: None`). */
   paginator: orNull(PaginatorSchema),
   response_actions: orNull(v.array(ResponseActionSchema, "expected a list of response actions")),

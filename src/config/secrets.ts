@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError, SecretError } from "../errors.ts";
+import { getPath } from "../shared/dotted_path.ts";
 
 /** A reference to a secret, resolved when the config is loaded. */
 export interface SecretRef {
@@ -89,20 +90,12 @@ function readTable(path: string): Table {
 }
 
 function lookup(table: Table, name: string): unknown {
-  const dig = (root: unknown): unknown => {
-    let node = root;
-    for (const part of name.split(".")) {
-      if (typeof node !== "object" || node === null) return undefined;
-      node = (node as Table)[part];
-    }
-    return node;
-  };
-  const direct = dig(table);
+  const direct = getPath(table, name);
   if (direct !== undefined) return direct;
   // dlt keeps source secrets under [sources] and [sources.<name>]: look there too.
   const sources = table.sources;
   if (typeof sources === "object" && sources !== null) {
-    const inSources = dig(sources);
+    const inSources = getPath(sources, name);
     if (inSources !== undefined) return inSources;
     const leaf = name.split(".").at(-1)!;
     for (const section of Object.values(sources as Table)) {
@@ -196,7 +189,7 @@ export function resolveSecrets<T>(raw: T, sources: SecretSources = {}): Resolved
       }
       for (const file of files) {
         for (const key of keys) {
-          const found = digExact(tableOf(file), key);
+          const found = getPath(tableOf(file), key);
           if (typeof found === "string" || typeof found === "number") return { value: String(found), origin: `${file.label} [${key.split(".").slice(0, -1).join(".")}]` };
         }
       }
@@ -233,15 +226,6 @@ AUTH_FIELDS.oauth2 = AUTH_FIELDS.oauth2_client_credentials;
 export function credentialSections(sourceName?: string): string[] {
   const named = sourceName ? [`sources.rest_api.${sourceName}.credentials`, ...(sourceName === "rest_api" ? [] : [`sources.${sourceName}.credentials`])] : [];
   return [...named, "sources.rest_api.credentials", "sources.credentials", "credentials"];
-}
-
-function digExact(table: Table | undefined, dotted: string): unknown {
-  let node: unknown = table;
-  for (const part of dotted.split(".")) {
-    if (typeof node !== "object" || node === null) return undefined;
-    node = (node as Table)[part];
-  }
-  return node;
 }
 
 /**

@@ -4,11 +4,11 @@
  *
  * Reference: https://dlthub.com/docs/dlt-ecosystem/verified-sources/rest_api/basic#define-resource-relationships
  */
-import type { ParentPlan, ResourcePlan } from "../config/plan.ts";
 import { expandPlaceholders } from "../config/graph.ts";
+import type { ParentPlan, ResourcePlan } from "../config/plan.ts";
 import { ResponseError } from "../errors.ts";
-import type { PageRequest } from "../paginate/types.ts";
-import { firstJsonPath } from "./jsonpath.ts";
+import type { PageRequest } from "../http/page_request.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
 
 /** The values one parent record gives its child: placeholder values and the included fields. */
 export interface ParentValues {

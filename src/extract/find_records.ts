@@ -4,7 +4,7 @@
  *
  * Reference: dlt `sources/helpers/rest_client/detector.py` (`find_response_page_data`).
  */
-import { queryJsonPath } from "./jsonpath.ts";
+import { queryJsonPath } from "../shared/jsonpath.ts";
 
 // dlt's RECORD_KEY_PATTERNS plus names common APIs use (`value` is OData's, `hits` Elasticsearch's).
 const _RECORD_KEYS: ReadonlySet<string> = new Set([

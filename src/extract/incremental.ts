@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import type { IncrementalPlan } from "../config/plan.ts";
 import { ResponseError } from "../errors.ts";
-import { firstJsonPath } from "./jsonpath.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
 
 /** What is stored between runs (dlt's incremental state keys). */
 export interface IncrementalState {

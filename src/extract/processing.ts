@@ -12,7 +12,8 @@
  */
 import type { FilterSpecConfig, MapSpecConfig, ProcessingStepConfig } from "../config/schema.ts";
 import { ResponseError } from "../errors.ts";
-import { firstJsonPath } from "./jsonpath.ts";
+import { getPath, setPath } from "../shared/dotted_path.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
 
 type Rec = Record<string, unknown>;
 /** One compiled step: the record to keep (possibly a new object), or undefined to drop it. */
@@ -29,41 +30,27 @@ function compileFilter(spec: FilterSpecConfig): (r: Rec) => boolean {
   return (r) => same(get(r), spec.equals);
 }
 
-/** Splits `a.b.c` into keys; a leading `$.` is allowed. */
-const keysOf = (path: string) => path.replace(/^\$\.?/, "").split(".");
+/** A field path as a dotted path: a leading `$.` is allowed. */
+const dotted = (path: string) => path.replace(/^\$\.?/, "");
 
-function deletePath(record: Rec, path: string): void {
-  const keys = keysOf(path);
-  let node: unknown = record;
-  for (const k of keys.slice(0, -1)) {
-    if (typeof node !== "object" || node === null) return;
-    node = (node as Rec)[k];
-  }
-  if (typeof node === "object" && node !== null) delete (node as Rec)[keys.at(-1)!];
-}
-
-function setPath(record: Rec, path: string, value: unknown): void {
-  const keys = keysOf(path);
-  let node: Rec = record;
-  for (const k of keys.slice(0, -1)) {
-    const child = node[k];
-    if (typeof child !== "object" || child === null || Array.isArray(child)) node[k] = {};
-    node = node[k] as Rec;
-  }
-  node[keys.at(-1)!] = value;
+/** Deletes a field in place (`record` is the step's own copy); a missing path is no error. */
+function deleteField(record: Rec, path: string): void {
+  const keys = dotted(path).split(".");
+  const parent = keys.length === 1 ? record : getPath(record, keys.slice(0, -1).join("."));
+  if (typeof parent === "object" && parent !== null) delete (parent as Rec)[keys.at(-1)!];
 }
 
 function compileMap(spec: MapSpecConfig): RecordStep {
   return (input) => {
-    const record: Rec = structuredClone(input);
+    let record: Rec = structuredClone(input);
     for (const [from, to] of Object.entries(spec.rename ?? {})) {
       const value = firstJsonPath(record, from);
       if (value === undefined) continue;
-      deletePath(record, from);
-      setPath(record, to, value);
+      deleteField(record, from);
+      record = setPath(record, dotted(to), value);
     }
-    for (const field of spec.drop ?? []) deletePath(record, field);
-    for (const [field, value] of Object.entries(spec.set ?? {})) setPath(record, field, structuredClone(value));
+    for (const field of spec.drop ?? []) deleteField(record, field);
+    for (const [field, value] of Object.entries(spec.set ?? {})) record = setPath(record, dotted(field), structuredClone(value));
     return record;
   };
 }

@@ -5,8 +5,8 @@
  * number of pages (page_number from 1, or from 0 when the body says page 0),
  * else one page.
  */
-import { firstJsonPath } from "../extract/jsonpath.ts";
 import type { HttpResponse } from "../http/client.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
 import { cursorPaginator, headerLinkPaginator, jsonLinkPaginator } from "./cursor.ts";
 import { parseLinkHeader } from "./link_header.ts";
 import { singlePage } from "./single_page.ts";

@@ -3,10 +3,11 @@
  * cursor in the body or a header, a next URL in the body or `Link` header).
  * A cursor or URL that repeats would loop forever, so it is an error.
  */
-import { ResponseError } from "../errors.ts";
-import { firstJsonPath } from "../extract/jsonpath.ts";
 import type { PaginatorConfig } from "../config/schema.ts";
-import { isFalsy, setBodyPath, type PageRequest, type Paginator } from "./types.ts";
+import { ResponseError } from "../errors.ts";
+import { setPath } from "../shared/dotted_path.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
+import { isFalsy, type PageRequest, type Paginator } from "./types.ts";
 import { parseLinkHeader } from "./link_header.ts";
 
 type CursorConfig = Extract<PaginatorConfig, { type: "cursor" }>;
@@ -42,7 +43,7 @@ export function cursorPaginator(c: CursorConfig): Paginator {
       if (isEmptyCursor(cursor)) return undefined;
       const value = typeof cursor === "string" ? cursor : JSON.stringify(cursor);
       guard(value, response.url);
-      if (c.cursor_body_path) return { ...request, json: setBodyPath(request.json, c.cursor_body_path, cursor) };
+      if (c.cursor_body_path) return { ...request, json: setPath(request.json, c.cursor_body_path, cursor) };
       return { ...request, params: { ...request.params, [param!]: value } };
     },
   };

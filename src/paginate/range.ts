@@ -2,10 +2,11 @@
  * `offset` and `page_number`: both step a number through a request parameter
  * (or JSON body path) and share their stop rules.
  */
-import { ResponseError } from "../errors.ts";
-import { firstJsonPath } from "../extract/jsonpath.ts";
 import type { PaginatorConfig } from "../config/schema.ts";
-import { getBodyPath, isFalsy, setBodyPath, type PageRequest, type Paginator } from "./types.ts";
+import { ConfigError, ResponseError } from "../errors.ts";
+import { getPath, setPath } from "../shared/dotted_path.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
+import { isFalsy, type PageRequest, type Paginator } from "./types.ts";
 
 type OffsetConfig = Extract<PaginatorConfig, { type: "offset" }>;
 type PageNumberConfig = Extract<PaginatorConfig, { type: "page_number" }>;
@@ -27,20 +28,22 @@ interface RangeOptions {
 }
 
 function read(request: PageRequest, param: string, bodyPath: string | undefined): number | undefined {
-  const raw = bodyPath ? getBodyPath(request.json, bodyPath) : request.params[param];
+  const raw = bodyPath ? getPath(request.json, bodyPath) : request.params[param];
   const n = Number(raw);
   return raw === undefined || Number.isNaN(n) ? undefined : n;
 }
 
 function write(request: PageRequest, param: string, bodyPath: string | undefined, value: number): PageRequest {
-  if (bodyPath) return { ...request, json: setBodyPath(request.json, bodyPath, value) };
+  if (bodyPath) return { ...request, json: setPath(request.json, bodyPath, value) };
   return { ...request, params: { ...request.params, [param]: value } };
 }
 
 function rangePaginator(o: RangeOptions): Paginator {
-  // With no total, no has_more and no empty-page rule nothing would ever stop the walk.
+  // The schema refuses such a config (validate says so, exit 2). This assert stays for paginators built
+  // in code from a config that never met the schema (a hand-built plan passed to runPipeline, auto.ts):
+  // with no total, no has_more, no maximum and no empty-page rule the walk would never end.
   if (!o.stopAfterEmptyPage && !o.totalPath && !o.hasMorePath && o.maximum === undefined) {
-    throw new ResponseError(`${o.name}: no stop rule: set total_path, has_more_path, a maximum, or stop_after_empty_page: true`);
+    throw new ConfigError(`${o.name}: no stop rule: set total_path, has_more_path, a maximum, or stop_after_empty_page: true`);
   }
   return {
     name: o.name,

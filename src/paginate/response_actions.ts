@@ -26,7 +26,7 @@
  * `content` is matched against the start of the body the error message carries.
  */
 import type { ResponseActionConfig } from "../config/schema.ts";
-import { firstJsonPath } from "../extract/jsonpath.ts";
+import { firstJsonPath } from "../shared/jsonpath.ts";
 import { isIgnored, type Answer, type HttpClient, type ResponseClassifier, type Verdict } from "../http/client.ts";
 import type { Paginator } from "./types.ts";
 

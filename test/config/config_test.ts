@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadConfig, prepareConfig } from "../../src/config/index.ts";
 import { ConfigError, SecretError } from "../../src/errors.ts";
-import { seedConfig, tempDir } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
 
 const base = () => seedConfig("https://api.example.com") as any;
 const env = { CLIENT_ID: "id-1234", CLIENT_SECRET: "secret-5678" };
@@ -67,6 +67,26 @@ const invalid: [string, (c: any) => void, RegExp][] = [
   ["merge without a primary key", (c) => delete c.resource_defaults.primary_key, /resources\[0\]: write_disposition "merge" needs a primary_key/],
   ["two resources with one name", (c) => c.resources.push({ ...c.resources[0] }), /resources\[1\]\.name: duplicate resource name "chat_messages"/],
   ["a view name with a quote", (c) => (c.views = { 'x"y': "select 1" }), /^views\.x"y: expected a view name/],
+  [
+    "an offset paginator that nothing stops",
+    (c) => (c.resources[0].endpoint.paginator = { type: "offset", limit: 100, total_path: null, stop_after_empty_page: false }),
+    /^resources\[0\]\.endpoint\.paginator: no stop rule: .*set total_path, has_more_path, maximum_offset, or stop_after_empty_page: true$/,
+  ],
+  [
+    "a client page_number paginator that nothing stops",
+    (c) => (c.client.paginator = { type: "page_number", total_path: null, stop_after_empty_page: false }),
+    /^client\.paginator: no stop rule: .*set total_path, has_more_path, maximum_page, or stop_after_empty_page: true$/,
+  ],
+  [
+    "a data_selector JSONPath that does not parse",
+    (c) => (c.resources[0].endpoint.data_selector = "$.messages[?(@.id > 1)]"),
+    /^resources\[0\]\.endpoint\.data_selector: Cannot parse JSONPath "\$\.messages\[\?\(@\.id > 1\)\]": filter expressions \[\?\(\.\.\.\)\] are not supported at position 10$/,
+  ],
+  [
+    "a paginator JSONPath that does not parse",
+    (c) => (c.resources[0].endpoint.paginator.total_path = "meta[unclosed"),
+    /^resources\[0\]\.endpoint\.paginator\.total_path: Cannot parse JSONPath "meta\[unclosed": expected a quoted key, an integer index or \* inside brackets at position 5$/,
+  ],
 ];
 
 for (const [what, mutate, message] of invalid) {
@@ -194,6 +214,48 @@ test("unreadable config files say where the syntax breaks", async () => {
     await assert.rejects(loadConfig(join(tmp.dir, "missing.json"), { env }), /Cannot read config .*missing\.json: no such file/);
     writeFileSync(join(tmp.dir, "c.txt"), "x");
     await assert.rejects(loadConfig(join(tmp.dir, "c.txt"), { env }), /unknown file type "\.txt"/);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("a paginator that stops on a maximum, has_more or the default total is not refused as endless", () => {
+  for (const paginator of [
+    { type: "offset", limit: 100, total_path: null, stop_after_empty_page: false, maximum_offset: 1000 },
+    { type: "offset", limit: 100, total_path: null, stop_after_empty_page: false, has_more_path: "has_more" },
+    { type: "offset", limit: 100, stop_after_empty_page: false },
+    { type: "page_number", total_path: null, stop_after_empty_page: false, maximum_page: 3 },
+    { type: "page_number", total_path: null },
+  ]) {
+    const c = base();
+    c.resources[0].endpoint.paginator = paginator;
+    assert.deepEqual(problemsOf(c), [], JSON.stringify(paginator));
+  }
+});
+
+test("a bad JSONPath keeps its message and its JSONPath hint now that the schema parses it", () => {
+  const c = base();
+  c.resources[0].endpoint.data_selector = "$.messages[unclosed";
+  assert.throws(
+    () => prepareConfig(c, { env, cwd: "/nonexistent" }),
+    (error: ConfigError) => {
+      assert.equal(error.message, 'Invalid config:\n  resources[0].endpoint.data_selector: Cannot parse JSONPath "$.messages[unclosed": expected a quoted key, an integer index or * inside brackets at position 11');
+      assert.match(error.hint ?? "", /^write JSONPaths like \$\.data\.items or data\.items \(filters and scripts are not supported\)/);
+      return true;
+    },
+  );
+});
+
+test("validate refuses a paginator that nothing stops: exit 2, naming its path", async () => {
+  const tmp = tempDir();
+  try {
+    const c = seedConfig("http://127.0.0.1:9") as any;
+    c.resources[0].endpoint.paginator = { type: "offset", limit: 100, total_path: null, stop_after_empty_page: false };
+    writeConfig(tmp.dir, c);
+    const result = await runCli(["validate", "chat.json"], { cwd: tmp.dir, env: SEED_ENV });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /resources\[0\]\.endpoint\.paginator: no stop rule/);
+    assert.doesNotMatch(result.stdout, /is valid/);
   } finally {
     tmp.cleanup();
   }

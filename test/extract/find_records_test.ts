@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { ConfigError } from "../../src/errors.ts";
 import { findRecords, selectRecords } from "../../src/extract/find_records.ts";
-import { queryJsonPath } from "../../src/extract/jsonpath.ts";
+import { queryJsonPath } from "../../src/shared/jsonpath.ts";
 
 const rows = [{ id: 1 }, { id: 2 }];
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as v from "valibot";
 import { PaginatorSchema, type PaginatorConfig } from "../../src/config/schema.ts";
-import { ResponseError } from "../../src/errors.ts";
+import { ConfigError, ResponseError } from "../../src/errors.ts";
 import { createHttpClient } from "../../src/http/client.ts";
 import { createPaginator, walkPages, type PageRequest } from "../../src/paginate/index.ts";
 import { startMockApi, type MockApi } from "../helpers/mock_api.ts";
@@ -59,8 +59,13 @@ test("offset paginator with a missing total stops at the empty last page", async
   assert.deepEqual(r.requests.map((q) => q.query.offset), ["0", "10", "20", "30"]);
 });
 
-test("offset paginator with total_path null and no empty-page rule is refused as endless", async () => {
-  await assert.rejects(walk("/offset", { type: "offset", limit: 10, total_path: null, stop_after_empty_page: false }), /no stop rule/);
+test("offset and page_number paginators built in code with no stop rule are refused as endless", () => {
+  // The schema refuses this config (test/config); a paginator built without it must still not loop.
+  const offset = { type: "offset", limit: 10, offset: 0, offset_param: "offset", limit_param: "limit", total_path: null, stop_after_empty_page: false } as const;
+  const pageNumber = { type: "page_number", base_page: 0, page_param: "page", total_path: null, stop_after_empty_page: false } as const;
+  for (const config of [offset, pageNumber]) {
+    assert.throws(() => createPaginator(config), (e: Error) => e instanceof ConfigError && /no stop rule/.test(e.message));
+  }
 });
 
 test("offset paginator with a missing total and no other stop rule fails clearly instead of looping", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ConfigError } from "../../src/errors.ts";
-import { compileJsonPath, firstJsonPath, queryJsonPath } from "../../src/extract/jsonpath.ts";
+import { compileJsonPath, firstJsonPath, queryJsonPath } from "../../src/shared/jsonpath.ts";
 
 const doc = {
   data: [
