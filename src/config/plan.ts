@@ -379,7 +379,7 @@ function checkBodyPaths(paginator: PaginatorConfig, at: string): void {
 function planIncremental(c: IncrementalConfig & { start_param?: string; end_param?: string }, primaryKey: string[], parent: string | undefined, at: string): IncrementalPlan {
   const keys = c.primary_key === undefined ? primaryKey : typeof c.primary_key === "string" ? [c.primary_key] : c.primary_key;
   return {
-    window: c.window === undefined ? undefined : planWindow(c, parent, at),
+    ...(c.window === undefined ? {} : { window: planWindow(c, parent, at) }),
     cursorPath: c.cursor_path,
     initialValue: c.initial_value ?? undefined,
     endValue: c.end_value ?? undefined,
