@@ -547,6 +547,9 @@ interface ChildPosition {
   request: PageRequest | null;
 }
 
+/** Pages a backfill's window fetches ahead of its consumer: with `concurrency` windows, their memory bound. */
+const WINDOW_PAGES_AHEAD = 16;
+
 /** Where a backfill in windows stands: the window and the next request in it. */
 interface WindowPosition {
   window: number;
@@ -715,7 +718,9 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       concurrency: ctx.concurrency,
       maxPages: options.maxPages ?? resource.endpoint.maxPages,
     });
-    return { chain, key, cursor, first, pages: manyChains ? prefetch(walk, 1) : walk };
+    // A window ahead keeps walking its own pages (a window is usually a few pages, each waiting for the one
+    // before), so `concurrency` windows progress at once; the cap bounds the parsed pages held per window.
+    return { chain, key, cursor, first, pages: windows ? prefetch(walk, WINDOW_PAGES_AHEAD) : resource.parent ? prefetch(walk, 1) : walk };
   };
   const running: ReturnType<typeof startChain>[] = [];
   let nextChain = 0;
