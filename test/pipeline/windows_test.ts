@@ -366,3 +366,23 @@ test("SIGKILL of the CLI at seeded points of a windowed append backfill, then a 
     tmp.cleanup();
   }
 });
+
+test("an unfinished backfill is not resumed with other windows: a changed window size starts over, and says so", async () => {
+  const api = await chatApi({ messages: 300 });
+  const tmp = tempDir("restduck-windows-");
+  try {
+    api.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[3], status: 400 }]);
+    const db = join(tmp.dir, "w.duckdb");
+    const failed = await runCli(["run", writeConfig(tmp.dir, windowConfig(api.url, { disposition: "merge" }), "w.json"), "--db", db], { cwd: tmp.dir, env: SEED_ENV });
+    assert.equal(failed.code, 1, failed.stderr);
+    const from = api.requests.length;
+    const rerun = await runCli(["run", writeConfig(tmp.dir, windowConfig(api.url, { disposition: "merge", window: "2d" }), "w.json"), "--db", db], { cwd: tmp.dir, env: SEED_ENV });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stderr, /not resuming run .*the config changed since this run stopped/);
+    assert.deepEqual(messageRequests(api, from).filter((r) => r.query.offset === "0").map((r) => r.query.since).sort(), [DAY_STARTS[0], DAY_STARTS[2], DAY_STARTS[4]]);
+    assert.deepEqual(await loadedIds(db), inRange(api));
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
