@@ -99,7 +99,8 @@ export function progressReporter(
     // The ETA comes from this run's own pace: pages a resumed run had committed before cost it nothing.
     const runPages = s.pages - s.startPage;
     const eta = s.totalPages !== undefined && runPages > 0 && s.totalPages > s.pages ? `, ETA ${fmtEta(((s.totalPages - s.pages) * s.elapsedMs) / runPages)}` : "";
-    return `⋯ ${name}: ${pages}, ${fmtN(s.rows)} ${s.rows === 1 ? "row" : "rows"}, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}${eta}`;
+    const windows = s.windows ? `window ${fmtN(s.windows.done)}/${fmtN(s.windows.total)}, ` : "";
+    return `⋯ ${name}: ${windows}${pages}, ${fmtN(s.rows)} ${s.rows === 1 ? "row" : "rows"}, ${fmtN(s.rate)} rows/s, ${s.retries} ${s.retries === 1 ? "retry" : "retries"}, ${fmtMs(at - s.since)}${eta}`;
   };
   const stateOf = (resource: string) => {
     let s = live.get(resource);
@@ -125,7 +126,8 @@ export function progressReporter(
         const s = stateOf(event.resource);
         s.since = now();
         s.startPage = event.resumedAtPage ?? 0;
-        line(`${c.bold(event.resource)}: paginator ${event.paginator}${event.resumedAtPage !== undefined ? `, resuming after page ${event.resumedAtPage}` : ""}`);
+        s.windows = event.windows;
+        line(`${c.bold(event.resource)}: paginator ${event.paginator}${event.windows ? `, backfill in ${fmtN(event.windows.total)} windows` : ""}${event.resumedAtPage !== undefined ? `, resuming after page ${event.resumedAtPage}${event.windows ? ` (window ${fmtN(event.windows.done + 1)})` : ""}` : ""}`);
         break;
       }
       case "paginator_detected":
@@ -148,6 +150,16 @@ export function progressReporter(
             s.lastPrinted = at;
             line(statusText(event.resource, s, at).slice(2));
           }
+        }
+        break;
+      }
+      case "window_finished": {
+        const s = stateOf(event.resource);
+        s.windows = { done: event.done, total: event.total };
+        if (options.verbose) line(c.dim(`${event.resource}: window ${fmtN(event.done)}/${fmtN(event.total)} [${event.start}, ${event.end}) finished, ${fmtN(event.rows)} rows`));
+        else if (io.isTTY) {
+          erase();
+          draw();
         }
         break;
       }
@@ -216,6 +228,8 @@ interface LiveState {
   /** This run's time on the resource, as the last page event said. */
   elapsedMs: number;
   totalPages?: number;
+  /** A backfill in windows: finished of all. */
+  windows?: { done: number; total: number };
 }
 
 const fmtEta = (ms: number) => {

@@ -21,6 +21,7 @@ import { RESPONSE_ACTIONS } from "./schema.ts";
 import { ConfigError } from "../errors.ts";
 import { bindingsOf, findPlaceholders, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
 import { nameProblems } from "./names.ts";
+import { parseWindowSize, splitWindows, type WindowSize } from "../extract/windows.ts";
 
 /** `endpoint.incremental` (or a legacy `type: incremental` param) with dlt's defaults applied. */
 export interface IncrementalPlan {
@@ -39,6 +40,8 @@ export interface IncrementalPlan {
   /** Request parameter that carries the start value (legacy `start_param`, or the `type: incremental` param). */
   startParam?: string;
   endParam?: string;
+  /** `window`: the backfill is fetched as windows of this size (issue #16). */
+  window?: WindowSize;
 }
 
 /** How a child resource gets its requests from its parent's records. */
@@ -271,7 +274,7 @@ export function planConfig(config: Config, source = "config"): Plan {
       schemaContract: merged.schema_contract ?? config.schema_contract,
       at,
       parent: parent ? { resource: parent, bindings, includeFromParent } : undefined,
-      incremental: incrementalConfig ? planIncremental(incrementalConfig, primaryKey) : undefined,
+      incremental: incrementalConfig ? planIncremental(incrementalConfig, primaryKey, parent, `${at}.endpoint.incremental`) : undefined,
       processingSteps: merged.processing_steps ?? [],
       endpoint: {
         path,
@@ -373,9 +376,10 @@ function checkBodyPaths(paginator: PaginatorConfig, at: string): void {
   }
 }
 
-function planIncremental(c: IncrementalConfig & { start_param?: string; end_param?: string }, primaryKey: string[]): IncrementalPlan {
+function planIncremental(c: IncrementalConfig & { start_param?: string; end_param?: string }, primaryKey: string[], parent: string | undefined, at: string): IncrementalPlan {
   const keys = c.primary_key === undefined ? primaryKey : typeof c.primary_key === "string" ? [c.primary_key] : c.primary_key;
   return {
+    ...(c.window === undefined ? {} : { window: planWindow(c, parent, at) }),
     cursorPath: c.cursor_path,
     initialValue: c.initial_value ?? undefined,
     endValue: c.end_value ?? undefined,
@@ -390,6 +394,22 @@ function planIncremental(c: IncrementalConfig & { start_param?: string; end_para
     startParam: c.start_param,
     endParam: c.end_param,
   };
+}
+
+/** Checks `incremental.window` against its range now, so a backfill that cannot be split fails before any request. */
+function planWindow(c: IncrementalConfig, parent: string | undefined, at: string): WindowSize {
+  const where = `${at}.window`;
+  const fix = (hint: string, message: string) => new ConfigError(`${where}: ${message}`, { hint });
+  if (parent) throw fix("backfill the parent in windows instead, or remove window", `a child resource (of "${parent}") has one chain per parent record and cannot also be split into windows`);
+  if (c.initial_value === undefined || c.initial_value === null || c.end_value === undefined || c.end_value === null) {
+    throw fix(`add ${c.initial_value == null ? "initial_value" : "end_value"} to ${at}, or remove window`, "a window splits the range [initial_value, end_value), so it needs both");
+  }
+  if (c.last_value_func !== "max") throw fix('remove last_value_func, or remove window', `windows run forward from initial_value to end_value; last_value_func "${c.last_value_func}" runs backward`);
+  const size = parseWindowSize(c.window!);
+  if ("error" in size) throw fix('write e.g. "1d", "6h", "P1D", or 10000 for a numeric cursor', size.error);
+  const windows = splitWindows(c.initial_value, c.end_value, size);
+  if ("error" in windows) throw fix("choose a larger window, or a range that fits the window's kind", windows.error);
+  return size;
 }
 
 /**

@@ -367,7 +367,13 @@ const incrementalArgs = {
 };
 
 const IncrementalSchema = obj(
-  { ...incrementalArgs, start_param: unset(nonEmpty()), end_param: unset(nonEmpty()) },
+  {
+    ...incrementalArgs,
+    start_param: unset(nonEmpty()),
+    end_param: unset(nonEmpty()),
+    /** restduck: cut the backfill `[initial_value, end_value)` into windows fetched concurrently ("1d", "P1D", 10000). */
+    window: unset(v.union([v.string(), v.number()], 'expected a duration such as "1d" or "P1D", or a number of cursor units such as 10000')),
+  },
   "an incremental object",
 );
 

@@ -280,8 +280,12 @@ export async function startChatApi(options: ChatApiOptions = {}): Promise<ChatAp
         if (options.latencyMs) await sleep(options.latencyMs);
         const offset = Math.max(0, Number(url.searchParams.get("offset") ?? 0) || 0);
         const limit = Math.min(maxLimit, Math.max(1, Number(url.searchParams.get("limit") ?? 100) || 100));
-        const page = messages.slice(offset, offset + limit);
-        return send(res, (log.status = 200), { messages: page, total: messages.length, offset, limit });
+        // `since` (inclusive) and `until` (exclusive) select by timestamp, as a backfill in windows asks.
+        const since = Date.parse(url.searchParams.get("since") ?? "");
+        const until = Date.parse(url.searchParams.get("until") ?? "");
+        const selected = Number.isNaN(since) && Number.isNaN(until) ? messages : messages.filter((m) => (Number.isNaN(since) || Date.parse(m.timestamp) >= since) && (Number.isNaN(until) || Date.parse(m.timestamp) < until));
+        const page = selected.slice(offset, offset + limit);
+        return send(res, (log.status = 200), { messages: page, total: selected.length, offset, limit });
       }
 
       send(res, (log.status = 404), { error: "not_found", error_description: `no route ${req.method} ${url.pathname}` });

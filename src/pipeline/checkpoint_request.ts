@@ -61,19 +61,19 @@ export function restoreRequest(stored: PageRequest, base: RequestBase): PageRequ
   };
 }
 
-/** A checkpoint position: a page request, or a child resource's `{ parent, request }`, or null at the end. */
-type Position = PageRequest | { parent: number; request: PageRequest | null } | null;
+/** A checkpoint position: a page request, a child resource's `{ parent, request }`, a backfill's `{ window, request }`, or null at the end. */
+type Position = PageRequest | { parent: number; request: PageRequest | null } | { window: number; request: PageRequest | null } | null;
 
 /** {@link storableRequest} for any checkpoint position. */
 export function storablePosition<P extends Position>(position: P, base: RequestBase): P {
   if (position === null) return position;
-  if ("parent" in position) return { ...position, request: position.request ? storableRequest(position.request, base) : null } as P;
+  if ("parent" in position || "window" in position) return { ...position, request: position.request ? storableRequest(position.request, base) : null } as P;
   return storableRequest(position, base) as P;
 }
 
 /** {@link restoreRequest} for any checkpoint position. */
 export function restorePosition<P extends Position>(position: P, base: RequestBase): P {
   if (position === null) return position;
-  if ("parent" in position) return { ...position, request: position.request ? restoreRequest(position.request, base) : null } as P;
+  if ("parent" in position || "window" in position) return { ...position, request: position.request ? restoreRequest(position.request, base) : null } as P;
   return restoreRequest(position, base) as P;
 }

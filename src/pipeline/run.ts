@@ -25,6 +25,7 @@ import { restoreRequest, storablePosition, type RequestBase } from "./checkpoint
 import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
 import { Incremental, rowKeyHash, type IncrementalState } from "../extract/incremental.ts";
 import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
+import { splitWindows, windowPlan, WindowsProgress, type CursorWindow } from "../extract/windows.ts";
 import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
 
@@ -41,7 +42,25 @@ export type PipelineEvent =
       /** The HAR file this run writes (`record`) or is served from (`replay`). */
       recording?: { mode: "record" | "replay"; path: string };
     }
-  | { type: "resource_started"; resource: string; paginator: string; resumedAtPage?: number }
+  | {
+      type: "resource_started";
+      resource: string;
+      paginator: string;
+      resumedAtPage?: number;
+      /** A backfill in windows: how many there are, and how many a resumed run had finished before. */
+      windows?: { done: number; total: number };
+    }
+  | {
+      type: "window_finished";
+      resource: string;
+      /** Windows finished so far (they finish in order), of all of them. */
+      done: number;
+      total: number;
+      /** The window's bounds, `[start, end)`, and the rows it loaded. */
+      start: string | number;
+      end: string | number;
+      rows: number;
+    }
   | { type: "paginator_detected"; resource: string; paginator: string }
   | {
       type: "page";
@@ -389,6 +408,8 @@ function configFingerprint(plan: LoadedConfig["plan"], resources: ResourcePlan[]
     disposition: r.writeDisposition,
     strategy: r.mergeStrategy,
     endpoint: { ...r.endpoint, auth: undefined },
+    // A stored window index means a range only with the same windows (undefined, so unwindowed hashes stay as they were).
+    windows: r.incremental?.window && { size: r.incremental.window, from: r.incremental.initialValue, to: r.incremental.endValue },
   }));
   const text = redactor.redact(JSON.stringify({ baseUrl: plan.baseUrl, resources: relevant }, (_k, v) => (typeof v === "function" ? String(v) : typeof v === "bigint" ? v.toString() : v)));
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
@@ -419,6 +440,15 @@ function freezes(contract: ResourcePlan["schemaContract"]): boolean {
 
 function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
   return reason === "SIGTERM" || (reason as { signal?: string })?.signal === "SIGTERM" ? "SIGTERM" : "SIGINT";
+}
+
+/** Names the window a failure happened in, so the message says which part of the backfill failed. */
+function inWindow(error: unknown, window: CursorWindow, total: number): unknown {
+  if (!(error instanceof Error) || error.name === "AbortError") return error;
+  const where = `window ${window.index + 1}/${total} [${window.start}, ${window.end})`;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: `${where}: ${error.message}` }) as Error & { hint?: string };
+  if (error instanceof RestduckError) copy.hint = `${error.hint ? `${error.hint}; ` : ""}a rerun resumes the backfill at this window`;
+  return copy;
 }
 
 /** Adds the resource to an error's message and masks secrets in it. */
@@ -512,6 +542,15 @@ interface ChildPosition {
   request: PageRequest | null;
 }
 
+/** Pages a backfill's window fetches ahead of its consumer: with `concurrency` windows, their memory bound. */
+const WINDOW_PAGES_AHEAD = 16;
+
+/** Where a backfill in windows stands: the window and the next request in it. */
+interface WindowPosition {
+  window: number;
+  request: PageRequest | null;
+}
+
 async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const { resource, loader, schema, loadId, checkpoint, options, emit, load } = ctx;
   const normalizer = new Normalizer(schema, {
@@ -542,12 +581,19 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   }
   const resuming = load && checkpoint !== undefined && !checkpoint.done && checkpoint.next != null;
   const saved = resuming ? (checkpoint!.state as ResourceState | undefined) : undefined;
-  let startParent = 0;
+  // A backfill with a window is one chain per window, each with its own bounds (issue #16).
+  const inc = resource.incremental;
+  const windows = inc?.window ? (splitWindows(inc.initialValue!, inc.endValue!, inc.window) as CursorWindow[]) : undefined;
+  let firstChain = 0;
   let resumeFrom: PageRequest | undefined;
   if (resuming) {
     if (resource.parent) {
       const pos = checkpoint!.next as ChildPosition;
-      startParent = pos.parent;
+      firstChain = pos.parent;
+      resumeFrom = pos.request ?? undefined;
+    } else if (windows) {
+      const pos = checkpoint!.next as WindowPosition;
+      firstChain = pos.window;
       resumeFrom = pos.request ?? undefined;
     } else resumeFrom = checkpoint!.next as PageRequest;
   }
@@ -558,8 +604,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const steps = compileProcessingSteps(resource.processingSteps, resource.name);
   const prior = ctx.storedState;
 
-  // Incremental cursors: one for the resource, or one per parent record.
-  const inc = resource.incremental;
+  // Incremental cursors: one for the resource, or one per parent record, or one per window.
   const parentSlots: Record<string, CursorSlot> = { ...(resuming ? saved?.parents : prior?.parents) };
   if (!resuming) for (const [k, v] of Object.entries(parentSlots)) parentSlots[k] = { start: v.incremental, incremental: v.incremental };
   let topCursor: Incremental | undefined;
@@ -572,14 +617,23 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     if (resuming || key !== undefined) cursor.restore(slot?.incremental ?? undefined);
     return cursor;
   };
+  // A windowed backfill stores the highest cursor it loaded, so the next ordinary run continues from there.
+  const progress = inc && windows ? new WindowsProgress(inc, resuming ? saved?.incremental : prior?.incremental) : undefined;
   const currentState = (): ResourceState | undefined => {
     if (!inc) return undefined;
     if (resource.parent) return { parents: { ...parentSlots } };
+    if (progress) return { start: null, incremental: progress.state ?? null };
     return { start: topCursor?.startState ?? null, incremental: topCursor?.state() ?? null };
   };
 
   const paginatorName = createPaginator(resource.endpoint.paginator).name;
-  emit({ type: "resource_started", resource: resource.name, paginator: paginatorName, resumedAtPage: resuming ? checkpoint!.pages : undefined });
+  emit({
+    type: "resource_started",
+    resource: resource.name,
+    paginator: paginatorName,
+    resumedAtPage: resuming ? checkpoint!.pages : undefined,
+    windows: windows && { done: firstChain, total: windows.length },
+  });
 
   // Each batch costs ~20 statements and a COMMIT whatever its size (BENCHMARKS.md): 50 pages keep that small.
   const batchPages = options.batchPages ?? 50;
@@ -593,7 +647,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   let pendingPages = 0;
   let pendingRecords = 0;
   /** The checkpoint's resume position: a page request, or a ChildPosition for a child. */
-  let position: PageRequest | ChildPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition) : null;
+  let position: PageRequest | ChildPosition | WindowPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition | WindowPosition) : null;
   /** The first request of the chain `position` is in: what the stored position leaves out (secrets from the config). */
   let positionBase: RequestBase = {};
   const started = Date.now();
@@ -620,19 +674,23 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     committing.catch(() => {}); // surfaced by the next await
   };
 
-  // A resource without a parent is one chain; a child has one chain per parent record.
-  const chains: { index: number; values?: ParentValues }[] = resource.parent
-    ? (ctx.parents ?? []).map((values, index) => ({ index, values })).slice(startParent)
-    : [{ index: 0 }];
+  // A resource without a parent is one chain; a child has one chain per parent record; a windowed backfill one per window.
+  const chains: { index: number; values?: ParentValues; window?: CursorWindow }[] = resource.parent
+    ? (ctx.parents ?? []).map((values, index) => ({ index, values })).slice(firstChain)
+    : windows
+      ? windows.slice(firstChain).map((window) => ({ index: window.index, window }))
+      : [{ index: 0 }];
+  const manyChains = resource.parent !== undefined || windows !== undefined;
   // Up to `concurrency` chains fetch ahead (their first pages) while the current one is consumed, in order.
   // The adaptive limit shrinks on 429s, and so does the number of chains fetching ahead.
-  const chainsAhead = () => (resource.parent ? Math.max(1, ctx.concurrency.current) : 1);
+  const chainsAhead = () => (manyChains ? Math.max(1, ctx.concurrency.current) : 1);
   const aborter = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
   const startChain = (chain: (typeof chains)[number]) => {
     const key = chain.values ? parentKey(chain.values) : undefined;
-    const cursor = cursorFor(key);
-    if (key === undefined) topCursor = cursor;
+    // A window's cursor starts at the window, whatever is stored: a backfill loads its range.
+    const cursor = chain.window && inc && windows ? new Incremental(windowPlan(inc, chain.window, windows.length), undefined, resource.name) : cursorFor(key);
+    if (key === undefined && !chain.window) topCursor = cursor;
     const placeholders = { ...chain.values?.placeholders, ...cursor?.placeholders() };
     const first = firstRequest(resource, placeholders, cursor?.params());
     const paginator = stopOnIgnored(
@@ -641,7 +699,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       }),
     );
     // A stored position holds only what the paginator changed; the rest comes from the config again.
-    const chainResume = chain.index === startParent && resumeFrom ? restoreRequest(resumeFrom, first) : undefined;
+    const chainResume = chain.index === firstChain && resumeFrom ? restoreRequest(resumeFrom, first) : undefined;
     const walk = walkPages(first, {
       http,
       paginator,
@@ -651,7 +709,9 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       concurrency: ctx.concurrency,
       maxPages: options.maxPages ?? resource.endpoint.maxPages,
     });
-    return { chain, key, cursor, first, pages: resource.parent ? prefetch(walk, 1) : walk };
+    // A window ahead keeps walking its own pages (a window is usually a few pages, each waiting for the one
+    // before), so `concurrency` windows progress at once; the cap bounds the parsed pages held per window.
+    return { chain, key, cursor, first, pages: windows ? prefetch(walk, WINDOW_PAGES_AHEAD) : resource.parent ? prefetch(walk, 1) : walk };
   };
   const running: ReturnType<typeof startChain>[] = [];
   let nextChain = 0;
@@ -661,21 +721,26 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       while ((running.length === 0 || running.length < chainsAhead()) && nextChain < chains.length) running.push(startChain(chains[nextChain++]));
       const current = running.shift()!;
       const { chain, key, cursor } = current;
+      const rowsAtChain = rows + pendingRecords;
       for (;;) {
-        const step = await current.pages.next();
+        const step = await current.pages.next().catch((error: unknown) => {
+          throw chain.window ? inWindow(error, chain.window, windows!.length) : error;
+        });
         if (step.done) break;
         const page = step.value;
         let records = page.records as Record<string, unknown>[];
         if (chain.values && Object.keys(chain.values.include).length) records = records.map((r) => ({ ...r, ...chain.values!.include }));
         let stop = false;
         if (cursor) ({ records, stop } = cursor.filter(records));
+        progress?.observe(records);
         records = processRecords(records, steps);
         // scd2 tells versions apart by content: the row's _dlt_id is a hash of the record.
         if (resource.mergeStrategy === "scd2") records = records.map((r) => ({ ...r, _dlt_id: rowKeyHash(r, []) }));
         for (const c of ctx.children) for (const r of records) c.values.push(parentValues(r, c.child.parent!, c.child.name));
         if (key !== undefined && cursor) parentSlots[key] = { start: cursor.startState ?? null, incremental: cursor.state() ?? null };
         const nextRequest = stop ? undefined : page.next;
-        position = resource.parent ? { parent: nextRequest ? chain.index : chain.index + 1, request: nextRequest ?? null } : (nextRequest ?? null);
+        const at = nextRequest ? chain.index : chain.index + 1;
+        position = resource.parent ? { parent: at, request: nextRequest ?? null } : windows ? { window: at, request: nextRequest ?? null } : (nextRequest ?? null);
         positionBase = current.first;
         if (load) {
           const normalized = normalizer.normalize(records);
@@ -696,8 +761,8 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
           rows: rows + pendingRecords,
           runRows: rows + pendingRecords - rowsBefore,
           elapsedMs: Date.now() - started,
-          // A child's chains each have their own total: only a resource's single chain gives the whole.
-          totalPages: resource.parent ? undefined : page.totalPages,
+          // A child's chains (and windows) each have their own total: only a resource's single chain gives the whole.
+          totalPages: manyChains ? undefined : page.totalPages,
         });
         if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
         options.signal?.throwIfAborted();
@@ -707,11 +772,17 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
           break;
         }
       }
+      if (chain.window) {
+        const w = chain.window;
+        emit({ type: "window_finished", resource: resource.name, done: w.index + 1, total: windows!.length, start: w.start, end: w.end, rows: rows + pendingRecords - rowsAtChain });
+      }
     }
   } catch (error) {
     // Stop the chains fetching ahead, and let the batch in flight finish (or roll back) before the run records its end.
     aborter.abort();
     for (const r of running) if ("close" in r.pages) r.pages.close();
+    // A failed window keeps the windows (and pages) finished before it: a rerun resumes at the failed one.
+    if (windows && load && !options.signal?.aborted) await flush().catch(() => {});
     await committing.catch(() => {});
     throw error;
   }

@@ -144,3 +144,40 @@ test("the binary's query output reaches a slow pipe whole, and a reader that clo
   const { readFileSync } = await import("node:fs");
   assert.equal(readFileSync(join(dir.dir, "err.txt"), "utf8"), "", "no EPIPE trace");
 });
+
+test("the binary backfills in windows, survives kill -9 in the middle, and a rerun loads each row of the range once", async () => {
+  const windowed = await chatApi({ messages: 300, latencyMs: 5 });
+  try {
+    const config = seedConfig(windowed.url) as { client: Record<string, unknown>; resources: Record<string, unknown>[] };
+    config.client.concurrency = 3;
+    config.resources[0].endpoint = {
+      path: "/v1/messages",
+      data_selector: "messages",
+      paginator: { type: "offset", limit: 5, total_path: null, stop_after_empty_page: true },
+      params: { since: "{incremental.start_value}", until: "{incremental.end_value}" },
+      incremental: { cursor_path: "timestamp", initial_value: "2024-03-01T00:00:00Z", end_value: "2024-03-07T00:00:00Z", window: "1d" },
+    };
+    writeConfig(dir.dir, { ...config, pipeline_name: "backfill", batch_pages: 2, resource_defaults: { primary_key: "id", write_disposition: "append" } }, "backfill.json");
+    const expected = windowed.messages.filter((m) => m.timestamp < "2024-03-07").length;
+    // kill -9 at the 25th messages request: some windows committed, others in flight.
+    const child = spawn(exe, ["run", "backfill.json", "--db", "backfill.duckdb", "--quiet"], { cwd: dir.dir, env: { PATH: "/nonexistent", HOME: dir.dir, XDG_CACHE_HOME: join(dir.dir, ".cache"), ...SEED_ENV } });
+    const killed = new Promise<string | null>((resolveKill) => child.on("close", (_code, signal) => resolveKill(signal)));
+    windowed.onRequest = (n) => {
+      if (n === 25) child.kill("SIGKILL");
+    };
+    assert.equal(await killed, "SIGKILL");
+    windowed.onRequest = undefined;
+    const rerun = await run(["run", "backfill.json", "--db", "backfill.duckdb", "--json"], SEED_ENV);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const events = rerun.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const started = events.find((e) => e.type === "resource_started");
+    assert.equal(started.windows.total, 6);
+    assert.ok(started.resumedAtPage > 0, "the rerun resumed the killed backfill");
+    assert.deepEqual(events.filter((e) => e.type === "window_finished").at(-1).done, 6);
+    const q = await run(["query", "--db", "backfill.duckdb", "-f", "csv", "select count(*) as n, count(distinct id) as ids from chat_messages"]);
+    assert.equal(q.stdout, `n,ids\n${expected},${expected}\n`);
+  } finally {
+    windowed.onRequest = undefined;
+    await windowed.close();
+  }
+});
