@@ -12,7 +12,7 @@
  */
 import type { Schema, TableSchema } from "../normalize/types.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
-import { rootOf, tablesOf } from "./loader.ts";
+import { rootOf, tablesOf } from "./tables.ts";
 
 export const REFRESH_MODES = ["drop_sources", "drop_resources", "drop_data"] as const;
 export type RefreshMode = (typeof REFRESH_MODES)[number];
