@@ -229,3 +229,6 @@ export class Bookkeeping {
     }
   }
 }
+
+/** Tables restduck or dlt keep for themselves (`_dlt_*`, `_restduck_*`). */
+export const isBookkeepingTable = (name: string): boolean => name.startsWith("_dlt_") || name.startsWith("_restduck_");
