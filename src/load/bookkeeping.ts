@@ -232,3 +232,12 @@ export class Bookkeeping {
 
 /** Tables restduck or dlt keep for themselves (`_dlt_*`, `_restduck_*`). */
 export const isBookkeepingTable = (name: string): boolean => name.startsWith("_dlt_") || name.startsWith("_restduck_");
+
+/**
+ * Forgets the stored cursor state of `resources` (a refresh): their checkpoints of every run
+ * keep their rows for `info`, with the state cleared. In the caller's transaction.
+ */
+export async function forgetStates(db: Database, dataset: string, resources: string[]): Promise<void> {
+  if (!resources.length) return;
+  await db.run(`UPDATE ${q(dataset)}._restduck_checkpoints SET state = NULL WHERE resource IN (${resources.map(() => "?").join(", ")})`, resources);
+}
