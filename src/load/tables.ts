@@ -34,6 +34,7 @@ export class Tables {
     else this.#known.delete(`${schema}.${table}`);
   }
 
+  /** Whether `schema.table` exists (known from this load, or asked of DuckDB). */
   async exists(schema: string, table: string): Promise<boolean> {
     if (this.#known.has(`${schema}.${table}`)) return true;
     const rows = await this.db.all(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?`, [schema, table]);

@@ -7,4 +7,5 @@ export async function appendBatch(tables: Tables, { batch, into }: Write): Promi
   for (const [tableName, rows] of batch.rows) if (rows.length > 0) await tables.append(into, batch.schema.tables[tableName], rows);
 }
 
+/** The `append` strategy. */
 export const append: WriteStrategy = { staged: false, write: appendBatch };

@@ -56,4 +56,5 @@ async function insertChildren(tables: Tables, batch: Batch, children: TableSchem
   }
 }
 
+/** The `merge` / `delete-insert` strategy. */
 export const deleteInsert: WriteStrategy = { staged: false, write: writeDeleteInsert };

@@ -6,6 +6,7 @@ import { scd2 } from "./scd2.ts";
 import type { StrategyName, WriteStrategy } from "./strategy.ts";
 import { upsert } from "./upsert.ts";
 
+/** Each write strategy by its name (see strategyName). */
 export const STRATEGIES = {
   append,
   replace,

@@ -9,6 +9,7 @@ import { tablesOf, type Tables } from "../tables.ts";
 import { appendBatch } from "./append.ts";
 import type { Batch, WriteStrategy } from "./strategy.ts";
 
+/** The `replace` strategy: staged, swapped in by `finish`. */
 export const replace: WriteStrategy = {
   staged: true,
   write: appendBatch,

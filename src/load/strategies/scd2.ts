@@ -114,4 +114,5 @@ async function reset(tables: Tables, schema: Schema, resource: string): Promise<
   for (const table of tablesOf(schema, resource)) await tables.db.run(`DROP TABLE IF EXISTS ${tables.staging}.${q(seenTable(table.name))}`);
 }
 
+/** The `merge` / `scd2` strategy: versions written per batch, retired when the resource finishes. */
 export const scd2: WriteStrategy = { staged: false, write, finish: retire, reset };

@@ -87,4 +87,5 @@ async function keysAreNew(tables: Tables, target: string, root: TableSchema, pk:
   return hit.length === 0;
 }
 
+/** The `merge` / `upsert` strategy. */
 export const upsert: WriteStrategy = { staged: false, write: writeUpsert };
