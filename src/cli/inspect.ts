@@ -1,23 +1,15 @@
 /**
- * Reading what restduck left in a DuckDB database, for `info`, `schema` and
- * `export`: which schemas are restduck datasets, and the bookkeeping in them.
+ * What `info`, `schema` and `export` share: picking the datasets to show (with the error a user
+ * sees when there are none) and formatting. The reading itself is load/read.ts.
  * Only the command handlers import this (it needs an open Database).
  */
 import { RestduckError } from "../errors.ts";
 import type { Database } from "../load/db.ts";
-
-/** Schemas that hold restduck bookkeeping (`_restduck_runs` or dlt's `_dlt_version`), in name order. */
-export async function findDatasets(db: Database): Promise<string[]> {
-  const rows = await db.all<{ s: string }>(
-    `SELECT DISTINCT table_schema AS s FROM information_schema.tables
-     WHERE table_catalog = current_database() AND table_type = 'BASE TABLE' AND table_name IN ('_restduck_runs', '_dlt_version') ORDER BY 1`,
-  );
-  return rows.map((r) => r.s);
-}
+import { readDatasets } from "../load/read.ts";
 
 /** The datasets to look at: `--dataset` if given (and present), else all of them. Throws when there are none. */
 export async function datasetsOrFail(db: Database, path: string, wanted?: string): Promise<string[]> {
-  const all = await findDatasets(db);
+  const all = await readDatasets(db);
   if (wanted !== undefined) {
     if (!all.includes(wanted)) {
       throw new RestduckError("DATASET_MISSING", `Dataset ${wanted} is not in ${path}${all.length ? `; datasets: ${all.join(", ")}` : ""}`, {
@@ -35,18 +27,7 @@ export async function datasetsOrFail(db: Database, path: string, wanted?: string
   return all;
 }
 
-/** Tables restduck or dlt keep for themselves. */
-export const isBookkeepingTable = (name: string): boolean => name.startsWith("_dlt_") || name.startsWith("_restduck_");
-
-/** Parses a JSON column value that DuckDB hands back as a string (or already parsed). */
-export function parseJson(value: unknown): unknown {
-  if (typeof value !== "string") return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
+export { isBookkeepingTable } from "../load/bookkeeping.ts";
 
 /** `1234567` → `1.2 MB`. */
 export function formatBytes(bytes: number): string {

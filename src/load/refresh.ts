@@ -11,8 +11,9 @@
  * `_restduck_checkpoints` stay for `info`, with their cursor state cleared.
  */
 import type { Schema, TableSchema } from "../normalize/types.ts";
+import { forgetStates } from "./bookkeeping.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
-import { rootOf, tablesOf } from "./loader.ts";
+import { rootOf, tablesOf } from "./tables.ts";
 
 export const REFRESH_MODES = ["drop_sources", "drop_resources", "drop_data"] as const;
 export type RefreshMode = (typeof REFRESH_MODES)[number];
@@ -62,10 +63,7 @@ export async function refreshDataset(
       if (hasStaging) await db.run(`DROP TABLE IF EXISTS ${staging}.${q(table.name)}`);
     }
     if (mode !== "drop_data") for (const table of tables) delete schema.tables[table.name];
-    if (resources.length) {
-      const list = resources.map(() => "?").join(", ");
-      await db.run(`UPDATE ${ds}._restduck_checkpoints SET state = NULL WHERE resource IN (${list})`, resources);
-    }
+    await forgetStates(db, dataset, resources);
     await db.run("COMMIT");
   } catch (error) {
     await db.run("ROLLBACK").catch(() => {});

@@ -23,6 +23,7 @@
 import type { Schema, TableSchema } from "../normalize/types.ts";
 import { quoteIdent as q, quoteString as s, type Database } from "./db.ts";
 import { builtinFunctions, checkViewSql } from "./view_sql.ts";
+import { SCD2_TO } from "./strategies/scd2.ts";
 
 /** What {@link refreshViews} did. */
 export interface ViewResult {
@@ -119,7 +120,7 @@ export async function refreshViews(
 function _rootSql(ds: string, table: TableSchema, physical: Set<string>): string {
   const cols = _dataColumns(table, physical).map(q);
   // An scd2 table keeps every version; its current rows are the open ones.
-  const current = physical.has("_dlt_valid_to") ? " WHERE _dlt_valid_to IS NULL" : "";
+  const current = physical.has(SCD2_TO) ? ` WHERE ${q(SCD2_TO)} IS NULL` : "";
   return `SELECT ${cols.join(", ") || "*"} FROM ${ds}.${q(table.name)}${current}`;
 }
 

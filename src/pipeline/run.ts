@@ -13,6 +13,7 @@ import { rateLimitOptions } from "../http/rate_limit.ts";
 import { openDatabase, type Database } from "../load/db.ts";
 import { Loader, type Checkpoint } from "../load/loader.ts";
 import { refreshDataset, type RefreshMode } from "../load/refresh.ts";
+import { scd2Versions } from "../load/strategies/scd2.ts";
 import { refreshViews } from "../load/views.ts";
 import { checkConfigViews } from "../load/view_sql.ts";
 import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
@@ -23,7 +24,7 @@ import { stopOnIgnored, withResponseActions } from "../paginate/response_actions
 import { prefetch } from "../paginate/prefetch.ts";
 import { restoreRequest, storablePosition, type RequestBase } from "./checkpoint_request.ts";
 import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
-import { Incremental, rowKeyHash, type IncrementalState } from "../extract/incremental.ts";
+import { Incremental, type IncrementalState } from "../extract/incremental.ts";
 import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
 import { splitWindows, windowPlan, WindowsProgress, type CursorWindow } from "../extract/windows.ts";
 import { Redactor } from "../redact.ts";
@@ -735,7 +736,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         progress?.observe(records);
         records = processRecords(records, steps);
         // scd2 tells versions apart by content: the row's _dlt_id is a hash of the record.
-        if (resource.mergeStrategy === "scd2") records = records.map((r) => ({ ...r, _dlt_id: rowKeyHash(r, []) }));
+        if (resource.mergeStrategy === "scd2") records = scd2Versions(records);
         for (const c of ctx.children) for (const r of records) c.values.push(parentValues(r, c.child.parent!, c.child.name));
         if (key !== undefined && cursor) parentSlots[key] = { start: cursor.startState ?? null, incremental: cursor.state() ?? null };
         const nextRequest = stop ? undefined : page.next;

@@ -20,6 +20,7 @@ export function builder(y: Argv) {
     .example("$0 info --db chat.duckdb --json | jq .datasets[0].runs", "the same as JSON");
 }
 
+/** A run as `info --json` shows it (the bookkeeping tables' column names). */
 interface RunRow {
   load_id: string;
   pipeline_name: string;
@@ -37,11 +38,12 @@ export async function run(ctx: CommandContext, args: { file?: string; db?: strin
   let db;
   try {
     const path = databasePath(args, ctx.io.cwd);
-    const { openDatabase, quoteIdent: q } = await import("../../load/db.ts");
-    const { datasetsOrFail, formatBytes, isBookkeepingTable, parseJson } = await import("../inspect.ts");
+    const { openDatabase } = await import("../../load/db.ts");
+    const read = await import("../../load/read.ts");
+    const { datasetsOrFail, formatBytes } = await import("../inspect.ts");
     db = await openDatabase(path, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
     const datasets = await datasetsOrFail(db, path, args.dataset);
-    const size = (await db.all<{ database_size: string; wal_size: string }>(`SELECT database_size, wal_size FROM pragma_database_size() WHERE database_name = current_database()`))[0];
+    const size = await read.readDatabaseSize(db);
     let fileBytes: number | undefined;
     try {
       fileBytes = statSync(resolve(ctx.io.cwd, path)).size;
@@ -50,69 +52,33 @@ export async function run(ctx: CommandContext, args: { file?: string; db?: strin
     }
     const out = [];
     for (const dataset of datasets) {
-      const ds = q(dataset);
-      const tables = await db.all<{ name: string; t: string }>(
-        `SELECT table_name AS name, table_type AS t FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ? ORDER BY 1`,
-        [dataset],
-      );
-      const has = (name: string) => tables.some((t) => t.name === name);
-      const runs = has("_restduck_runs")
-        ? (
-            await db.all<RunRow>(
-              `SELECT r.load_id, r.pipeline_name, r.started_at::VARCHAR AS started_at, r.finished_at::VARCHAR AS finished_at, r.status, r.error, r.requests, r.retries,
-                 ${has("_restduck_checkpoints") ? `(SELECT sum(c.rows) FROM ${ds}._restduck_checkpoints c WHERE c.load_id = r.load_id)::BIGINT` : "NULL"} AS rows,
-                 ${has("_restduck_checkpoints") ? `(SELECT list({'resource': c.resource, 'pages': c.pages, 'rows': c.rows, 'done': c.done} ORDER BY c.resource) FROM ${ds}._restduck_checkpoints c WHERE c.load_id = r.load_id)` : "NULL"} AS resources
-               FROM ${ds}._restduck_runs r ORDER BY r.started_at DESC LIMIT ?`,
-              [Math.max(1, Math.floor(args.runs))],
-            )
-          ).map((r) => ({
-            ...r,
-            rows: r.rows === null ? null : Number(r.rows),
-            requests: r.requests === null ? null : Number(r.requests),
-            retries: r.retries === null ? null : Number(r.retries),
-            // DuckDB's JSON form spells BIGINTs inside lists as strings: numbers again for --json.
-            resources: r.resources?.map((x) => ({ ...x, pages: Number(x.pages), rows: Number(x.rows) })) ?? null,
-          }))
-        : [];
-      const data = [];
-      for (const t of tables.filter((t) => !isBookkeepingTable(t.name) && t.t === "BASE TABLE")) {
-        const stats = (
-          await db.all<{ rows: number; columns: number; estimated_size: number }>(
-            `SELECT (SELECT count(*) FROM ${ds}.${q(t.name)})::BIGINT AS rows, column_count::BIGINT AS columns, estimated_size::BIGINT AS estimated_size
-             FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`,
-            [dataset, t.name],
-          )
-        )[0];
-        data.push({ table: t.name, rows: Number(stats?.rows ?? 0), columns: Number(stats?.columns ?? 0) });
-      }
-      const state: { resource: string; state: unknown; updated_at: string; load_id: string }[] = has("_restduck_checkpoints")
-        ? (
-            await db.all<{ resource: string; state: string; updated_at: string; load_id: string }>(
-              `SELECT resource, state::VARCHAR AS state, updated_at::VARCHAR AS updated_at, load_id FROM ${ds}._restduck_checkpoints
-               WHERE state IS NOT NULL QUALIFY row_number() OVER (PARTITION BY resource ORDER BY updated_at DESC) = 1 ORDER BY resource`,
-            )
-          ).map((r) => ({ ...r, state: parseJson(r.state) }))
-        : [];
-      const pipelineState: { pipeline_name: string; version: number; state: unknown; created_at: string }[] = has("_dlt_pipeline_state")
-        ? (
-            await db.all<{ pipeline_name: string; version: number; state: string; created_at: string }>(
-              `SELECT pipeline_name, version, state, created_at::VARCHAR AS created_at FROM ${ds}._dlt_pipeline_state
-               QUALIFY row_number() OVER (PARTITION BY pipeline_name ORDER BY version DESC) = 1 ORDER BY pipeline_name`,
-            )
-          ).map((r) => ({ ...r, version: Number(r.version), state: parseJson(r.state) }))
-        : [];
-      out.push({ dataset, runs, tables: data, incremental_state: state, pipeline_state: pipelineState });
+      const runs: RunRow[] = (await read.readRuns(db, dataset, { limit: args.runs })).map((r) => ({
+        load_id: r.loadId,
+        pipeline_name: r.pipelineName,
+        started_at: r.startedAt,
+        finished_at: r.finishedAt,
+        status: r.status,
+        error: r.error,
+        requests: r.requests,
+        retries: r.retries,
+        rows: r.rows,
+        resources: r.resources,
+      }));
+      const tables = await read.readTableStats(db, dataset);
+      const state = (await read.readResourceStates(db, dataset)).map((s) => ({ resource: s.resource, state: s.state, updated_at: s.updatedAt, load_id: s.loadId }));
+      const pipelineState = (await read.readPipelineStates(db, dataset)).map((s) => ({ pipeline_name: s.pipelineName, version: s.version, state: s.state, created_at: s.createdAt }));
+      out.push({ dataset, runs, tables, incremental_state: state, pipeline_state: pipelineState });
     }
     if (args.json) {
       ctx.io.stdout(
-        ctx.redactor.redact(JSON.stringify({ database: path, size: size?.database_size, file_bytes: fileBytes, datasets: out })) + "\n",
+        ctx.redactor.redact(JSON.stringify({ database: path, size, file_bytes: fileBytes, datasets: out })) + "\n",
       );
       return;
     }
     const c = paint(ctx.io);
     const w = ctx.io.columns;
     const write = (text: string) => ctx.io.stdout(ctx.redactor.redact(text));
-    write(`${c.bold(path)}: ${fileBytes !== undefined ? formatBytes(fileBytes) : size?.database_size ?? "?"} · ${out.length} dataset${out.length === 1 ? "" : "s"}: ${out.map((d) => d.dataset).join(", ")}\n`);
+    write(`${c.bold(path)}: ${fileBytes !== undefined ? formatBytes(fileBytes) : size ?? "?"} · ${out.length} dataset${out.length === 1 ? "" : "s"}: ${out.map((d) => d.dataset).join(", ")}\n`);
     for (const d of out) {
       const pipelines = [...new Set(d.runs.map((r) => r.pipeline_name))];
       write(`\n${c.bold(`dataset ${d.dataset}`)}${pipelines.length ? ` (pipeline ${pipelines.join(", ")})` : ""}\n\nRuns (newest first)\n`);

@@ -50,34 +50,18 @@ export async function run(
   let db;
   try {
     const path = databasePath(args, ctx.io.cwd);
-    const { openDatabase, quoteIdent: q } = await import("../../load/db.ts");
+    const { openDatabase } = await import("../../load/db.ts");
+    const read = await import("../../load/read.ts");
     const { datasetsOrFail, isBookkeepingTable } = await import("../inspect.ts");
     db = await openDatabase(path, { readOnly: true, mustExist: true, cwd: ctx.io.cwd });
     const datasets = await datasetsOrFail(db, path, args.dataset);
     const out = [];
     for (const dataset of datasets) {
-      const ds = q(dataset);
-      const dbColumns = await db.all<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
-        `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
-         WHERE table_catalog = current_database() AND table_schema = ? ORDER BY table_name, ordinal_position`,
-        [dataset],
-      );
-      const inDb = new Map<string, Map<string, { type: string; nullable: boolean }>>();
-      for (const c of dbColumns) {
-        if (!inDb.has(c.table_name)) inDb.set(c.table_name, new Map());
-        inDb.get(c.table_name)!.set(c.column_name, { type: c.data_type, nullable: c.is_nullable === "YES" });
-      }
-      // The newest stored schema per schema name (a dataset normally has one).
-      const stored = inDb.has("_dlt_version")
-        ? await db.all<{ schema_name: string; version: number; schema: string; inserted_at: string }>(
-            `SELECT schema_name, version, schema, inserted_at::VARCHAR AS inserted_at FROM ${ds}._dlt_version
-             QUALIFY row_number() OVER (PARTITION BY schema_name ORDER BY version DESC, inserted_at DESC) = 1 ORDER BY schema_name`,
-          )
-        : [];
+      const inDb = await read.readColumns(db, dataset);
       const schemas: { name: string; version: number; stored_at: string | null; schema: Schema }[] = [];
-      for (const s of stored) {
+      for (const s of await read.readStoredSchemas(db, dataset)) {
         try {
-          schemas.push({ name: s.schema_name, version: Number(s.version), stored_at: s.inserted_at, schema: JSON.parse(s.schema) as Schema });
+          schemas.push({ name: s.name, version: s.version, stored_at: s.storedAt, schema: JSON.parse(s.schema) as Schema });
         } catch {
           // A schema restduck cannot read (hand-edited, or from a newer dlt): fall back to what DuckDB says.
         }
@@ -126,12 +110,10 @@ export async function run(
       const wanted = args.table?.length ? new Set(args.table) : undefined;
       const picked = tables.filter((t) => !wanted || wanted.has(t.name)).sort((a, b) => a.name.localeCompare(b.name));
       for (const t of picked) {
-        if (t.in_database) t.rows = Number((await db.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${ds}.${q(t.name)}`))[0].n);
+        if (t.in_database) t.rows = await read.countRows(db, dataset, t.name);
       }
       // When each load ran, so "added in" reads as a date too.
-      const loads = inDb.has("_restduck_runs")
-        ? Object.fromEntries((await db.all<{ load_id: string; started_at: string }>(`SELECT load_id, started_at::VARCHAR AS started_at FROM ${ds}._restduck_runs`)).map((r) => [r.load_id, r.started_at]))
-        : {};
+      const loads = await read.readRunStarts(db, dataset);
       out.push({ dataset, schemas: schemas.map((s) => ({ name: s.name, version: s.version, stored_at: s.stored_at })), loads, tables: picked });
     }
     if (args.json) {

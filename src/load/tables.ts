@@ -1,0 +1,121 @@
+/**
+ * The tables a load writes into: creating them and adding the columns a schema gained (widen.ts),
+ * knowing which exist without asking DuckDB each time, staging rows in temp tables, and
+ * appending rows straight into a table. Shared by every write strategy (strategies/).
+ */
+import { duckdbType, type Row, type Schema, type TableSchema } from "../normalize/types.ts";
+import { appendRows, directPutter, putter, stagingType, type Put } from "./appender.ts";
+import { quoteIdent as q, type Database } from "./db.ts";
+import { addColumns } from "./widen.ts";
+
+/** Where a batch writes: the open database, the dataset schema and its staging schema. */
+export class Tables {
+  readonly db: Database;
+  /** The dataset schema (unquoted) and its quoted forms. */
+  readonly dataset: string;
+  readonly ds: string;
+  readonly stagingName: string;
+  readonly staging: string;
+  /** Columns known to exist, per physical table (`schema.table`), in the table's column order. */
+  readonly #known = new Map<string, Set<string>>();
+  #stageSeq = 0;
+
+  constructor(db: Database, dataset: string) {
+    this.db = db;
+    this.dataset = dataset;
+    this.ds = q(dataset);
+    this.stagingName = `${dataset}_staging`;
+    this.staging = q(this.stagingName);
+  }
+
+  /** Forgets what is known of one table (it was dropped), or of all (a rollback may have undone any of it). */
+  forget(schema?: string, table?: string): void {
+    if (schema === undefined) this.#known.clear();
+    else this.#known.delete(`${schema}.${table}`);
+  }
+
+  /** Whether `schema.table` exists (known from this load, or asked of DuckDB). */
+  async exists(schema: string, table: string): Promise<boolean> {
+    if (this.#known.has(`${schema}.${table}`)) return true;
+    const rows = await this.db.all(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?`, [schema, table]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Creates the table or adds the columns the schema gained since: a few by ALTER TABLE, many
+   * (one record with thousands of new keys) by rebuilding the table once (widen.ts).
+   */
+  async ensure(schema: string, table: TableSchema): Promise<void> {
+    const key = `${schema}.${table.name}`;
+    let known = this.#known.get(key);
+    if (!known) {
+      const rows = await this.db.all<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
+        [schema, table.name],
+      );
+      known = new Set(rows.map((r) => r.column_name));
+      if (known.size === 0) {
+        // NOT NULL where the schema says so (dlt's columns, keys, `nullable: false` hints), as dlt's DuckDB tables have it.
+        const defs = Object.values(table.columns).map((c) => `${q(c.name)} ${duckdbType(c)}${c.nullable === false ? " NOT NULL" : ""}`);
+        await this.db.run(`CREATE TABLE ${q(schema)}.${q(table.name)} (${defs.join(", ")})`);
+        known = new Set(Object.keys(table.columns));
+      }
+      this.#known.set(key, known);
+    }
+    const added = Object.values(table.columns).filter((c) => !known.has(c.name));
+    await addColumns(this.db, schema, table.name, added);
+    for (const column of added) known.add(column.name);
+  }
+
+  /**
+   * Appends rows straight into a table with DuckDB's Appender, in the table's own column order
+   * (columns the batch's schema lacks get NULL), inside the open transaction. The Appender casts
+   * text to dates, decimals and JSON as `CAST` would; timestamps go in as instants (directPutter).
+   */
+  async append(schema: string, table: TableSchema, rows: Row[]): Promise<void> {
+    await this.ensure(schema, table);
+    const order = [...this.#known.get(`${schema}.${table.name}`)!];
+    const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
+    await appendRows(this.db, { table: table.name, schema, catalog: null }, rows, (appender, row) => {
+      for (let c = 0; c < order.length; c++) puts[c](appender, row[order[c]]);
+    });
+  }
+
+  /**
+   * Appends rows into a fresh temp staging table (stagingType columns; with `withSeq`, a `_rd_seq`
+   * column holding each row's place in `rows`) and returns its quoted name.
+   */
+  async stage(table: TableSchema, rows: Row[], withSeq = false): Promise<string> {
+    const name = `_rd_stage_${++this.#stageSeq}`;
+    const cols = Object.values(table.columns);
+    const defs = cols.map((c) => `${q(c.name)} ${stagingType(c)}`);
+    if (withSeq) defs.push(`_rd_seq BIGINT`);
+    await this.db.run(`CREATE TEMP TABLE ${q(name)} (${defs.join(", ")})`);
+    const puts = cols.map(putter);
+    const names = cols.map((c) => c.name);
+    await appendRows(this.db, { table: name, schema: "main", catalog: "temp" }, rows, (appender, row, i) => {
+      for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
+      if (withSeq) appender.appendBigInt(BigInt(i));
+    });
+    return `temp.main.${q(name)}`;
+  }
+}
+
+/** The root table a table belongs to. */
+export function rootOf(schema: Schema, table: TableSchema): string {
+  let t = table;
+  while (t.parent && schema.tables[t.parent]) t = schema.tables[t.parent];
+  return t.name;
+}
+
+/** Every table of a resource: its root table and all nested tables under it. */
+export function tablesOf(schema: Schema, resource: string): TableSchema[] {
+  const roots = Object.values(schema.tables).filter((t) => !t.parent && t.resource === resource);
+  const rootNames = new Set(roots.map((t) => t.name));
+  return Object.values(schema.tables).filter((t) => rootNames.has(rootOf(schema, t)));
+}
+
+/** The nested tables under a root table. */
+export function childrenOf(schema: Schema, root: TableSchema): TableSchema[] {
+  return Object.values(schema.tables).filter((t) => t.parent !== undefined && rootOf(schema, t) === root.name);
+}
