@@ -21,7 +21,7 @@ import { RESPONSE_ACTIONS } from "./schema.ts";
 import { ConfigError } from "../errors.ts";
 import { bindingsOf, findPlaceholders, isSingleEntityPath, orderResources, type ParentBinding } from "./graph.ts";
 import { nameProblems } from "./names.ts";
-import { parseWindowSize, splitWindows, type WindowSize } from "../extract/windows.ts";
+import { parseWindowSize, splitWindows, type WindowSize } from "../shared/windows.ts";
 
 /** `endpoint.incremental` (or a legacy `type: incremental` param) with dlt's defaults applied. */
 export interface IncrementalPlan {
