@@ -22,6 +22,13 @@ const LIMIT = 10;
 const PARAM_SECRET = "param-secret-3f9a";
 /** A fixed clock, so a Retry-After HTTP date gives an exact wait. */
 const NOW = Date.parse("2026-01-01T00:00:00Z");
+/**
+ * Bun's and Deno's fetch resend a request once by themselves when its kept-alive connection drops
+ * before the answer (Node's does not), so there a drop reaches restduck only when both sends drop.
+ */
+const SENDS_PER_ATTEMPT = "Bun" in globalThis || "Deno" in globalThis ? 2 : 1;
+/** The request numbers of `attempts` restduck attempts at page 3, each dropped on every send. */
+const dropsFromRequest3 = (attempts: number) => Array.from({ length: attempts * SENDS_PER_ATTEMPT }, (_, i) => ({ nth: 3 + i, kind: "reset" as const }));
 
 function faultConfig(url: string, retry: Record<string, unknown> = {}): Record<string, unknown> {
   const config = seedConfig(url) as {
@@ -131,7 +138,7 @@ describe("the fault matrix", { concurrency: 4 }, () => {
   });
 
   test("a dropped connection is retried and the run loads every row", async () => {
-    assertRecovered(await runWith({ faults: [{ nth: 3, kind: "reset" }] }), [2000]);
+    assertRecovered(await runWith({ faults: dropsFromRequest3(1) }), [2000]);
   });
 
   test("a response slower than client.retry.timeout is abandoned and retried", async () => {
@@ -170,7 +177,7 @@ describe("the fault matrix", { concurrency: 4 }, () => {
   }
 
   test("a connection dropped on every attempt fails naming the network error and the attempts", async () => {
-    const o = await runWith({ faults: [3, 4, 5, 6].map((nth) => ({ nth, kind: "reset" as const })) });
+    const o = await runWith({ faults: dropsFromRequest3(4) });
     assertFailedOnPage3(o, { attempts: 4, message: /network error/ });
   });
 
