@@ -2,7 +2,7 @@
  * Reads a config file: JSON, YAML, or a TS/JS module whose default export is
  * the config (the form closest to dlt's Python dict).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
@@ -32,7 +32,8 @@ export async function readConfigFile(path: string, cwd: string = process.cwd(), 
       mod = await import(pathToFileURL(abs).href);
     } catch (cause) {
       const err = cause as Error & { code?: string };
-      if (err.code === "ERR_MODULE_NOT_FOUND" && err.message.includes(abs)) {
+      // Deno codes a syntax error in the module ERR_MODULE_NOT_FOUND too: only a file that is not there is missing.
+      if (err.code === "ERR_MODULE_NOT_FOUND" && err.message.includes(abs) && !existsSync(abs)) {
         throw new ConfigError(`Cannot read config ${path}: no such file`, { hint: "check the path" });
       }
       throw new ConfigError(`Cannot load config module ${path}: ${err.message.split("\n")[0]}`, {
@@ -91,7 +92,7 @@ export async function readConfigFile(path: string, cwd: string = process.cwd(), 
 }
 
 /** 1-based line and column of a character offset. */
-function lineColumn(text: string, offset: number): { line: number; col: number } {
+export function lineColumn(text: string, offset: number): { line: number; col: number } {
   const before = text.slice(0, offset);
   return { line: before.split("\n").length, col: offset - before.lastIndexOf("\n") };
 }

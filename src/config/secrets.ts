@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { ConfigError, SecretError } from "../errors.ts";
 import { getPath } from "../shared/dotted_path.ts";
+import { jsonErrorOffset, lineColumn } from "./read.ts";
 
 /** A reference to a secret, resolved when the config is loaded. */
 export interface SecretRef {
@@ -81,7 +82,10 @@ function readTable(path: string): Table {
     return (path.endsWith(".json") ? JSON.parse(text) : parseToml(text)) as Table;
   } catch (cause) {
     // The parser's message may quote the offending line, which can hold a secret: keep only its position.
-    const line = (cause as { line?: unknown }).line;
+    // JSON's is found by our own scan (Bun puts the line of the JSON.parse call, not of the file, on its error);
+    // smol-toml's error carries the file's line.
+    const offset = path.endsWith(".json") ? jsonErrorOffset(text) : undefined;
+    const line = offset !== undefined ? lineColumn(text, offset).line : (cause as { line?: unknown }).line;
     const where = typeof line === "number" ? `line ${line}` : (/line (\d+)/i.exec((cause as Error).message)?.[0] ?? "unknown position");
     throw new ConfigError(`Cannot parse secrets file ${path} (${where})`, {
       hint: path.endsWith(".json") ? "the file must be valid JSON" : "the file must be valid TOML",
