@@ -159,7 +159,8 @@ export function newLoadId(now = Date.now()): string {
 
 /** Runs a loaded config into a DuckDB database. Throws on failure after recording it. */
 export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Promise<RunSummary> {
-  const started = Date.now();
+  const now = options.now ?? Date.now;
+  const started = now();
   const plan = loaded.plan;
   const emit = options.onEvent ?? (() => {});
   const redactor = new Redactor(loaded.secrets);
@@ -287,7 +288,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
       unfinished = undefined;
     }
-    loadId = unfinished?.loadId ?? newLoadId(options.now?.() ?? Date.now());
+    loadId = unfinished?.loadId ?? newLoadId(now());
     const resumed = unfinished !== undefined;
     await loader.startRun(loadId, { version: VERSION, resumed, configHash });
     emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name), recording });
@@ -371,7 +372,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       resources: summaries,
       requests,
       retries,
-      durationMs: Date.now() - started,
+      durationMs: now() - started,
       views: views.created,
       viewErrors: views.failed,
     };
@@ -640,7 +641,9 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const batchPages = options.batchPages ?? 50;
   const batchRows = options.batchRows ?? 50_000;
   const batchMs = (options.batchSeconds ?? 5) * 1000;
-  let batchStarted = Date.now();
+  // The injected clock, so batch_seconds and page timings can be tested without waiting.
+  const now = options.now ?? Date.now;
+  let batchStarted = now();
   let pages = resuming ? checkpoint!.pages : 0;
   let rows = resuming ? checkpoint!.rows : 0;
   const rowsBefore = rows;
@@ -651,7 +654,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   let position: PageRequest | ChildPosition | WindowPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition | WindowPosition) : null;
   /** The first request of the chain `position` is in: what the stored position leaves out (secrets from the config). */
   let positionBase: RequestBase = {};
-  const started = Date.now();
+  const started = now();
 
   // One batch commits while the next one is fetched and normalized: DuckDB works on its own
   // threads, so loading overlaps fetching and parsing. At most one commit is in flight.
@@ -664,7 +667,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     // The normalizer keeps evolving the schema while this batch commits: give the batch its own copy.
     const batch = { ...base, schema: structuredClone(schema), rows: pending, checkpoint };
     pending = new Map();
-    batchStarted = Date.now();
+    batchStarted = now();
     pendingPages = 0;
     pendingRecords = 0;
     await committing;
@@ -761,11 +764,11 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
           records: records.length,
           rows: rows + pendingRecords,
           runRows: rows + pendingRecords - rowsBefore,
-          elapsedMs: Date.now() - started,
+          elapsedMs: now() - started,
           // A child's chains (and windows) each have their own total: only a resource's single chain gives the whole.
           totalPages: manyChains ? undefined : page.totalPages,
         });
-        if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
+        if (pendingPages >= batchPages || pendingRecords >= batchRows || now() - batchStarted >= batchMs) await flush();
         options.signal?.throwIfAborted();
         if (stop) {
           if ("close" in current.pages) current.pages.close();
