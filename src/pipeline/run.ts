@@ -18,7 +18,8 @@ import { refreshViews } from "../load/views.ts";
 import { checkConfigViews } from "../load/view_sql.ts";
 import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
-import type { Row, Schema } from "../normalize/types.ts";
+import type { Schema } from "../normalize/types.ts";
+import { Batcher } from "./batcher.ts";
 import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
 import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
 import { prefetch } from "../paginate/prefetch.ts";
@@ -637,46 +638,26 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     windows: windows && { done: firstChain, total: windows.length },
   });
 
-  // Each batch costs ~20 statements and a COMMIT whatever its size (BENCHMARKS.md): 50 pages keep that small.
-  const batchPages = options.batchPages ?? 50;
-  const batchRows = options.batchRows ?? 50_000;
-  const batchMs = (options.batchSeconds ?? 5) * 1000;
-  // The injected clock, so batch_seconds and page timings can be tested without waiting.
-  const now = options.now ?? Date.now;
-  let batchStarted = now();
-  let pages = resuming ? checkpoint!.pages : 0;
-  let rows = resuming ? checkpoint!.rows : 0;
-  const rowsBefore = rows;
-  let pending = new Map<string, Row[]>();
-  let pendingPages = 0;
-  let pendingRecords = 0;
   /** The checkpoint's resume position: a page request, or a ChildPosition for a child. */
   let position: PageRequest | ChildPosition | WindowPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition | WindowPosition) : null;
   /** The first request of the chain `position` is in: what the stored position leaves out (secrets from the config). */
   let positionBase: RequestBase = {};
+  // The injected clock, so batch_seconds and page timings can be tested without waiting.
+  const now = options.now ?? Date.now;
   const started = now();
-
-  // One batch commits while the next one is fetched and normalized: DuckDB works on its own
-  // threads, so loading overlaps fetching and parsing. At most one commit is in flight.
-  let committing: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    if (pendingPages === 0 || !load) return;
-    rows += pendingRecords;
-    const batchRowsNow = pendingRecords;
-    const checkpoint: Checkpoint = { next: storablePosition(position, positionBase), pages, rows, state: currentState() };
-    // The normalizer keeps evolving the schema while this batch commits: give the batch its own copy.
-    const batch = { ...base, schema: structuredClone(schema), rows: pending, checkpoint };
-    pending = new Map();
-    batchStarted = now();
-    pendingPages = 0;
-    pendingRecords = 0;
-    await committing;
-    // Releasing DuckDB's cached blocks after each commit keeps memory flat however many rows a run writes.
-    committing = loader.commitBatch(batch).then(() => loader.releaseMemory()).then(() => {
-      emit({ type: "batch_committed", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, batchRows: batchRowsNow });
-    });
-    committing.catch(() => {}); // surfaced by the next await
-  };
+  const batcher = new Batcher({
+    loader,
+    base,
+    // Each batch costs ~20 statements and a COMMIT whatever its size (BENCHMARKS.md): 50 pages keep that small.
+    limits: { pages: options.batchPages ?? 50, rows: options.batchRows ?? 50_000, ms: (options.batchSeconds ?? 5) * 1000 },
+    load,
+    pages: resuming ? checkpoint!.pages : 0,
+    rows: resuming ? checkpoint!.rows : 0,
+    position: () => ({ next: storablePosition(position, positionBase), state: currentState() }),
+    onCommitted: (c) => emit({ type: "batch_committed", resource: resource.name, ...c }),
+    now,
+  });
+  const rowsBefore = batcher.rows;
 
   // A resource without a parent is one chain; a child has one chain per parent record; a windowed backfill one per window.
   const chains: { index: number; values?: ParentValues; window?: CursorWindow }[] = resource.parent
@@ -725,7 +706,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       while ((running.length === 0 || running.length < chainsAhead()) && nextChain < chains.length) running.push(startChain(chains[nextChain++]));
       const current = running.shift()!;
       const { chain, key, cursor } = current;
-      const rowsAtChain = rows + pendingRecords;
+      const rowsAtChain = batcher.total;
       for (;;) {
         const step = await current.pages.next().catch((error: unknown) => {
           throw chain.window ? inWindow(error, chain.window, windows!.length) : error;
@@ -746,29 +727,19 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         const at = nextRequest ? chain.index : chain.index + 1;
         position = resource.parent ? { parent: at, request: nextRequest ?? null } : windows ? { window: at, request: nextRequest ?? null } : (nextRequest ?? null);
         positionBase = current.first;
-        if (load) {
-          const normalized = normalizer.normalize(records);
-          for (const [table, tableRows] of normalized) {
-            const list = pending.get(table);
-            if (list) for (const r of tableRows) list.push(r);
-            else pending.set(table, tableRows);
-          }
-        }
-        pages++;
-        pendingPages++;
-        pendingRecords += records.length;
+        batcher.add(records.length, load ? normalizer.normalize(records) : undefined);
         emit({
           type: "page",
           resource: resource.name,
-          page: pages,
+          page: batcher.pages,
           records: records.length,
-          rows: rows + pendingRecords,
-          runRows: rows + pendingRecords - rowsBefore,
+          rows: batcher.total,
+          runRows: batcher.total - rowsBefore,
           elapsedMs: now() - started,
           // A child's chains (and windows) each have their own total: only a resource's single chain gives the whole.
           totalPages: manyChains ? undefined : page.totalPages,
         });
-        if (pendingPages >= batchPages || pendingRecords >= batchRows || now() - batchStarted >= batchMs) await flush();
+        await batcher.maybeFlush();
         options.signal?.throwIfAborted();
         if (stop) {
           if ("close" in current.pages) current.pages.close();
@@ -778,7 +749,7 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
       }
       if (chain.window) {
         const w = chain.window;
-        emit({ type: "window_finished", resource: resource.name, done: w.index + 1, total: windows!.length, start: w.start, end: w.end, rows: rows + pendingRecords - rowsAtChain });
+        emit({ type: "window_finished", resource: resource.name, done: w.index + 1, total: windows!.length, start: w.start, end: w.end, rows: batcher.total - rowsAtChain });
       }
     }
   } catch (error) {
@@ -786,18 +757,20 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     aborter.abort();
     for (const r of running) if ("close" in r.pages) r.pages.close();
     // A failed window keeps the windows (and pages) finished before it: a rerun resumes at the failed one.
-    if (windows && load && !options.signal?.aborted) await flush().catch(() => {});
-    await committing.catch(() => {});
+    if (windows && load && !options.signal?.aborted) await batcher.flush().catch(() => {});
+    await batcher.settle().catch(() => {});
     throw error;
   }
   const finalState = currentState();
   ctx.onState(finalState);
+  const { pages } = batcher;
   if (!load) {
     emit({ type: "resource_finished", resource: resource.name, pages, rows: 0 });
     return { name: resource.name, table: normalizer.rootTable, pages, rows: 0 };
   }
-  await flush();
-  await committing;
+  await batcher.flush();
+  await batcher.settle();
+  const { rows } = batcher;
   await loader.finishResource({ ...base, checkpoint: { next: null, pages, rows, state: finalState } });
   emit({ type: "resource_finished", resource: resource.name, pages, rows });
   return { name: resource.name, table: normalizer.rootTable, pages, rows };
