@@ -2,34 +2,33 @@
  * Orchestration: config plan → pages → records → rows → batches → views.
  * Library code never prints; it emits typed events the CLI renders.
  */
-import { createHash } from "node:crypto";
 import { resolve as resolvePath } from "node:path";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
+import { firstRequest, parentKey, type ParentValues } from "../extract/dependent.ts";
+import { compileProcessingSteps } from "../extract/processing.ts";
+import { splitWindows, type CursorWindow } from "../extract/windows.ts";
 import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
 import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/concurrency.ts";
 import { rateLimitOptions } from "../http/rate_limit.ts";
+import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import { openDatabase, type Database } from "../load/db.ts";
-import { Loader, type Checkpoint } from "../load/loader.ts";
+import { Loader } from "../load/loader.ts";
 import { refreshDataset, type RefreshMode } from "../load/refresh.ts";
-import { scd2Versions } from "../load/strategies/scd2.ts";
 import { refreshViews } from "../load/views.ts";
 import { checkConfigViews } from "../load/view_sql.ts";
-import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import type { Schema } from "../normalize/types.ts";
-import { Batcher } from "./batcher.ts";
-import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
-import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
+import { createPaginator, walkPages } from "../paginate/index.ts";
 import { prefetch } from "../paginate/prefetch.ts";
-import { restoreRequest, storablePosition, type RequestBase } from "./checkpoint_request.ts";
-import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
-import { Incremental, type IncrementalState } from "../extract/incremental.ts";
-import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
-import { splitWindows, windowPlan, WindowsProgress, type CursorWindow } from "../extract/windows.ts";
+import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
 import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
+import { Batcher } from "./batcher.ts";
+import { inOrderAhead } from "./fan_out.ts";
+import { chainRecords } from "./records.ts";
+import { configFingerprint, ResourceResume, resumableRun, type Chain, type ResourceState, type StoredCheckpoint } from "./resume.ts";
 
 /** What a run reports while it works. */
 export type PipelineEvent =
@@ -267,7 +266,6 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     loader = await Loader.open(db, { dataset, pipelineName, seal: (text) => redactor.seal(text) });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
     const configHash = configFingerprint(plan, resources, redactor);
-    let unfinished = options.restart || options.refresh ? undefined : await loader.unfinishedRun();
     if (options.refresh) {
       const stale = await loader.unfinishedRun();
       if (stale) await loader.abandonRun(stale.loadId, `refresh ${options.refresh} started over`);
@@ -275,20 +273,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       schema = dropped.schema;
       emit({ type: "refreshed", mode: options.refresh, tables: dropped.tables, resources: dropped.resources });
     }
-    const unfillable = unfinished && unsealCheckpoints(unfinished.checkpoints, redactor);
-    // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
-    if (unfinished?.configHash && unfinished.configHash !== configHash) {
-      const reason = "the config changed since this run stopped, so its checkpoints no longer apply";
-      await loader.abandonRun(unfinished.loadId, reason);
-      emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
-      unfinished = undefined;
-    } else if (unfinished && unfillable?.length) {
-      // A position that needs a secret this run does not have (a token an earlier run obtained) cannot be requested again.
-      const reason = `its checkpoints hold ${unfillable.join(", ")}, a secret this run does not have (a token obtained by the stopped run)`;
-      await loader.abandonRun(unfinished.loadId, reason);
-      emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
-      unfinished = undefined;
-    }
+    const unfinished =
+      options.restart || options.refresh ? undefined : await resumableRun(loader, { configHash, redactor, warn: (message) => emit({ type: "warning", message }) });
     loadId = unfinished?.loadId ?? newLoadId(now());
     const resumed = unfinished !== undefined;
     await loader.startRun(loadId, { version: VERSION, resumed, configHash });
@@ -397,43 +383,6 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   }
 }
 
-/**
- * A fingerprint of what decides which pages a run fetches and how it loads
- * them. Secret values are masked first: a rotated secret still resumes, and
- * no secret (not even hashed) goes into the file.
- */
-function configFingerprint(plan: LoadedConfig["plan"], resources: ResourcePlan[], redactor: Redactor): string {
-  const relevant = resources.map((r) => ({
-    name: r.name,
-    table: r.tableName,
-    primaryKey: r.primaryKey,
-    mergeKey: r.mergeKey,
-    disposition: r.writeDisposition,
-    strategy: r.mergeStrategy,
-    endpoint: { ...r.endpoint, auth: undefined },
-    // A stored window index means a range only with the same windows (undefined, so unwindowed hashes stay as they were).
-    windows: r.incremental?.window && { size: r.incremental.window, from: r.incremental.initialValue, to: r.incremental.endValue },
-  }));
-  const text = redactor.redact(JSON.stringify({ baseUrl: plan.baseUrl, resources: relevant }, (_k, v) => (typeof v === "function" ? String(v) : typeof v === "bigint" ? v.toString() : v)));
-  return createHash("sha256").update(text).digest("hex").slice(0, 16);
-}
-
-/**
- * Puts the run's secrets back into stored positions and states, in place.
- * Returns the placeholders no secret of this run fills.
- */
-function unsealCheckpoints(checkpoints: Map<string, Checkpoint & { done: boolean }>, redactor: Redactor): string[] {
-  const missing = new Set<string>();
-  for (const checkpoint of checkpoints.values()) {
-    const next = redactor.unsealValue(checkpoint.next);
-    const state = redactor.unsealValue(checkpoint.state);
-    checkpoint.next = next.value;
-    checkpoint.state = state.value;
-    for (const m of [...next.missing, ...state.missing]) missing.add(m);
-  }
-  return [...missing];
-}
-
 /** Whether a schema contract freezes tables, columns or data types anywhere. */
 function freezes(contract: ResourcePlan["schemaContract"]): boolean {
   if (contract === undefined) return false;
@@ -511,7 +460,7 @@ interface ResourceContext {
   loader: Loader;
   schema: Schema;
   loadId: string;
-  checkpoint: (Checkpoint & { done: boolean }) | undefined;
+  checkpoint: StoredCheckpoint | undefined;
   options: RunOptions;
   emit: (e: PipelineEvent) => void;
   concurrency: AdaptiveConcurrency;
@@ -526,33 +475,8 @@ interface ResourceContext {
   onState: (state: ResourceState | undefined) => void;
 }
 
-/** One cursor's stored progress: where this run started from, and how far its committed rows go. */
-interface CursorSlot {
-  start: IncrementalState | null;
-  incremental: IncrementalState | null;
-}
-
-/** What a resource keeps in its checkpoint's `state`: its cursor, or one cursor per parent record (dlt shares one, its issue #2429). */
-interface ResourceState {
-  start?: IncrementalState | null;
-  incremental?: IncrementalState | null;
-  parents?: Record<string, CursorSlot>;
-}
-
-/** Where a child resource stands: the parent record and the next request of its chain. */
-interface ChildPosition {
-  parent: number;
-  request: PageRequest | null;
-}
-
 /** Pages a backfill's window fetches ahead of its consumer: with `concurrency` windows, their memory bound. */
 const WINDOW_PAGES_AHEAD = 16;
-
-/** Where a backfill in windows stands: the window and the next request in it. */
-interface WindowPosition {
-  window: number;
-  request: PageRequest | null;
-}
 
 async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const { resource, loader, schema, loadId, checkpoint, options, emit, load } = ctx;
@@ -582,66 +506,25 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     emit({ type: "resource_finished", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, skipped: true });
     return { name: resource.name, table: normalizer.rootTable, pages: checkpoint.pages, rows: checkpoint.rows };
   }
-  const resuming = load && checkpoint !== undefined && !checkpoint.done && checkpoint.next != null;
-  const saved = resuming ? (checkpoint!.state as ResourceState | undefined) : undefined;
   // A backfill with a window is one chain per window, each with its own bounds (issue #16).
   const inc = resource.incremental;
   const windows = inc?.window ? (splitWindows(inc.initialValue!, inc.endValue!, inc.window) as CursorWindow[]) : undefined;
-  let firstChain = 0;
-  let resumeFrom: PageRequest | undefined;
-  if (resuming) {
-    if (resource.parent) {
-      const pos = checkpoint!.next as ChildPosition;
-      firstChain = pos.parent;
-      resumeFrom = pos.request ?? undefined;
-    } else if (windows) {
-      const pos = checkpoint!.next as WindowPosition;
-      firstChain = pos.window;
-      resumeFrom = pos.request ?? undefined;
-    } else resumeFrom = checkpoint!.next as PageRequest;
-  }
-  if (load && !resuming) await loader.resetResource(schema, resource.name);
+  const book = new ResourceResume(resource, { checkpoint, load, prior: ctx.storedState, windows });
+  if (load && !book.resuming) await loader.resetResource(schema, resource.name);
 
   // The client's classification hook: its retries are told through onHttp like every other.
   const http = withResponseActions(ctx.http, resource.endpoint.responseActions);
   const steps = compileProcessingSteps(resource.processingSteps, resource.name);
-  const prior = ctx.storedState;
-
-  // Incremental cursors: one for the resource, or one per parent record, or one per window.
-  const parentSlots: Record<string, CursorSlot> = { ...(resuming ? saved?.parents : prior?.parents) };
-  if (!resuming) for (const [k, v] of Object.entries(parentSlots)) parentSlots[k] = { start: v.incremental, incremental: v.incremental };
-  let topCursor: Incremental | undefined;
-  const cursorFor = (key: string | undefined): Incremental | undefined => {
-    if (!inc) return undefined;
-    let slot: CursorSlot | undefined;
-    if (key === undefined) slot = resuming && saved ? { start: saved.start ?? null, incremental: saved.incremental ?? null } : prior ? { start: prior.incremental ?? null, incremental: null } : undefined;
-    else slot = parentSlots[key];
-    const cursor = new Incremental(inc, slot?.start ?? undefined, resource.name);
-    if (resuming || key !== undefined) cursor.restore(slot?.incremental ?? undefined);
-    return cursor;
-  };
-  // A windowed backfill stores the highest cursor it loaded, so the next ordinary run continues from there.
-  const progress = inc && windows ? new WindowsProgress(inc, resuming ? saved?.incremental : prior?.incremental) : undefined;
-  const currentState = (): ResourceState | undefined => {
-    if (!inc) return undefined;
-    if (resource.parent) return { parents: { ...parentSlots } };
-    if (progress) return { start: null, incremental: progress.state ?? null };
-    return { start: topCursor?.startState ?? null, incremental: topCursor?.state() ?? null };
-  };
 
   const paginatorName = createPaginator(resource.endpoint.paginator).name;
   emit({
     type: "resource_started",
     resource: resource.name,
     paginator: paginatorName,
-    resumedAtPage: resuming ? checkpoint!.pages : undefined,
-    windows: windows && { done: firstChain, total: windows.length },
+    resumedAtPage: book.resuming ? book.pages : undefined,
+    windows: windows && { done: book.firstChain, total: windows.length },
   });
 
-  /** The checkpoint's resume position: a page request, or a ChildPosition for a child. */
-  let position: PageRequest | ChildPosition | WindowPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition | WindowPosition) : null;
-  /** The first request of the chain `position` is in: what the stored position leaves out (secrets from the config). */
-  let positionBase: RequestBase = {};
   // The injected clock, so batch_seconds and page timings can be tested without waiting.
   const now = options.now ?? Date.now;
   const started = now();
@@ -651,31 +534,25 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
     // Each batch costs ~20 statements and a COMMIT whatever its size (BENCHMARKS.md): 50 pages keep that small.
     limits: { pages: options.batchPages ?? 50, rows: options.batchRows ?? 50_000, ms: (options.batchSeconds ?? 5) * 1000 },
     load,
-    pages: resuming ? checkpoint!.pages : 0,
-    rows: resuming ? checkpoint!.rows : 0,
-    position: () => ({ next: storablePosition(position, positionBase), state: currentState() }),
+    pages: book.pages,
+    rows: book.rows,
+    position: () => book.checkpoint(),
     onCommitted: (c) => emit({ type: "batch_committed", resource: resource.name, ...c }),
     now,
   });
   const rowsBefore = batcher.rows;
 
   // A resource without a parent is one chain; a child has one chain per parent record; a windowed backfill one per window.
-  const chains: { index: number; values?: ParentValues; window?: CursorWindow }[] = resource.parent
-    ? (ctx.parents ?? []).map((values, index) => ({ index, values })).slice(firstChain)
+  const chains: (Chain & { values?: ParentValues })[] = resource.parent
+    ? (ctx.parents ?? []).map((values, index) => ({ index, key: parentKey(values), values })).slice(book.firstChain)
     : windows
-      ? windows.slice(firstChain).map((window) => ({ index: window.index, window }))
+      ? windows.slice(book.firstChain).map((window) => ({ index: window.index, window }))
       : [{ index: 0 }];
   const manyChains = resource.parent !== undefined || windows !== undefined;
-  // Up to `concurrency` chains fetch ahead (their first pages) while the current one is consumed, in order.
-  // The adaptive limit shrinks on 429s, and so does the number of chains fetching ahead.
-  const chainsAhead = () => (manyChains ? Math.max(1, ctx.concurrency.current) : 1);
   const aborter = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
-  const startChain = (chain: (typeof chains)[number]) => {
-    const key = chain.values ? parentKey(chain.values) : undefined;
-    // A window's cursor starts at the window, whatever is stored: a backfill loads its range.
-    const cursor = chain.window && inc && windows ? new Incremental(windowPlan(inc, chain.window, windows.length), undefined, resource.name) : cursorFor(key);
-    if (key === undefined && !chain.window) topCursor = cursor;
+  const startChain = (chain: Chain & { values?: ParentValues }) => {
+    const cursor = book.cursorFor(chain);
     const placeholders = { ...chain.values?.placeholders, ...cursor?.placeholders() };
     const first = firstRequest(resource, placeholders, cursor?.params());
     const paginator = stopOnIgnored(
@@ -683,50 +560,42 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
       }),
     );
-    // A stored position holds only what the paginator changed; the rest comes from the config again.
-    const chainResume = chain.index === firstChain && resumeFrom ? restoreRequest(resumeFrom, first) : undefined;
     const walk = walkPages(first, {
       http,
       paginator,
       dataSelector: resource.endpoint.dataSelector,
       signal,
-      resumeFrom: chainResume,
+      resumeFrom: book.resumeRequest(chain, first),
       concurrency: ctx.concurrency,
       maxPages: options.maxPages ?? resource.endpoint.maxPages,
     });
     // A window ahead keeps walking its own pages (a window is usually a few pages, each waiting for the one
     // before), so `concurrency` windows progress at once; the cap bounds the parsed pages held per window.
-    return { chain, key, cursor, first, pages: windows ? prefetch(walk, WINDOW_PAGES_AHEAD) : resource.parent ? prefetch(walk, 1) : walk };
+    const pages = windows ? prefetch(walk, WINDOW_PAGES_AHEAD) : resource.parent ? prefetch(walk, 1) : walk;
+    const records = chainRecords(pages, {
+      include: chain.values?.include,
+      cursor,
+      progress: book.progress,
+      steps,
+      scd2: resource.mergeStrategy === "scd2",
+      children: ctx.children,
+      failure: chain.window && ((error) => inWindow(error, chain.window!, windows!.length)),
+    });
+    return { chain, cursor, first, pages, records };
   };
-  const running: ReturnType<typeof startChain>[] = [];
-  let nextChain = 0;
+  // Up to `concurrency` chains fetch ahead (their first pages) while the current one is consumed, in order.
+  // The adaptive limit shrinks on 429s, and so does the number of chains fetching ahead.
+  const ahead = inOrderAhead(chains, startChain, {
+    limit: () => (manyChains ? Math.max(1, ctx.concurrency.current) : 1),
+    stop: (started) => {
+      if ("close" in started.pages) started.pages.close();
+    },
+  });
   try {
-    while (running.length || nextChain < chains.length) {
-      // The current chain plus up to `limit - 1` ahead.
-      while ((running.length === 0 || running.length < chainsAhead()) && nextChain < chains.length) running.push(startChain(chains[nextChain++]));
-      const current = running.shift()!;
-      const { chain, key, cursor } = current;
+    for (const { chain, cursor, first, records: chainPages } of ahead) {
       const rowsAtChain = batcher.total;
-      for (;;) {
-        const step = await current.pages.next().catch((error: unknown) => {
-          throw chain.window ? inWindow(error, chain.window, windows!.length) : error;
-        });
-        if (step.done) break;
-        const page = step.value;
-        let records = page.records as Record<string, unknown>[];
-        if (chain.values && Object.keys(chain.values.include).length) records = records.map((r) => ({ ...r, ...chain.values!.include }));
-        let stop = false;
-        if (cursor) ({ records, stop } = cursor.filter(records));
-        progress?.observe(records);
-        records = processRecords(records, steps);
-        // scd2 tells versions apart by content: the row's _dlt_id is a hash of the record.
-        if (resource.mergeStrategy === "scd2") records = scd2Versions(records);
-        for (const c of ctx.children) for (const r of records) c.values.push(parentValues(r, c.child.parent!, c.child.name));
-        if (key !== undefined && cursor) parentSlots[key] = { start: cursor.startState ?? null, incremental: cursor.state() ?? null };
-        const nextRequest = stop ? undefined : page.next;
-        const at = nextRequest ? chain.index : chain.index + 1;
-        position = resource.parent ? { parent: at, request: nextRequest ?? null } : windows ? { window: at, request: nextRequest ?? null } : (nextRequest ?? null);
-        positionBase = current.first;
+      for await (const { page, records, stop } of chainPages) {
+        book.advance(chain, cursor, first, stop ? undefined : page.next);
         batcher.add(records.length, load ? normalizer.normalize(records) : undefined);
         emit({
           type: "page",
@@ -741,11 +610,6 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
         });
         await batcher.maybeFlush();
         options.signal?.throwIfAborted();
-        if (stop) {
-          if ("close" in current.pages) current.pages.close();
-          else void current.pages.return?.(undefined);
-          break;
-        }
       }
       if (chain.window) {
         const w = chain.window;
@@ -755,13 +619,13 @@ async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   } catch (error) {
     // Stop the chains fetching ahead, and let the batch in flight finish (or roll back) before the run records its end.
     aborter.abort();
-    for (const r of running) if ("close" in r.pages) r.pages.close();
+    ahead.close();
     // A failed window keeps the windows (and pages) finished before it: a rerun resumes at the failed one.
     if (windows && load && !options.signal?.aborted) await batcher.flush().catch(() => {});
     await batcher.settle().catch(() => {});
     throw error;
   }
-  const finalState = currentState();
+  const finalState = book.state();
   ctx.onState(finalState);
   const { pages } = batcher;
   if (!load) {
