@@ -2,15 +2,9 @@
  * Orchestration: config plan → pages → records → rows → batches → views.
  * Library code never prints; it emits typed events the CLI renders.
  */
-import { resolve as resolvePath } from "node:path";
-import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
 import type { ParentValues } from "../extract/dependent.ts";
-import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
-import { createAdaptiveConcurrency } from "../http/concurrency.ts";
-import { rateLimitOptions } from "../http/rate_limit.ts";
-import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import { openDatabase } from "../load/db.ts";
 import { Loader } from "../load/loader.ts";
 import { refreshDataset } from "../load/refresh.ts";
@@ -19,6 +13,7 @@ import { checkConfigViews } from "../load/view_sql.ts";
 import type { Schema } from "../normalize/types.ts";
 import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
+import { insecureWarnings, runHttp } from "./http_edge.ts";
 import { loadResource } from "./resource.ts";
 import type { PipelineEvent, ResourceSummary, RunOptions, RunSummary } from "./types.ts";
 import { configFingerprint, resumableRun, type ResourceState } from "./resume.ts";
@@ -61,71 +56,9 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   const toFetch = plan.resources.filter((r) => needed.has(r.name));
   const loading = new Set(resources.map((r) => r.name));
   for (const message of plan.warnings) emit({ type: "warning", message });
-  warnInsecure(plan.baseUrl, "client.base_url", emit);
-  // OAuth2 token URLs carry the client secret: plain http to them is worse than to the API (access_token_url / token_url).
-  const tokenUrls = new Map<string, string>();
-  if (plan.auth?.type === "oauth2_client_credentials") tokenUrls.set(plan.auth.access_token_url, "client.auth.access_token_url");
-  for (const r of toFetch) if (r.endpoint.auth?.type === "oauth2_client_credentials") tokenUrls.set(r.endpoint.auth.access_token_url, `${r.at}.endpoint.auth.access_token_url`);
-  for (const [url, at] of tokenUrls) warnInsecure(url, at, emit);
-
-  // Record and replay sit at the fetch edge: every request (token requests and retries too) passes there.
-  let fetchImpl = options.fetch;
-  let sleepImpl = options.sleep;
-  let recorder: Recorder | undefined;
-  let recording: { mode: "record" | "replay"; path: string } | undefined;
-  if (options.replay !== undefined) {
-    const found = readRecording(resolvePath(options.cwd ?? process.cwd(), options.replay), pipelineName);
-    fetchImpl = replayFetch(found, redactor);
-    // Recorded Retry-After and backoff waits protected the API, which a replay does not reach.
-    sleepImpl = async (_ms, signal) => signal?.throwIfAborted();
-    recording = { mode: "replay", path: found.path };
-  } else if (options.record !== undefined) {
-    recorder = createRecorder(resolvePath(options.cwd ?? process.cwd(), options.record), pipelineName, { fetch: options.fetch, redactor });
-    fetchImpl = recorder.fetch;
-    recording = { mode: "record", path: recorder.path };
-  }
-
+  insecureWarnings(plan, toFetch, emit);
+  const edge = runHttp(loaded, toFetch, options, { pipelineName, redactor, emit });
   const db = options.db ?? (await openDatabase(options.database, { cwd: options.cwd }));
-  let requests = 0;
-  let retries = 0;
-  let currentResource = "";
-  const onHttp = (e: HttpEvent) => {
-    if (e.type === "retry") {
-      retries++;
-      emit({ type: "retry", resource: currentResource, url: e.url, attempt: e.attempt, delayMs: e.delayMs, status: e.status, reason: e.reason });
-    } else if (e.type === "throttle") emit({ type: "throttle", resource: currentResource, url: e.url, delayMs: e.delayMs, reason: e.reason });
-    else if (e.type === "credentials_withheld") emit({ type: "warning", message: withheldMessage(e, currentResource) });
-    else emit({ type: "auth_refresh", resource: currentResource, url: e.url });
-  };
-  // One adaptive limit for the whole API: a 429 on any request halves what is in flight (issue #6).
-  const adaptive = createAdaptiveConcurrency({ max: options.concurrency ?? plan.concurrency });
-  const baseHttp = createHttpClient({
-    baseUrl: plan.baseUrl,
-    trustedOrigins: trustedOrigins(loaded, toFetch),
-    headers: plan.headers,
-    retry: plan.retry,
-    redactor,
-    onEvent: onHttp,
-    // A replay has no server to pace for.
-    rateLimit: options.replay !== undefined ? undefined : rateLimitOptions(plan.rateLimit),
-    maxResponseBytes: plan.maxResponseBytes,
-    adaptive,
-    fetch: fetchImpl,
-    sleep: sleepImpl,
-    now: options.now,
-    random: options.random,
-  });
-  const counting: HttpClient = {
-    request(req, opts) {
-      requests++;
-      return baseHttp.request(req, opts);
-    },
-  };
-  const authFor = (r: ResourcePlan) => {
-    const config = r.endpoint.auth ?? plan.auth;
-    return config ? createAuthenticator(config, { http: counting, redactor, now: options.now }) : undefined;
-  };
-  const clientAuth = plan.auth ? createAuthenticator(plan.auth, { http: counting, redactor, now: options.now }) : undefined;
 
   let loader: Loader | undefined;
   let loadId = "";
@@ -151,7 +84,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     loadId = unfinished?.loadId ?? newLoadId(now());
     const resumed = unfinished !== undefined;
     await loader.startRun(loadId, { version: VERSION, resumed, configHash });
-    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name), recording });
+    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name), recording: edge.recording });
 
     // A frozen schema contract promises that a violation leaves nothing of the run: load it as one transaction.
     const atomic = resources.some((r) => freezes(r.schemaContract));
@@ -164,12 +97,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     const parentRecords = new Map<string, ParentValues[]>();
     const finalStates: Record<string, unknown> = {};
     for (const resource of toFetch) {
-      currentResource = resource.name;
-      const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
-      // endpoint.auth written beside an absolute path is meant for that path's origin: it is trusted for this resource.
-      const own = resource.endpoint.auth ? originOf(resource.endpoint.path) : undefined;
-      const trustedHere = own ? [own] : undefined;
-      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere }) };
+      edge.resource = resource.name;
+      const http = edge.forResource(resource);
       let checkpoint = unfinished?.checkpoints.get(resource.name);
       const children = toFetch.filter((c) => c.parent?.resource === resource.name);
       for (const c of children) parentRecords.set(c.name, []);
@@ -186,9 +115,9 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         schema,
         loadId,
         checkpoint,
-        options: { ...options, sleep: sleepImpl, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
+        options: { ...options, sleep: edge.sleep, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
         emit,
-        concurrency: adaptive,
+        concurrency: edge.adaptive,
         load,
         storedState: storedStates.get(resource.name) as ResourceState | undefined,
         parents: resource.parent ? parentRecords.get(resource.name) : undefined,
@@ -212,7 +141,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     const state = Object.keys(finalStates).length
       ? { sources: { [pipelineName]: { resources: finalStates } } }
       : undefined;
-    await loader.finishRun(loadId, "completed", { schema, requests, retries, state });
+    await loader.finishRun(loadId, "completed", { schema, requests: edge.requests, retries: edge.retries, state });
     // The run is complete and recorded: a stop now leaves the views to be made, which is quick.
     stopInterrupting();
     const views = await refreshViews(db, {
@@ -230,8 +159,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       status: "completed",
       resumed,
       resources: summaries,
-      requests,
-      retries,
+      requests: edge.requests,
+      retries: edge.retries,
       durationMs: now() - started,
       views: views.created,
       viewErrors: views.failed,
@@ -240,17 +169,17 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     return summary;
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
-    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, currentResource, redactor);
+    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, edge.resource, redactor);
     stopInterrupting(); // how the run ended is still recorded
     await loader?.rollbackAtomic();
     if (loader && loadId) {
       await loader
-        .finishRun(loadId, interrupted ? "interrupted" : "failed", { error: redactor.redact(failure.message), requests, retries })
+        .finishRun(loadId, interrupted ? "interrupted" : "failed", { error: redactor.redact(failure.message), requests: edge.requests, retries: edge.retries })
         .catch(() => {});
     }
     throw failure;
   } finally {
-    recorder?.close();
+    edge.recorder?.close();
     stopInterrupting();
     if (!options.db) db.close();
   }
@@ -277,37 +206,6 @@ export function wrapError(error: unknown, resource: string, redactor: Redactor):
   }
   const err = error instanceof Error ? error : new Error(String(error));
   return new RestduckError("UNEXPECTED", redactor.redact(`${resource ? `resource ${resource}: ` : ""}${err.message}`), { cause: err });
-}
-
-/**
- * Origins that receive credentials besides base_url's: client.trusted_origins, and, in a config
- * without a base_url, the origins its endpoints' absolute paths name (there is no other to trust).
- */
-function trustedOrigins(loaded: LoadedConfig, resources: ResourcePlan[]): string[] {
-  const listed = loaded.config.client.trusted_origins ?? [];
-  if (loaded.plan.baseUrl) return listed;
-  const named = resources.map((r) => originOf(r.endpoint.path)).filter((o) => o !== undefined);
-  return [...listed, ...named];
-}
-
-/** The warning for a request sent without credentials: where, why, and the key that allows it. */
-function withheldMessage(e: Extract<HttpEvent, { type: "credentials_withheld" }>, resource: string): string {
-  const where = `${resource ? `resource ${resource}: ` : ""}${e.url} is on ${e.origin}`;
-  return e.downgrade
-    ? `${where}, reached over plain http from https: sent without credentials; point the config at an https URL`
-    : `${where}, not the origin of client.base_url: sent without credentials; if it should get them, add "${e.origin}" to client.trusted_origins`;
-}
-
-function warnInsecure(baseUrl: string | undefined, at: string, emit: (e: PipelineEvent) => void): void {
-  if (!baseUrl) return;
-  try {
-    const u = new URL(baseUrl);
-    if (u.protocol === "http:" && !["127.0.0.1", "localhost", "[::1]", "::1"].includes(u.hostname)) {
-      emit({ type: "warning", message: `${at} uses plain http to ${u.hostname}: credentials and data travel unencrypted; use https` });
-    }
-  } catch {
-    // An unparsable base_url fails on the first request with a clearer message.
-  }
 }
 
 const tableNameOf = (schema: Schema, r: ResourcePlan) =>
