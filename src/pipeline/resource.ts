@@ -14,7 +14,7 @@ import type { AdaptiveConcurrency } from "../http/concurrency.ts";
 import type { Loader } from "../load/loader.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import type { Schema } from "../normalize/types.ts";
-import { createPaginator, walkPages } from "../paginate/index.ts";
+import { createPaginator, walkPages, type Page, type PageRequest, type WalkOptions } from "../paginate/index.ts";
 import { prefetch } from "../paginate/prefetch.ts";
 import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
 import { Batcher } from "./batcher.ts";
@@ -49,18 +49,7 @@ const WINDOW_PAGES_AHEAD = 16;
 
 export async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
   const { resource, loader, schema, loadId, checkpoint, options, emit, load } = ctx;
-  const normalizer = new Normalizer(schema, {
-    loadId,
-    table: resource.tableName,
-    resource: resource.name,
-    primaryKey: resource.primaryKey,
-    mergeKey: resource.mergeKey,
-    writeDisposition: resource.writeDisposition,
-    mergeStrategy: resource.mergeStrategy,
-    maxTableNesting: resource.maxTableNesting,
-    columns: resource.columns,
-    schemaContract: resource.schemaContract,
-  });
+  const normalizer = resourceNormalizer(resource, schema, loadId);
   const base = {
     loadId,
     resource: resource.name,
@@ -125,23 +114,17 @@ export async function loadResource(ctx: ResourceContext): Promise<ResourceSummar
     const cursor = book.cursorFor(chain);
     const placeholders = { ...values?.placeholders, ...cursor?.placeholders() };
     const first = firstRequest(resource, placeholders, cursor?.params());
-    const paginator = stopOnIgnored(
-      createPaginator(resource.endpoint.paginator, {
-        onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
-      }),
-    );
-    const walk = walkPages(first, {
+    const pages = chainPages(resource, first, {
       http,
-      paginator,
-      dataSelector: resource.endpoint.dataSelector,
       signal,
       resumeFrom: book.resumeRequest(chain, first),
       concurrency: ctx.concurrency,
       maxPages: options.maxPages ?? resource.endpoint.maxPages,
+      // A window ahead keeps walking its own pages (a window is usually a few pages, each waiting for the one
+      // before), so `concurrency` windows progress at once; the cap bounds the parsed pages held per window.
+      ahead: windows ? WINDOW_PAGES_AHEAD : resource.parent ? 1 : 0,
+      emit,
     });
-    // A window ahead keeps walking its own pages (a window is usually a few pages, each waiting for the one
-    // before), so `concurrency` windows progress at once; the cap bounds the parsed pages held per window.
-    const pages = windows ? prefetch(walk, WINDOW_PAGES_AHEAD) : resource.parent ? prefetch(walk, 1) : walk;
     const records = chainRecords(pages, {
       include: values?.include,
       cursor,
@@ -157,9 +140,7 @@ export async function loadResource(ctx: ResourceContext): Promise<ResourceSummar
   // The adaptive limit shrinks on 429s, and so does the number of chains fetching ahead.
   const ahead = inOrderAhead(chains, startChain, {
     limit: () => (manyChains ? Math.max(1, ctx.concurrency.current) : 1),
-    stop: (started) => {
-      if ("close" in started.pages) started.pages.close();
-    },
+    stop: (started) => started.pages.close?.(),
   });
   try {
     for (const { chain, cursor, first, records: chainPages } of ahead) {
@@ -219,3 +200,37 @@ function inWindow(error: unknown, window: CursorWindow, total: number): unknown 
   return copy;
 }
 
+/** The normalizer of one resource's records: its table, keys, nesting, columns and schema contract. */
+function resourceNormalizer(resource: ResourcePlan, schema: Schema, loadId: string): Normalizer {
+  return new Normalizer(schema, {
+    loadId,
+    table: resource.tableName,
+    resource: resource.name,
+    primaryKey: resource.primaryKey,
+    mergeKey: resource.mergeKey,
+    writeDisposition: resource.writeDisposition,
+    mergeStrategy: resource.mergeStrategy,
+    maxTableNesting: resource.maxTableNesting,
+    columns: resource.columns,
+    schemaContract: resource.schemaContract,
+  });
+}
+
+/**
+ * The pages of one chain, from its first request (or the stored one it resumes at): the resource's paginator
+ * over walkPages, run `ahead` pages ahead of its consumer when it is one chain of many.
+ */
+function chainPages(
+  resource: ResourcePlan,
+  first: PageRequest,
+  options: Pick<WalkOptions, "http" | "signal" | "resumeFrom" | "concurrency" | "maxPages"> & { ahead: number; emit: (e: PipelineEvent) => void },
+): AsyncIterator<Page> & { close?: () => void } {
+  const { ahead, emit, ...walk } = options;
+  const paginator = stopOnIgnored(
+    createPaginator(resource.endpoint.paginator, {
+      onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
+    }),
+  );
+  const pages = walkPages(first, { ...walk, paginator, dataSelector: resource.endpoint.dataSelector });
+  return ahead > 0 ? prefetch(pages, ahead) : pages;
+}

@@ -34,26 +34,9 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
   const redactor = new Redactor(loaded.secrets);
   const pipelineName = options.pipelineName ?? plan.pipelineName ?? "restduck";
   const dataset = options.dataset ?? plan.datasetName ?? `${pipelineName}_dataset`;
-  const wanted = options.resources?.length ? new Set(options.resources) : undefined;
-  if (wanted) {
-    const unknown = [...wanted].filter((n) => !plan.resources.some((r) => r.name === n));
-    if (unknown.length) {
-      throw new RestduckError("RESOURCE_UNKNOWN", `Unknown resource${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}; known: ${plan.resources.map((r) => r.name).join(", ")}`, {
-        exitCode: 2,
-        hint: "check --resource against the names under resources",
-      });
-    }
-  }
+  const { resources, toFetch } = selectResources(plan, options.resources);
   // A view that is not one read-only SELECT fails the run before any request or database work (issue #11).
   await checkConfigViews(plan.views, loaded.path ? `config ${loaded.path}` : "config");
-  const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
-  // Parents of the resources to load are fetched too (not loaded unless selected); the plan is already in topological order.
-  const byName = new Map(plan.resources.map((r) => [r.name, r]));
-  const needed = new Set<string>();
-  for (const r of resources) {
-    for (let p: ResourcePlan | undefined = r; p && !needed.has(p.name); p = p.parent ? byName.get(p.parent.resource) : undefined) needed.add(p.name);
-  }
-  const toFetch = plan.resources.filter((r) => needed.has(r.name));
   const loading = new Set(resources.map((r) => r.name));
   for (const message of plan.warnings) emit({ type: "warning", message });
   insecureWarnings(plan, toFetch, emit);
@@ -123,12 +106,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         parents: resource.parent ? parentRecords.get(resource.name) : undefined,
         children: children.map((c) => ({ child: c, values: parentRecords.get(c.name)! })),
         onState: (state) => {
-          if (resource.incremental && state) {
-            // dlt's layout: resources → <name> → incremental → <cursor_path> → { initial_value, last_value, unique_hashes }.
-            finalStates[resource.name] = state.parents
-              ? { incremental: {}, parents: Object.fromEntries(Object.entries(state.parents).map(([k, v]) => [k, { [resource.incremental!.cursorPath]: v.incremental }])) }
-              : { incremental: { [resource.incremental.cursorPath]: state.incremental } };
-          }
+          if (resource.incremental && state) finalStates[resource.name] = dltResourceState(resource.incremental.cursorPath, state);
         },
       });
       if (loading.has(resource.name)) summaries.push(summary);
@@ -183,6 +161,37 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     stopInterrupting();
     if (!options.db) db.close();
   }
+}
+
+/**
+ * The resources a run loads (those named, else the selected ones) and those it fetches: the same plus
+ * their parents, whose records the children need (not loaded unless selected), in the plan's topological order.
+ */
+function selectResources(plan: LoadedConfig["plan"], names: string[] | undefined): { resources: ResourcePlan[]; toFetch: ResourcePlan[] } {
+  const wanted = names?.length ? new Set(names) : undefined;
+  if (wanted) {
+    const unknown = [...wanted].filter((n) => !plan.resources.some((r) => r.name === n));
+    if (unknown.length) {
+      throw new RestduckError("RESOURCE_UNKNOWN", `Unknown resource${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}; known: ${plan.resources.map((r) => r.name).join(", ")}`, {
+        exitCode: 2,
+        hint: "check --resource against the names under resources",
+      });
+    }
+  }
+  const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
+  const byName = new Map(plan.resources.map((r) => [r.name, r]));
+  const needed = new Set<string>();
+  for (const r of resources) {
+    for (let p: ResourcePlan | undefined = r; p && !needed.has(p.name); p = p.parent ? byName.get(p.parent.resource) : undefined) needed.add(p.name);
+  }
+  return { resources, toFetch: plan.resources.filter((r) => needed.has(r.name)) };
+}
+
+/** dlt's layout of a resource's state: resources → <name> → incremental → <cursor_path> → { initial_value, last_value, unique_hashes }. */
+function dltResourceState(cursorPath: string, state: ResourceState): Record<string, unknown> {
+  return state.parents
+    ? { incremental: {}, parents: Object.fromEntries(Object.entries(state.parents).map(([k, v]) => [k, { [cursorPath]: v.incremental }])) }
+    : { incremental: { [cursorPath]: state.incremental } };
 }
 
 /** Whether a schema contract freezes tables, columns or data types anywhere. */
