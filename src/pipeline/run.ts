@@ -2,155 +2,23 @@
  * Orchestration: config plan → pages → records → rows → batches → views.
  * Library code never prints; it emits typed events the CLI renders.
  */
-import { createHash } from "node:crypto";
-import { resolve as resolvePath } from "node:path";
-import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { InterruptedError, RestduckError } from "../errors.ts";
-import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
-import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/concurrency.ts";
-import { rateLimitOptions } from "../http/rate_limit.ts";
-import { openDatabase, type Database } from "../load/db.ts";
-import { Loader, type Checkpoint } from "../load/loader.ts";
-import { refreshDataset, type RefreshMode } from "../load/refresh.ts";
-import { scd2Versions } from "../load/strategies/scd2.ts";
+import type { ParentValues } from "../extract/dependent.ts";
+import { openDatabase } from "../load/db.ts";
+import { Loader } from "../load/loader.ts";
+import { refreshDataset } from "../load/refresh.ts";
 import { refreshViews } from "../load/views.ts";
 import { checkConfigViews } from "../load/view_sql.ts";
-import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
-import { Normalizer } from "../normalize/normalizer.ts";
-import type { Row, Schema } from "../normalize/types.ts";
-import { createPaginator, walkPages, type PageRequest } from "../paginate/index.ts";
-import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
-import { prefetch } from "../paginate/prefetch.ts";
-import { restoreRequest, storablePosition, type RequestBase } from "./checkpoint_request.ts";
-import { firstRequest, parentKey, parentValues, type ParentValues } from "../extract/dependent.ts";
-import { Incremental, type IncrementalState } from "../extract/incremental.ts";
-import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
-import { splitWindows, windowPlan, WindowsProgress, type CursorWindow } from "../extract/windows.ts";
+import type { Schema } from "../normalize/types.ts";
 import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
+import { insecureWarnings, runHttp } from "./http_edge.ts";
+import { loadResource } from "./resource.ts";
+import type { PipelineEvent, ResourceSummary, RunOptions, RunSummary } from "./types.ts";
+import { configFingerprint, resumableRun, type ResourceState } from "./resume.ts";
 
-/** What a run reports while it works. */
-export type PipelineEvent =
-  | {
-      type: "run_started";
-      loadId: string;
-      pipeline: string;
-      dataset: string;
-      database: string;
-      resumed: boolean;
-      resources: string[];
-      /** The HAR file this run writes (`record`) or is served from (`replay`). */
-      recording?: { mode: "record" | "replay"; path: string };
-    }
-  | {
-      type: "resource_started";
-      resource: string;
-      paginator: string;
-      resumedAtPage?: number;
-      /** A backfill in windows: how many there are, and how many a resumed run had finished before. */
-      windows?: { done: number; total: number };
-    }
-  | {
-      type: "window_finished";
-      resource: string;
-      /** Windows finished so far (they finish in order), of all of them. */
-      done: number;
-      total: number;
-      /** The window's bounds, `[start, end)`, and the rows it loaded. */
-      start: string | number;
-      end: string | number;
-      rows: number;
-    }
-  | { type: "paginator_detected"; resource: string; paginator: string }
-  | {
-      type: "page";
-      resource: string;
-      /** Pages and rows of the resource so far, counting those a resumed run had committed before. */
-      page: number;
-      records: number;
-      rows: number;
-      /** Rows fetched by this run alone (a resumed run's rate counts only these). */
-      runRows: number;
-      /** This run's time on the resource. */
-      elapsedMs: number;
-      /** The resource's pages in all, when the API gives a total. */
-      totalPages?: number;
-    }
-  | { type: "batch_committed"; resource: string; pages: number; rows: number; batchRows: number }
-  | { type: "retry"; resource: string; url: string; attempt: number; delayMs: number; status?: number; reason: string }
-  | { type: "auth_refresh"; resource: string; url: string }
-  | { type: "throttle"; resource: string; url: string; delayMs: number; reason: string }
-  | { type: "resource_finished"; resource: string; pages: number; rows: number; skipped?: boolean }
-  | { type: "warning"; message: string }
-  | { type: "refreshed"; mode: RefreshMode; tables: string[]; resources: string[] }
-  | { type: "run_finished"; summary: RunSummary };
-
-export interface ResourceSummary {
-  name: string;
-  table: string;
-  pages: number;
-  rows: number;
-}
-
-/** The outcome of a run. */
-export interface RunSummary {
-  loadId: string;
-  pipeline: string;
-  dataset: string;
-  database: string;
-  status: "completed" | "failed" | "interrupted";
-  resumed: boolean;
-  resources: ResourceSummary[];
-  requests: number;
-  retries: number;
-  durationMs: number;
-  views: string[];
-  viewErrors: { name: string; error: string }[];
-  error?: string;
-}
-
-export interface RunOptions {
-  /** DuckDB database path (or anything DuckDB's ATTACH accepts). */
-  database: string;
-  pipelineName?: string;
-  dataset?: string;
-  /** Only these resources (by name). */
-  resources?: string[];
-  /** Start over instead of resuming an unfinished run. */
-  restart?: boolean;
-  /**
-   * dlt's refresh modes, applied before loading (and never resuming): `drop_sources` drops every table
-   * and all state of the pipeline, `drop_resources` those of the resources being loaded, `drop_data`
-   * empties their tables and forgets their state but keeps the tables.
-   */
-  refresh?: RefreshMode;
-  /** Stop every resource after this many pages (overrides `endpoint.max_pages`): a quick, real, small load. */
-  maxPages?: number;
-  /** Write every HTTP exchange of the run, secrets masked, to `<record>/<pipeline>.har` (HAR 1.2) as it happens. */
-  record?: string;
-  /** Serve the run from `<replay>/<pipeline>.har` (or the folder's only .har file), with no network and no waiting. */
-  replay?: string;
-  signal?: AbortSignal;
-  onEvent?: (event: PipelineEvent) => void;
-  /** Commit a batch every N pages (default: config's batch_pages, else 50). */
-  batchPages?: number;
-  /** …or once this many records are pending (default 50,000). */
-  batchRows?: number;
-  /** …or when the oldest pending page is this many seconds old (default: config's batch_seconds, else 5). */
-  batchSeconds?: number;
-  fetch?: typeof globalThis.fetch;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  now?: () => number;
-  /** The retry backoff's jitter source, in [0, 1) (default `Math.random`); `() => 0` waits the documented backoff exactly. */
-  random?: () => number;
-  /** Most requests in flight per resource (default: the config's client.concurrency, 4). */
-  concurrency?: number;
-  /** Folder relative paths are resolved against (default: the working directory). */
-  cwd?: string;
-  /** An open database to use instead of opening `database` (the library keeps one per pipeline). */
-  db?: Database;
-}
+export type { PipelineEvent, ResourceSummary, RunOptions, RunSummary } from "./types.ts";
 
 /** dlt-style load id: seconds since the epoch with microseconds. */
 export function newLoadId(now = Date.now()): string {
@@ -159,99 +27,21 @@ export function newLoadId(now = Date.now()): string {
 
 /** Runs a loaded config into a DuckDB database. Throws on failure after recording it. */
 export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Promise<RunSummary> {
-  const started = Date.now();
+  const now = options.now ?? Date.now;
+  const started = now();
   const plan = loaded.plan;
   const emit = options.onEvent ?? (() => {});
   const redactor = new Redactor(loaded.secrets);
   const pipelineName = options.pipelineName ?? plan.pipelineName ?? "restduck";
   const dataset = options.dataset ?? plan.datasetName ?? `${pipelineName}_dataset`;
-  const wanted = options.resources?.length ? new Set(options.resources) : undefined;
-  if (wanted) {
-    const unknown = [...wanted].filter((n) => !plan.resources.some((r) => r.name === n));
-    if (unknown.length) {
-      throw new RestduckError("RESOURCE_UNKNOWN", `Unknown resource${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}; known: ${plan.resources.map((r) => r.name).join(", ")}`, {
-        exitCode: 2,
-        hint: "check --resource against the names under resources",
-      });
-    }
-  }
+  const { resources, toFetch } = selectResources(plan, options.resources);
   // A view that is not one read-only SELECT fails the run before any request or database work (issue #11).
   await checkConfigViews(plan.views, loaded.path ? `config ${loaded.path}` : "config");
-  const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
-  // Parents of the resources to load are fetched too (not loaded unless selected); the plan is already in topological order.
-  const byName = new Map(plan.resources.map((r) => [r.name, r]));
-  const needed = new Set<string>();
-  for (const r of resources) {
-    for (let p: ResourcePlan | undefined = r; p && !needed.has(p.name); p = p.parent ? byName.get(p.parent.resource) : undefined) needed.add(p.name);
-  }
-  const toFetch = plan.resources.filter((r) => needed.has(r.name));
   const loading = new Set(resources.map((r) => r.name));
   for (const message of plan.warnings) emit({ type: "warning", message });
-  warnInsecure(plan.baseUrl, "client.base_url", emit);
-  // OAuth2 token URLs carry the client secret: plain http to them is worse than to the API (access_token_url / token_url).
-  const tokenUrls = new Map<string, string>();
-  if (plan.auth?.type === "oauth2_client_credentials") tokenUrls.set(plan.auth.access_token_url, "client.auth.access_token_url");
-  for (const r of toFetch) if (r.endpoint.auth?.type === "oauth2_client_credentials") tokenUrls.set(r.endpoint.auth.access_token_url, `${r.at}.endpoint.auth.access_token_url`);
-  for (const [url, at] of tokenUrls) warnInsecure(url, at, emit);
-
-  // Record and replay sit at the fetch edge: every request (token requests and retries too) passes there.
-  let fetchImpl = options.fetch;
-  let sleepImpl = options.sleep;
-  let recorder: Recorder | undefined;
-  let recording: { mode: "record" | "replay"; path: string } | undefined;
-  if (options.replay !== undefined) {
-    const found = readRecording(resolvePath(options.cwd ?? process.cwd(), options.replay), pipelineName);
-    fetchImpl = replayFetch(found, redactor);
-    // Recorded Retry-After and backoff waits protected the API, which a replay does not reach.
-    sleepImpl = async (_ms, signal) => signal?.throwIfAborted();
-    recording = { mode: "replay", path: found.path };
-  } else if (options.record !== undefined) {
-    recorder = createRecorder(resolvePath(options.cwd ?? process.cwd(), options.record), pipelineName, { fetch: options.fetch, redactor });
-    fetchImpl = recorder.fetch;
-    recording = { mode: "record", path: recorder.path };
-  }
-
+  insecureWarnings(plan, toFetch, emit);
+  const edge = runHttp(loaded, toFetch, options, { pipelineName, redactor, emit });
   const db = options.db ?? (await openDatabase(options.database, { cwd: options.cwd }));
-  let requests = 0;
-  let retries = 0;
-  let currentResource = "";
-  const onHttp = (e: HttpEvent) => {
-    if (e.type === "retry") {
-      retries++;
-      emit({ type: "retry", resource: currentResource, url: e.url, attempt: e.attempt, delayMs: e.delayMs, status: e.status, reason: e.reason });
-    } else if (e.type === "throttle") emit({ type: "throttle", resource: currentResource, url: e.url, delayMs: e.delayMs, reason: e.reason });
-    else if (e.type === "credentials_withheld") emit({ type: "warning", message: withheldMessage(e, currentResource) });
-    else emit({ type: "auth_refresh", resource: currentResource, url: e.url });
-  };
-  // One adaptive limit for the whole API: a 429 on any request halves what is in flight (issue #6).
-  const adaptive = createAdaptiveConcurrency({ max: options.concurrency ?? plan.concurrency });
-  const baseHttp = createHttpClient({
-    baseUrl: plan.baseUrl,
-    trustedOrigins: trustedOrigins(loaded, toFetch),
-    headers: plan.headers,
-    retry: plan.retry,
-    redactor,
-    onEvent: onHttp,
-    // A replay has no server to pace for.
-    rateLimit: options.replay !== undefined ? undefined : rateLimitOptions(plan.rateLimit),
-    maxResponseBytes: plan.maxResponseBytes,
-    adaptive,
-    fetch: fetchImpl,
-    sleep: sleepImpl,
-    now: options.now,
-    random: options.random,
-  });
-  const counting: HttpClient = {
-    request(req, opts) {
-      requests++;
-      return baseHttp.request(req, opts);
-    },
-  };
-  const authFor = (r: ResourcePlan) => {
-    const config = r.endpoint.auth ?? plan.auth;
-    return config ? createAuthenticator(config, { http: counting, redactor, now: options.now }) : undefined;
-  };
-  const clientAuth = plan.auth ? createAuthenticator(plan.auth, { http: counting, redactor, now: options.now }) : undefined;
 
   let loader: Loader | undefined;
   let loadId = "";
@@ -265,7 +55,6 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     loader = await Loader.open(db, { dataset, pipelineName, seal: (text) => redactor.seal(text) });
     schema = (await loader.storedSchema()) ?? { name: pipelineName, version: 1, tables: {} };
     const configHash = configFingerprint(plan, resources, redactor);
-    let unfinished = options.restart || options.refresh ? undefined : await loader.unfinishedRun();
     if (options.refresh) {
       const stale = await loader.unfinishedRun();
       if (stale) await loader.abandonRun(stale.loadId, `refresh ${options.refresh} started over`);
@@ -273,24 +62,12 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       schema = dropped.schema;
       emit({ type: "refreshed", mode: options.refresh, tables: dropped.tables, resources: dropped.resources });
     }
-    const unfillable = unfinished && unsealCheckpoints(unfinished.checkpoints, redactor);
-    // Resuming is only safe with the config the checkpoints were made with; otherwise start over, and say why.
-    if (unfinished?.configHash && unfinished.configHash !== configHash) {
-      const reason = "the config changed since this run stopped, so its checkpoints no longer apply";
-      await loader.abandonRun(unfinished.loadId, reason);
-      emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
-      unfinished = undefined;
-    } else if (unfinished && unfillable?.length) {
-      // A position that needs a secret this run does not have (a token an earlier run obtained) cannot be requested again.
-      const reason = `its checkpoints hold ${unfillable.join(", ")}, a secret this run does not have (a token obtained by the stopped run)`;
-      await loader.abandonRun(unfinished.loadId, reason);
-      emit({ type: "warning", message: `not resuming run ${unfinished.loadId}: ${reason}; starting over` });
-      unfinished = undefined;
-    }
-    loadId = unfinished?.loadId ?? newLoadId(options.now?.() ?? Date.now());
+    const unfinished =
+      options.restart || options.refresh ? undefined : await resumableRun(loader, { configHash, redactor, warn: (message) => emit({ type: "warning", message }) });
+    loadId = unfinished?.loadId ?? newLoadId(now());
     const resumed = unfinished !== undefined;
     await loader.startRun(loadId, { version: VERSION, resumed, configHash });
-    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name), recording });
+    emit({ type: "run_started", loadId, pipeline: pipelineName, dataset, database: options.database, resumed, resources: resources.map((r) => r.name), recording: edge.recording });
 
     // A frozen schema contract promises that a violation leaves nothing of the run: load it as one transaction.
     const atomic = resources.some((r) => freezes(r.schemaContract));
@@ -303,12 +80,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     const parentRecords = new Map<string, ParentValues[]>();
     const finalStates: Record<string, unknown> = {};
     for (const resource of toFetch) {
-      currentResource = resource.name;
-      const auth = resource.endpoint.auth ? authFor(resource) : clientAuth;
-      // endpoint.auth written beside an absolute path is meant for that path's origin: it is trusted for this resource.
-      const own = resource.endpoint.auth ? originOf(resource.endpoint.path) : undefined;
-      const trustedHere = own ? [own] : undefined;
-      const http: HttpClient = { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere }) };
+      edge.resource = resource.name;
+      const http = edge.forResource(resource);
       let checkpoint = unfinished?.checkpoints.get(resource.name);
       const children = toFetch.filter((c) => c.parent?.resource === resource.name);
       for (const c of children) parentRecords.set(c.name, []);
@@ -325,20 +98,15 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         schema,
         loadId,
         checkpoint,
-        options: { ...options, sleep: sleepImpl, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
+        options: { ...options, sleep: edge.sleep, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
         emit,
-        concurrency: adaptive,
+        concurrency: edge.adaptive,
         load,
         storedState: storedStates.get(resource.name) as ResourceState | undefined,
         parents: resource.parent ? parentRecords.get(resource.name) : undefined,
         children: children.map((c) => ({ child: c, values: parentRecords.get(c.name)! })),
         onState: (state) => {
-          if (resource.incremental && state) {
-            // dlt's layout: resources → <name> → incremental → <cursor_path> → { initial_value, last_value, unique_hashes }.
-            finalStates[resource.name] = state.parents
-              ? { incremental: {}, parents: Object.fromEntries(Object.entries(state.parents).map(([k, v]) => [k, { [resource.incremental!.cursorPath]: v.incremental }])) }
-              : { incremental: { [resource.incremental.cursorPath]: state.incremental } };
-          }
+          if (resource.incremental && state) finalStates[resource.name] = dltResourceState(resource.incremental.cursorPath, state);
         },
       });
       if (loading.has(resource.name)) summaries.push(summary);
@@ -351,7 +119,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     const state = Object.keys(finalStates).length
       ? { sources: { [pipelineName]: { resources: finalStates } } }
       : undefined;
-    await loader.finishRun(loadId, "completed", { schema, requests, retries, state });
+    await loader.finishRun(loadId, "completed", { schema, requests: edge.requests, retries: edge.retries, state });
     // The run is complete and recorded: a stop now leaves the views to be made, which is quick.
     stopInterrupting();
     const views = await refreshViews(db, {
@@ -369,9 +137,9 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       status: "completed",
       resumed,
       resources: summaries,
-      requests,
-      retries,
-      durationMs: Date.now() - started,
+      requests: edge.requests,
+      retries: edge.retries,
+      durationMs: now() - started,
       views: views.created,
       viewErrors: views.failed,
     };
@@ -379,57 +147,51 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     return summary;
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
-    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, currentResource, redactor);
+    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, edge.resource, redactor);
     stopInterrupting(); // how the run ended is still recorded
     await loader?.rollbackAtomic();
     if (loader && loadId) {
       await loader
-        .finishRun(loadId, interrupted ? "interrupted" : "failed", { error: redactor.redact(failure.message), requests, retries })
+        .finishRun(loadId, interrupted ? "interrupted" : "failed", { error: redactor.redact(failure.message), requests: edge.requests, retries: edge.retries })
         .catch(() => {});
     }
     throw failure;
   } finally {
-    recorder?.close();
+    edge.recorder?.close();
     stopInterrupting();
     if (!options.db) db.close();
   }
 }
 
 /**
- * A fingerprint of what decides which pages a run fetches and how it loads
- * them. Secret values are masked first: a rotated secret still resumes, and
- * no secret (not even hashed) goes into the file.
+ * The resources a run loads (those named, else the selected ones) and those it fetches: the same plus
+ * their parents, whose records the children need (not loaded unless selected), in the plan's topological order.
  */
-function configFingerprint(plan: LoadedConfig["plan"], resources: ResourcePlan[], redactor: Redactor): string {
-  const relevant = resources.map((r) => ({
-    name: r.name,
-    table: r.tableName,
-    primaryKey: r.primaryKey,
-    mergeKey: r.mergeKey,
-    disposition: r.writeDisposition,
-    strategy: r.mergeStrategy,
-    endpoint: { ...r.endpoint, auth: undefined },
-    // A stored window index means a range only with the same windows (undefined, so unwindowed hashes stay as they were).
-    windows: r.incremental?.window && { size: r.incremental.window, from: r.incremental.initialValue, to: r.incremental.endValue },
-  }));
-  const text = redactor.redact(JSON.stringify({ baseUrl: plan.baseUrl, resources: relevant }, (_k, v) => (typeof v === "function" ? String(v) : typeof v === "bigint" ? v.toString() : v)));
-  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+function selectResources(plan: LoadedConfig["plan"], names: string[] | undefined): { resources: ResourcePlan[]; toFetch: ResourcePlan[] } {
+  const wanted = names?.length ? new Set(names) : undefined;
+  if (wanted) {
+    const unknown = [...wanted].filter((n) => !plan.resources.some((r) => r.name === n));
+    if (unknown.length) {
+      throw new RestduckError("RESOURCE_UNKNOWN", `Unknown resource${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}; known: ${plan.resources.map((r) => r.name).join(", ")}`, {
+        exitCode: 2,
+        hint: "check --resource against the names under resources",
+      });
+    }
+  }
+  const resources = plan.resources.filter((r) => (wanted ? wanted.has(r.name) : r.selected));
+  const byName = new Map(plan.resources.map((r) => [r.name, r]));
+  const needed = new Set<string>();
+  for (const r of resources) {
+    for (let p: ResourcePlan | undefined = r; p && !needed.has(p.name); p = p.parent ? byName.get(p.parent.resource) : undefined) needed.add(p.name);
+  }
+  return { resources, toFetch: plan.resources.filter((r) => needed.has(r.name)) };
 }
 
-/**
- * Puts the run's secrets back into stored positions and states, in place.
- * Returns the placeholders no secret of this run fills.
- */
-function unsealCheckpoints(checkpoints: Map<string, Checkpoint & { done: boolean }>, redactor: Redactor): string[] {
-  const missing = new Set<string>();
-  for (const checkpoint of checkpoints.values()) {
-    const next = redactor.unsealValue(checkpoint.next);
-    const state = redactor.unsealValue(checkpoint.state);
-    checkpoint.next = next.value;
-    checkpoint.state = state.value;
-    for (const m of [...next.missing, ...state.missing]) missing.add(m);
-  }
-  return [...missing];
+/** dlt's layout of a resource's state: resources → <name> → incremental → <cursor_path> → { initial_value, last_value, unique_hashes }. */
+function dltResourceState(cursorPath: string, state: ResourceState): Record<string, unknown> {
+  return state.parents
+    ? { incremental: {}, parents: Object.fromEntries(Object.entries(state.parents).map(([k, v]) => [k, { [cursorPath]: v.incremental }])) }
+    : { incremental: { [cursorPath]: state.incremental } };
 }
 
 /** Whether a schema contract freezes tables, columns or data types anywhere. */
@@ -441,15 +203,6 @@ function freezes(contract: ResourcePlan["schemaContract"]): boolean {
 
 function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
   return reason === "SIGTERM" || (reason as { signal?: string })?.signal === "SIGTERM" ? "SIGTERM" : "SIGINT";
-}
-
-/** Names the window a failure happened in, so the message says which part of the backfill failed. */
-function inWindow(error: unknown, window: CursorWindow, total: number): unknown {
-  if (!(error instanceof Error) || error.name === "AbortError") return error;
-  const where = `window ${window.index + 1}/${total} [${window.start}, ${window.end})`;
-  const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: `${where}: ${error.message}` }) as Error & { hint?: string };
-  if (error instanceof RestduckError) copy.hint = `${error.hint ? `${error.hint}; ` : ""}a rerun resumes the backfill at this window`;
-  return copy;
 }
 
 /** Adds the resource to an error's message and masks secrets in it. */
@@ -464,37 +217,6 @@ export function wrapError(error: unknown, resource: string, redactor: Redactor):
   return new RestduckError("UNEXPECTED", redactor.redact(`${resource ? `resource ${resource}: ` : ""}${err.message}`), { cause: err });
 }
 
-/**
- * Origins that receive credentials besides base_url's: client.trusted_origins, and, in a config
- * without a base_url, the origins its endpoints' absolute paths name (there is no other to trust).
- */
-function trustedOrigins(loaded: LoadedConfig, resources: ResourcePlan[]): string[] {
-  const listed = loaded.config.client.trusted_origins ?? [];
-  if (loaded.plan.baseUrl) return listed;
-  const named = resources.map((r) => originOf(r.endpoint.path)).filter((o) => o !== undefined);
-  return [...listed, ...named];
-}
-
-/** The warning for a request sent without credentials: where, why, and the key that allows it. */
-function withheldMessage(e: Extract<HttpEvent, { type: "credentials_withheld" }>, resource: string): string {
-  const where = `${resource ? `resource ${resource}: ` : ""}${e.url} is on ${e.origin}`;
-  return e.downgrade
-    ? `${where}, reached over plain http from https: sent without credentials; point the config at an https URL`
-    : `${where}, not the origin of client.base_url: sent without credentials; if it should get them, add "${e.origin}" to client.trusted_origins`;
-}
-
-function warnInsecure(baseUrl: string | undefined, at: string, emit: (e: PipelineEvent) => void): void {
-  if (!baseUrl) return;
-  try {
-    const u = new URL(baseUrl);
-    if (u.protocol === "http:" && !["127.0.0.1", "localhost", "[::1]", "::1"].includes(u.hostname)) {
-      emit({ type: "warning", message: `${at} uses plain http to ${u.hostname}: credentials and data travel unencrypted; use https` });
-    }
-  } catch {
-    // An unparsable base_url fails on the first request with a clearer message.
-  }
-}
-
 const tableNameOf = (schema: Schema, r: ResourcePlan) =>
   Object.values(schema.tables).find((t) => !t.parent && t.resource === r.name)?.name ?? r.tableName;
 
@@ -502,300 +224,3 @@ const primaryKeyColumns = (schema: Schema, r: ResourcePlan) => {
   const table = Object.values(schema.tables).find((t) => !t.parent && t.resource === r.name);
   return table ? Object.values(table.columns).filter((c) => c.primary_key).map((c) => c.name) : [];
 };
-
-interface ResourceContext {
-  resource: ResourcePlan;
-  http: HttpClient;
-  loader: Loader;
-  schema: Schema;
-  loadId: string;
-  checkpoint: (Checkpoint & { done: boolean }) | undefined;
-  options: RunOptions;
-  emit: (e: PipelineEvent) => void;
-  concurrency: AdaptiveConcurrency;
-  /** False for a parent that is fetched for its children but not loaded. */
-  load: boolean;
-  /** The newest state stored for this resource by any earlier run. */
-  storedState: ResourceState | undefined;
-  /** For a child: what each parent record gives it, in order. */
-  parents: ParentValues[] | undefined;
-  /** Children to collect parent values for. */
-  children: { child: ResourcePlan; values: ParentValues[] }[];
-  onState: (state: ResourceState | undefined) => void;
-}
-
-/** One cursor's stored progress: where this run started from, and how far its committed rows go. */
-interface CursorSlot {
-  start: IncrementalState | null;
-  incremental: IncrementalState | null;
-}
-
-/** What a resource keeps in its checkpoint's `state`: its cursor, or one cursor per parent record (dlt shares one, its issue #2429). */
-interface ResourceState {
-  start?: IncrementalState | null;
-  incremental?: IncrementalState | null;
-  parents?: Record<string, CursorSlot>;
-}
-
-/** Where a child resource stands: the parent record and the next request of its chain. */
-interface ChildPosition {
-  parent: number;
-  request: PageRequest | null;
-}
-
-/** Pages a backfill's window fetches ahead of its consumer: with `concurrency` windows, their memory bound. */
-const WINDOW_PAGES_AHEAD = 16;
-
-/** Where a backfill in windows stands: the window and the next request in it. */
-interface WindowPosition {
-  window: number;
-  request: PageRequest | null;
-}
-
-async function loadResource(ctx: ResourceContext): Promise<ResourceSummary> {
-  const { resource, loader, schema, loadId, checkpoint, options, emit, load } = ctx;
-  const normalizer = new Normalizer(schema, {
-    loadId,
-    table: resource.tableName,
-    resource: resource.name,
-    primaryKey: resource.primaryKey,
-    mergeKey: resource.mergeKey,
-    writeDisposition: resource.writeDisposition,
-    mergeStrategy: resource.mergeStrategy,
-    maxTableNesting: resource.maxTableNesting,
-    columns: resource.columns,
-    schemaContract: resource.schemaContract,
-  });
-  const base = {
-    loadId,
-    resource: resource.name,
-    rootTable: normalizer.rootTable,
-    primaryKey: normalizer.primaryKeyColumns,
-    disposition: resource.writeDisposition,
-    mergeStrategy: resource.mergeStrategy,
-    schema,
-  };
-  if (load && checkpoint?.done) {
-    ctx.onState(checkpoint.state as ResourceState | undefined);
-    emit({ type: "resource_finished", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, skipped: true });
-    return { name: resource.name, table: normalizer.rootTable, pages: checkpoint.pages, rows: checkpoint.rows };
-  }
-  const resuming = load && checkpoint !== undefined && !checkpoint.done && checkpoint.next != null;
-  const saved = resuming ? (checkpoint!.state as ResourceState | undefined) : undefined;
-  // A backfill with a window is one chain per window, each with its own bounds (issue #16).
-  const inc = resource.incremental;
-  const windows = inc?.window ? (splitWindows(inc.initialValue!, inc.endValue!, inc.window) as CursorWindow[]) : undefined;
-  let firstChain = 0;
-  let resumeFrom: PageRequest | undefined;
-  if (resuming) {
-    if (resource.parent) {
-      const pos = checkpoint!.next as ChildPosition;
-      firstChain = pos.parent;
-      resumeFrom = pos.request ?? undefined;
-    } else if (windows) {
-      const pos = checkpoint!.next as WindowPosition;
-      firstChain = pos.window;
-      resumeFrom = pos.request ?? undefined;
-    } else resumeFrom = checkpoint!.next as PageRequest;
-  }
-  if (load && !resuming) await loader.resetResource(schema, resource.name);
-
-  // The client's classification hook: its retries are told through onHttp like every other.
-  const http = withResponseActions(ctx.http, resource.endpoint.responseActions);
-  const steps = compileProcessingSteps(resource.processingSteps, resource.name);
-  const prior = ctx.storedState;
-
-  // Incremental cursors: one for the resource, or one per parent record, or one per window.
-  const parentSlots: Record<string, CursorSlot> = { ...(resuming ? saved?.parents : prior?.parents) };
-  if (!resuming) for (const [k, v] of Object.entries(parentSlots)) parentSlots[k] = { start: v.incremental, incremental: v.incremental };
-  let topCursor: Incremental | undefined;
-  const cursorFor = (key: string | undefined): Incremental | undefined => {
-    if (!inc) return undefined;
-    let slot: CursorSlot | undefined;
-    if (key === undefined) slot = resuming && saved ? { start: saved.start ?? null, incremental: saved.incremental ?? null } : prior ? { start: prior.incremental ?? null, incremental: null } : undefined;
-    else slot = parentSlots[key];
-    const cursor = new Incremental(inc, slot?.start ?? undefined, resource.name);
-    if (resuming || key !== undefined) cursor.restore(slot?.incremental ?? undefined);
-    return cursor;
-  };
-  // A windowed backfill stores the highest cursor it loaded, so the next ordinary run continues from there.
-  const progress = inc && windows ? new WindowsProgress(inc, resuming ? saved?.incremental : prior?.incremental) : undefined;
-  const currentState = (): ResourceState | undefined => {
-    if (!inc) return undefined;
-    if (resource.parent) return { parents: { ...parentSlots } };
-    if (progress) return { start: null, incremental: progress.state ?? null };
-    return { start: topCursor?.startState ?? null, incremental: topCursor?.state() ?? null };
-  };
-
-  const paginatorName = createPaginator(resource.endpoint.paginator).name;
-  emit({
-    type: "resource_started",
-    resource: resource.name,
-    paginator: paginatorName,
-    resumedAtPage: resuming ? checkpoint!.pages : undefined,
-    windows: windows && { done: firstChain, total: windows.length },
-  });
-
-  // Each batch costs ~20 statements and a COMMIT whatever its size (BENCHMARKS.md): 50 pages keep that small.
-  const batchPages = options.batchPages ?? 50;
-  const batchRows = options.batchRows ?? 50_000;
-  const batchMs = (options.batchSeconds ?? 5) * 1000;
-  let batchStarted = Date.now();
-  let pages = resuming ? checkpoint!.pages : 0;
-  let rows = resuming ? checkpoint!.rows : 0;
-  const rowsBefore = rows;
-  let pending = new Map<string, Row[]>();
-  let pendingPages = 0;
-  let pendingRecords = 0;
-  /** The checkpoint's resume position: a page request, or a ChildPosition for a child. */
-  let position: PageRequest | ChildPosition | WindowPosition | null = resuming ? (checkpoint!.next as PageRequest | ChildPosition | WindowPosition) : null;
-  /** The first request of the chain `position` is in: what the stored position leaves out (secrets from the config). */
-  let positionBase: RequestBase = {};
-  const started = Date.now();
-
-  // One batch commits while the next one is fetched and normalized: DuckDB works on its own
-  // threads, so loading overlaps fetching and parsing. At most one commit is in flight.
-  let committing: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    if (pendingPages === 0 || !load) return;
-    rows += pendingRecords;
-    const batchRowsNow = pendingRecords;
-    const checkpoint: Checkpoint = { next: storablePosition(position, positionBase), pages, rows, state: currentState() };
-    // The normalizer keeps evolving the schema while this batch commits: give the batch its own copy.
-    const batch = { ...base, schema: structuredClone(schema), rows: pending, checkpoint };
-    pending = new Map();
-    batchStarted = Date.now();
-    pendingPages = 0;
-    pendingRecords = 0;
-    await committing;
-    // Releasing DuckDB's cached blocks after each commit keeps memory flat however many rows a run writes.
-    committing = loader.commitBatch(batch).then(() => loader.releaseMemory()).then(() => {
-      emit({ type: "batch_committed", resource: resource.name, pages: checkpoint.pages, rows: checkpoint.rows, batchRows: batchRowsNow });
-    });
-    committing.catch(() => {}); // surfaced by the next await
-  };
-
-  // A resource without a parent is one chain; a child has one chain per parent record; a windowed backfill one per window.
-  const chains: { index: number; values?: ParentValues; window?: CursorWindow }[] = resource.parent
-    ? (ctx.parents ?? []).map((values, index) => ({ index, values })).slice(firstChain)
-    : windows
-      ? windows.slice(firstChain).map((window) => ({ index: window.index, window }))
-      : [{ index: 0 }];
-  const manyChains = resource.parent !== undefined || windows !== undefined;
-  // Up to `concurrency` chains fetch ahead (their first pages) while the current one is consumed, in order.
-  // The adaptive limit shrinks on 429s, and so does the number of chains fetching ahead.
-  const chainsAhead = () => (manyChains ? Math.max(1, ctx.concurrency.current) : 1);
-  const aborter = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
-  const startChain = (chain: (typeof chains)[number]) => {
-    const key = chain.values ? parentKey(chain.values) : undefined;
-    // A window's cursor starts at the window, whatever is stored: a backfill loads its range.
-    const cursor = chain.window && inc && windows ? new Incremental(windowPlan(inc, chain.window, windows.length), undefined, resource.name) : cursorFor(key);
-    if (key === undefined && !chain.window) topCursor = cursor;
-    const placeholders = { ...chain.values?.placeholders, ...cursor?.placeholders() };
-    const first = firstRequest(resource, placeholders, cursor?.params());
-    const paginator = stopOnIgnored(
-      createPaginator(resource.endpoint.paginator, {
-        onDetect: (name) => emit({ type: "paginator_detected", resource: resource.name, paginator: name }),
-      }),
-    );
-    // A stored position holds only what the paginator changed; the rest comes from the config again.
-    const chainResume = chain.index === firstChain && resumeFrom ? restoreRequest(resumeFrom, first) : undefined;
-    const walk = walkPages(first, {
-      http,
-      paginator,
-      dataSelector: resource.endpoint.dataSelector,
-      signal,
-      resumeFrom: chainResume,
-      concurrency: ctx.concurrency,
-      maxPages: options.maxPages ?? resource.endpoint.maxPages,
-    });
-    // A window ahead keeps walking its own pages (a window is usually a few pages, each waiting for the one
-    // before), so `concurrency` windows progress at once; the cap bounds the parsed pages held per window.
-    return { chain, key, cursor, first, pages: windows ? prefetch(walk, WINDOW_PAGES_AHEAD) : resource.parent ? prefetch(walk, 1) : walk };
-  };
-  const running: ReturnType<typeof startChain>[] = [];
-  let nextChain = 0;
-  try {
-    while (running.length || nextChain < chains.length) {
-      // The current chain plus up to `limit - 1` ahead.
-      while ((running.length === 0 || running.length < chainsAhead()) && nextChain < chains.length) running.push(startChain(chains[nextChain++]));
-      const current = running.shift()!;
-      const { chain, key, cursor } = current;
-      const rowsAtChain = rows + pendingRecords;
-      for (;;) {
-        const step = await current.pages.next().catch((error: unknown) => {
-          throw chain.window ? inWindow(error, chain.window, windows!.length) : error;
-        });
-        if (step.done) break;
-        const page = step.value;
-        let records = page.records as Record<string, unknown>[];
-        if (chain.values && Object.keys(chain.values.include).length) records = records.map((r) => ({ ...r, ...chain.values!.include }));
-        let stop = false;
-        if (cursor) ({ records, stop } = cursor.filter(records));
-        progress?.observe(records);
-        records = processRecords(records, steps);
-        // scd2 tells versions apart by content: the row's _dlt_id is a hash of the record.
-        if (resource.mergeStrategy === "scd2") records = scd2Versions(records);
-        for (const c of ctx.children) for (const r of records) c.values.push(parentValues(r, c.child.parent!, c.child.name));
-        if (key !== undefined && cursor) parentSlots[key] = { start: cursor.startState ?? null, incremental: cursor.state() ?? null };
-        const nextRequest = stop ? undefined : page.next;
-        const at = nextRequest ? chain.index : chain.index + 1;
-        position = resource.parent ? { parent: at, request: nextRequest ?? null } : windows ? { window: at, request: nextRequest ?? null } : (nextRequest ?? null);
-        positionBase = current.first;
-        if (load) {
-          const normalized = normalizer.normalize(records);
-          for (const [table, tableRows] of normalized) {
-            const list = pending.get(table);
-            if (list) for (const r of tableRows) list.push(r);
-            else pending.set(table, tableRows);
-          }
-        }
-        pages++;
-        pendingPages++;
-        pendingRecords += records.length;
-        emit({
-          type: "page",
-          resource: resource.name,
-          page: pages,
-          records: records.length,
-          rows: rows + pendingRecords,
-          runRows: rows + pendingRecords - rowsBefore,
-          elapsedMs: Date.now() - started,
-          // A child's chains (and windows) each have their own total: only a resource's single chain gives the whole.
-          totalPages: manyChains ? undefined : page.totalPages,
-        });
-        if (pendingPages >= batchPages || pendingRecords >= batchRows || Date.now() - batchStarted >= batchMs) await flush();
-        options.signal?.throwIfAborted();
-        if (stop) {
-          if ("close" in current.pages) current.pages.close();
-          else void current.pages.return?.(undefined);
-          break;
-        }
-      }
-      if (chain.window) {
-        const w = chain.window;
-        emit({ type: "window_finished", resource: resource.name, done: w.index + 1, total: windows!.length, start: w.start, end: w.end, rows: rows + pendingRecords - rowsAtChain });
-      }
-    }
-  } catch (error) {
-    // Stop the chains fetching ahead, and let the batch in flight finish (or roll back) before the run records its end.
-    aborter.abort();
-    for (const r of running) if ("close" in r.pages) r.pages.close();
-    // A failed window keeps the windows (and pages) finished before it: a rerun resumes at the failed one.
-    if (windows && load && !options.signal?.aborted) await flush().catch(() => {});
-    await committing.catch(() => {});
-    throw error;
-  }
-  const finalState = currentState();
-  ctx.onState(finalState);
-  if (!load) {
-    emit({ type: "resource_finished", resource: resource.name, pages, rows: 0 });
-    return { name: resource.name, table: normalizer.rootTable, pages, rows: 0 };
-  }
-  await flush();
-  await committing;
-  await loader.finishResource({ ...base, checkpoint: { next: null, pages, rows, state: finalState } });
-  emit({ type: "resource_finished", resource: resource.name, pages, rows });
-  return { name: resource.name, table: normalizer.rootTable, pages, rows };
-}
