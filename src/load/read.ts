@@ -69,24 +69,27 @@ export async function readDatabaseSize(db: Database): Promise<string | undefined
   return rows[0]?.database_size;
 }
 
+/** A run as the bookkeeping tables hold it (their column names), with its rows per resource; `info --json` prints it so. */
+export interface RunRecord {
+  load_id: string;
+  pipeline_name: string;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  error: string | null;
+  requests: number | null;
+  retries: number | null;
+  rows: number | null;
+  resources: { resource: string; pages: number; rows: number; done: boolean }[] | null;
+}
+
 /** The newest `limit` runs of a dataset (every pipeline), with their rows and per-resource positions. */
 export async function readRuns(db: Database, dataset: string, options: { limit: number }): Promise<RunSummary[]> {
   const has = await bookkeepingIn(db, dataset);
   if (!has.has("_restduck_runs")) return [];
   const ds = q(dataset);
   const checkpoints = has.has("_restduck_checkpoints");
-  const rows = await db.all<{
-    load_id: string;
-    pipeline_name: string;
-    started_at: string;
-    finished_at: string | null;
-    status: string;
-    error: string | null;
-    requests: number | null;
-    retries: number | null;
-    rows: number | null;
-    resources: { resource: string; pages: number; rows: number; done: boolean }[] | null;
-  }>(
+  const rows = await db.all<RunRecord>(
     `SELECT r.load_id, r.pipeline_name, r.started_at::VARCHAR AS started_at, r.finished_at::VARCHAR AS finished_at, r.status, r.error, r.requests, r.retries,
        ${checkpoints ? `(SELECT sum(c.rows) FROM ${ds}._restduck_checkpoints c WHERE c.load_id = r.load_id)::BIGINT` : "NULL"} AS rows,
        ${checkpoints ? `(SELECT list({'resource': c.resource, 'pages': c.pages, 'rows': c.rows, 'done': c.done} ORDER BY c.resource) FROM ${ds}._restduck_checkpoints c WHERE c.load_id = r.load_id)` : "NULL"} AS resources

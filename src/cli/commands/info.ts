@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { resolveDatabase } from "../names.ts";
 import { RestduckError } from "../../errors.ts";
+import type { RunRecord } from "../../load/read.ts";
 import type { CommandContext } from "../context.ts";
 import { formatResult, paint, reportError } from "../output.ts";
 
@@ -21,18 +22,7 @@ export function builder(y: Argv) {
 }
 
 /** A run as `info --json` shows it (the bookkeeping tables' column names). */
-interface RunRow {
-  load_id: string;
-  pipeline_name: string;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
-  error: string | null;
-  requests: number | null;
-  retries: number | null;
-  rows: number | null;
-  resources: { resource: string; pages: number; rows: number; done: boolean }[] | null;
-}
+type RunRow = RunRecord;
 
 export async function run(ctx: CommandContext, args: { file?: string; db?: string; pipeline?: string; dataset?: string; runs: number; json: boolean; quiet: boolean; verbose: boolean }): Promise<void> {
   let db;
