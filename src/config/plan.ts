@@ -62,6 +62,11 @@ export interface ResourcePlan {
   /** Merge strategy (dlt's): `upsert` is the default when a primary key exists. */
   mergeStrategy?: "upsert" | "delete-insert" | "scd2";
   selected: boolean;
+  /**
+   * dlt's `parallelized`: false when the config says so, and the resource then runs with no other
+   * resource beside it. Unset or true, it runs alongside the others under the one request budget.
+   */
+  parallelized: boolean;
   columns: Record<string, ColumnHintConfig>;
   maxTableNesting?: number;
   schemaContract?: SchemaContractConfig;
@@ -269,6 +274,7 @@ export function planConfig(config: Config, source = "config"): Plan {
       writeDisposition,
       mergeStrategy,
       selected: merged.selected ?? true,
+      parallelized: merged.parallelized ?? true,
       columns,
       maxTableNesting: merged.max_table_nesting ?? config.max_table_nesting,
       schemaContract: merged.schema_contract ?? config.schema_contract,

@@ -576,7 +576,7 @@ const resourceEntries = {
   /** Accepted as in dlt; it has no effect on DuckDB (the plan says so). */
   table_format: orNull(oneOf(TABLE_FORMATS)),
   selected: orNull(bool()),
-  /** Accepted for dlt compatibility; restduck schedules resources itself. */
+  /** dlt's flag: false keeps the resource from running beside others (it runs alone); see README "How a run works". */
   parallelized: orNull(bool()),
   processing_steps: orNull(v.array(ProcessingStepSchema, "expected a list of processing steps")),
   include_from_parent: orNull(v.array(nonEmpty("a parent field name"), "expected a list of parent field names")),

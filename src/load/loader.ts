@@ -36,6 +36,14 @@ export class Loader {
   readonly #books: Bookkeeping;
   /** True while a whole run is one transaction (see beginAtomic). */
   #atomic = false;
+  /**
+   * The end of the queue of work on the one connection. Resources load side by side, but DuckDB's
+   * connection holds one transaction at a time: a second BEGIN, or another resource's statement in the
+   * middle of a batch, would join or break it. Every write goes through #exclusive, first come first served.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The schema as committed so far (see trackSchema); what each batch stores grows from it. */
+  #committed: Schema | undefined;
 
   private constructor(db: Database, options: LoaderOptions) {
     this.db = db;
@@ -76,6 +84,41 @@ export class Loader {
     this.#forgetCaches();
   }
 
+  /** Runs `work` once the work queued before it is done, alone on the connection. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work, work);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /**
+   * Makes each batch store the schema as committed, plus the batch's own resource's tables, instead
+   * of the whole schema it was cut from. With several resources loading at once the shared schema
+   * also holds the tables and columns of other resources' rows not yet committed; a stored schema
+   * must not describe what the file lacks (a crash between the two commits would leave it so).
+   * `schema` is what the file holds now (stored, or as a refresh left it).
+   */
+  trackSchema(schema: Schema): void {
+    this.#committed = structuredClone(schema);
+  }
+
+  /** What a batch stores as the schema (see trackSchema). */
+  #schemaToStore(batch: Batch): Schema {
+    const committed = this.#committed;
+    if (!committed) return batch.schema;
+    const tables = { ...committed.tables };
+    // The resource's own tables, and any table the batch writes (a table_name two resources share).
+    const all = batch.schema.tables;
+    const rootOf = (t: Batch["schema"]["tables"][string]) => {
+      while (t.parent && all[t.parent]) t = all[t.parent];
+      return t;
+    };
+    for (const [name, table] of Object.entries(all)) {
+      if (rootOf(table).resource === batch.resource || batch.rows.has(name)) tables[name] = table;
+    }
+    return { ...batch.schema, version: Math.max(committed.version, batch.schema.version), tables };
+  }
+
   async #begin(): Promise<void> {
     if (!this.#atomic) await this.db.run("BEGIN TRANSACTION");
   }
@@ -100,8 +143,10 @@ export class Loader {
    * so a run's memory does not grow with the rows it has written. Not inside a run-wide
    * transaction, whose blocks are still in use.
    */
-  async releaseMemory(): Promise<void> {
-    if (!this.#atomic) await this.db.releaseMemory();
+  releaseMemory(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (!this.#atomic) await this.db.releaseMemory();
+    });
   }
 
   /** The newest stored schema of this pipeline, or undefined on a first run. */
@@ -140,13 +185,20 @@ export class Loader {
   }
 
   /** Clears what a previous attempt of a resource left behind (replace's staging, scd2's seen versions) before it starts over. */
-  async resetResource(schema: Schema, resource: string): Promise<void> {
-    for (const strategy of Object.values(STRATEGIES)) await strategy.reset?.(this.#tables, schema, resource);
+  resetResource(schema: Schema, resource: string): Promise<void> {
+    return this.#exclusive(async () => {
+      for (const strategy of Object.values(STRATEGIES)) await strategy.reset?.(this.#tables, schema, resource);
+    });
   }
 
-  /** Loads one batch and its checkpoint atomically. */
-  async commitBatch(batch: Batch): Promise<void> {
+  /** Loads one batch and its checkpoint atomically, after the batches (of any resource) handed in before it. */
+  commitBatch(batch: Batch): Promise<void> {
+    return this.#exclusive(() => this.#commitBatch(batch));
+  }
+
+  async #commitBatch(batch: Batch): Promise<void> {
     const tables = this.#tables;
+    const stored = this.#schemaToStore(batch);
     const strategy = STRATEGIES[strategyName(batch)];
     await this.#begin();
     try {
@@ -163,9 +215,10 @@ export class Loader {
         [...batch.rows].filter(([, rows]) => rows.length > 0).map(([table, rows]) => [table, rows.length]),
       );
       // The schema travels with the rows it describes, so a resumed run sees the columns a crashed one created.
-      await this.#books.saveSchema(batch.schema);
+      await this.#books.saveSchema(stored);
       await this.#books.saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, false);
       await this.#commit();
+      if (this.#committed) this.#committed = stored;
     } catch (error) {
       await this.#rollback();
       this.#forgetCaches();
@@ -185,7 +238,11 @@ export class Loader {
    * Marks a resource complete, after its strategy's last step in the same transaction: replace
    * swaps its staged rows in, scd2 closes the versions the source no longer returned.
    */
-  async finishResource(batch: Omit<Batch, "rows">): Promise<void> {
+  finishResource(batch: Omit<Batch, "rows">): Promise<void> {
+    return this.#exclusive(() => this.#finishResource(batch));
+  }
+
+  async #finishResource(batch: Omit<Batch, "rows">): Promise<void> {
     const strategy = STRATEGIES[strategyName(batch)];
     await this.#begin();
     try {

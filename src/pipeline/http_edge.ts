@@ -3,6 +3,7 @@
  * adaptive limit for the whole API, each resource's authenticator, the
  * request and retry counts, and the warnings about where credentials go.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve as resolvePath } from "node:path";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
@@ -23,8 +24,6 @@ export interface RunHttp {
   /** The HAR file the run writes (`record`) or is served from (`replay`). */
   recording?: { mode: "record" | "replay"; path: string };
   recorder?: Recorder;
-  /** The resource that HTTP events are told for. */
-  resource: string;
   readonly requests: number;
   readonly retries: number;
 }
@@ -52,8 +51,10 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
 
   let requests = 0;
   let retries = 0;
+  // Resources run side by side over the one client, whose events do not say whose request they are
+  // about: each resource's requests run in its own async context, which the events are told in.
+  const requestedFor = new AsyncLocalStorage<string>();
   const edge = {
-    resource: "",
     get requests() {
       return requests;
     },
@@ -62,7 +63,7 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     },
   };
   const onHttp = (e: HttpEvent) => {
-    const resource = edge.resource;
+    const resource = requestedFor.getStore() ?? "";
     if (e.type === "retry") {
       retries++;
       emit({ type: "retry", resource, url: e.url, attempt: e.attempt, delayMs: e.delayMs, status: e.status, reason: e.reason });
@@ -99,7 +100,7 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     // endpoint.auth written beside an absolute path is meant for that path's origin: it is trusted for this resource.
     const own = r.endpoint.auth ? originOf(r.endpoint.path) : undefined;
     const trustedHere = own ? [own] : undefined;
-    return { request: (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere }) };
+    return { request: (req, opts) => requestedFor.run(r.name, () => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere })) };
   };
   return Object.assign(edge, { forResource, adaptive, sleep: sleepImpl, recording, recorder });
 }

@@ -15,6 +15,7 @@ import { Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
 import { insecureWarnings, runHttp } from "./http_edge.ts";
 import { loadResource } from "./resource.ts";
+import { schedule } from "./schedule.ts";
 import type { PipelineEvent, ResourceSummary, RunOptions, RunSummary } from "./types.ts";
 import { configFingerprint, resumableRun, type ResourceState } from "./resume.ts";
 
@@ -79,8 +80,11 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     /** Each child's parent records (what it needs of them), filled while the parent runs. */
     const parentRecords = new Map<string, ParentValues[]>();
     const finalStates: Record<string, unknown> = {};
-    for (const resource of toFetch) {
-      edge.resource = resource.name;
+    const finished = new Map<string, ResourceSummary>();
+    const byName = new Map(toFetch.map((r) => [r.name, r]));
+    // What the file holds now: each batch stores it plus its own resource's tables (Loader.trackSchema).
+    loader.trackSchema(schema);
+    const runOne = async (resource: ResourcePlan, stop: AbortSignal) => {
       const http = edge.forResource(resource);
       let checkpoint = unfinished?.checkpoints.get(resource.name);
       const children = toFetch.filter((c) => c.parent?.resource === resource.name);
@@ -94,11 +98,18 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       const summary = await loadResource({
         resource,
         http,
-        loader,
-        schema,
+        loader: loader!,
+        schema: schema!,
         loadId,
         checkpoint,
-        options: { ...options, sleep: edge.sleep, batchPages: options.batchPages ?? plan.batchPages, batchSeconds: options.batchSeconds ?? plan.batchSeconds },
+        options: {
+          ...options,
+          // Stops when the caller stops the run, or when another resource failed.
+          signal: options.signal ? AbortSignal.any([options.signal, stop]) : stop,
+          sleep: edge.sleep,
+          batchPages: options.batchPages ?? plan.batchPages,
+          batchSeconds: options.batchSeconds ?? plan.batchSeconds,
+        },
         emit,
         concurrency: edge.adaptive,
         load,
@@ -108,10 +119,26 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
         onState: (state) => {
           if (resource.incremental && state) finalStates[resource.name] = dltResourceState(resource.incremental.cursorPath, state);
         },
+      }).catch((error: unknown) => {
+        // A resource stopped because another failed is not the failure to report; the caller's stop is handled below.
+        throw stop.aborted || options.signal?.aborted ? error : wrapError(error, resource.name, redactor);
       });
-      if (loading.has(resource.name)) summaries.push(summary);
+      finished.set(resource.name, summary);
       // A parent's records are only needed until its children ran.
       if (resource.parent) parentRecords.delete(resource.name);
+    };
+    // Resources run side by side under the one request budget (`concurrency` requests in flight for the
+    // whole API), so no more than that many at once; a child starts once its parent finished. A run in
+    // one transaction goes one resource at a time: a failed statement would break every other's work too.
+    await schedule(toFetch, {
+      limit: () => (atomic ? 1 : edge.adaptive.current),
+      after: (r) => (r.parent ? byName.get(r.parent.resource) : undefined),
+      alone: (r) => !r.parallelized,
+      run: runOne,
+    });
+    for (const r of resources) {
+      const summary = finished.get(r.name);
+      if (summary) summaries.push(summary);
     }
 
     if (atomic) await loader.commitAtomic();
@@ -147,7 +174,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     return summary;
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
-    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, edge.resource, redactor);
+    const failure = interrupted ? new InterruptedError(signalName(options.signal?.reason)) : wrapError(error, "", redactor);
     stopInterrupting(); // how the run ended is still recorded
     await loader?.rollbackAtomic();
     if (loader && loadId) {

@@ -1,0 +1,360 @@
+/**
+ * Resources side by side: independent resources (and sibling children) fetch
+ * at the same time under the one request budget, each resource's batches
+ * commit in its own order, a stopped run resumes every resource that was in
+ * flight, and `parallelized: false` keeps a resource to itself.
+ *
+ * The API below answers on cue instead of after a delay: a response can be
+ * held until another request has arrived, so overlap is shown by the order
+ * the server saw things in, never by timing. A hold gives up after a few
+ * seconds (so one-at-a-time code fails the assertion instead of hanging).
+ */
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import { prepareConfig } from "../../src/config/index.ts";
+import type { PipelineEvent } from "../../src/pipeline/types.ts";
+import { runPipeline } from "../../src/pipeline/run.ts";
+import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
+
+const PER_PAGE = 10;
+
+/** What the server saw, in order: a request arriving, or its answer going out. */
+interface Seen {
+  kind: "arrive" | "answer";
+  resource: string;
+  page: number;
+}
+
+interface CueApi {
+  url: string;
+  log: Seen[];
+  /** Requests in flight now, and the most at once, all resources together. */
+  readonly inFlight: number;
+  maxInFlight: number;
+  /** Resolves once `seen` holds (checked at each arrival and answer), or after `giveUpMs`. */
+  when(seen: (log: Seen[]) => boolean, giveUpMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const arrived = (log: Seen[], resource: string, page = 1) => log.some((s) => s.kind === "arrive" && s.resource === resource && s.page === page);
+const indexOf = (log: Seen[], kind: Seen["kind"], resource: string, page = 1) => log.findIndex((s) => s.kind === kind && s.resource === resource && s.page === page);
+
+/**
+ * `/r/<name>?page=N` (and `/r/<name>/<parent id>?page=N` for a child): PER_PAGE records with ids unique
+ * per resource, and `next` until `pages(name)`. `hold` may delay an answer; `fail` may refuse one.
+ */
+async function startCueApi(options: {
+  pages: (resource: string) => number;
+  hold?: (api: CueApi, at: { resource: string; page: number }) => Promise<void> | undefined;
+  fail?: (at: { resource: string; page: number; attempt: number }) => number | undefined;
+}): Promise<CueApi> {
+  let inFlight = 0;
+  const waiters: { seen: (log: Seen[]) => boolean; done: () => void }[] = [];
+  const attempts = new Map<string, number>();
+  const note = (s: Seen) => {
+    api.log.push(s);
+    for (const w of [...waiters]) if (w.seen(api.log)) w.done();
+  };
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url!, "http://x");
+    const [, , resource, parentId] = url.pathname.split("/");
+    const page = Number(url.searchParams.get("page") ?? 1);
+    inFlight++;
+    api.maxInFlight = Math.max(api.maxInFlight, inFlight);
+    note({ kind: "arrive", resource, page });
+    await options.hold?.(api, { resource, page });
+    const key = `${resource}/${parentId ?? ""}/${page}`;
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, attempt);
+    const status = options.fail?.({ resource, page, attempt });
+    const last = options.pages(resource);
+    const base = (Number(parentId ?? 0) * 1000 + (page - 1)) * PER_PAGE;
+    const body =
+      status !== undefined
+        ? { error: "refused" }
+        : {
+            data: Array.from({ length: PER_PAGE }, (_, i) => ({ id: base + i + 1, name: `${resource} ${base + i + 1}` })),
+            next: page < last ? `${url.pathname}?page=${page + 1}` : null,
+          };
+    inFlight--;
+    note({ kind: "answer", resource, page });
+    res.writeHead(status ?? 200, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const api: CueApi = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    log: [],
+    get inFlight() {
+      return inFlight;
+    },
+    maxInFlight: 0,
+    when(seen, giveUpMs = 3000) {
+      if (seen(api.log)) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const waiter = {
+          seen,
+          done: () => {
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(waiter), 1);
+            resolve();
+          },
+        };
+        const timer = setTimeout(waiter.done, giveUpMs);
+        waiters.push(waiter);
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const w of [...waiters]) w.done();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return api;
+}
+
+/** A config with one resource per name, paged by a next link (one request at a time per resource). */
+function cueConfig(url: string, resources: (string | Record<string, unknown>)[], extra: { concurrency?: number; defaults?: Record<string, unknown> } = {}) {
+  return {
+    client: { base_url: url, concurrency: extra.concurrency ?? 4, paginator: { type: "json_link", next_url_path: "next" } },
+    resource_defaults: { endpoint: { data_selector: "data" }, ...extra.defaults },
+    resources: resources.map((r) => (typeof r === "string" ? { name: r, endpoint: { path: `/r/${r}` } } : r)),
+  };
+}
+
+const prepare = (config: unknown) => prepareConfig(config, { env: {}, cwd: "/nonexistent" });
+
+/** Lockstep: page N of any resource is answered once every named resource asked for its page N (or has no page N). */
+const lockstep = (names: string[], pages: (r: string) => number) => (api: CueApi, at: { page: number }) =>
+  api.when((log) => names.every((n) => pages(n) < at.page || arrived(log, n, at.page)));
+
+test("independent resources fetch side by side: the second asks for its first page before the first's is answered", async () => {
+  const api = await startCueApi({
+    pages: () => 3,
+    hold: (api, at) => (at.resource === "a" && at.page === 1 ? api.when((log) => arrived(log, "b")) : undefined),
+  });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    const summary = await runPipeline(prepare(cueConfig(api.url, ["a", "b"])), { database: db, pipelineName: "p" });
+    assert.ok(indexOf(api.log, "arrive", "b") < indexOf(api.log, "answer", "a"), `b asked only after a's first page was answered: ${JSON.stringify(api.log)}`);
+    // The summary keeps the config's order whichever resource finished first.
+    assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["a", 30], ["b", 30]]);
+    const counts = await queryDb<{ a: number; b: number }>(db, "select (select count(distinct id) from p_dataset.a)::int a, (select count(distinct id) from p_dataset.b)::int b");
+    assert.deepEqual(counts, [{ a: 30, b: 30 }]);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("requests in flight for all resources together never exceed client.concurrency", async () => {
+  const names = ["a", "b", "c", "d", "e"];
+  // Each answer waits until two requests are in flight, so the budget is used to the full whenever it can be.
+  const api = await startCueApi({ pages: () => 3, hold: (api) => api.when(() => api.inFlight >= 2, 300) });
+  const tmp = tempDir();
+  try {
+    await runPipeline(prepare(cueConfig(api.url, names, { concurrency: 2 })), { database: join(tmp.dir, "p.duckdb"), pipelineName: "p" });
+    assert.equal(api.maxInFlight, 2, "two resources' requests were in flight at once, never three");
+    for (const n of names) assert.equal(api.log.filter((s) => s.kind === "answer" && s.resource === n).length, 3);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("each resource's batches commit in its own page order while the resources' commits interleave", async () => {
+  const names = ["a", "b"];
+  const pages = () => 4;
+  const api = await startCueApi({ pages, hold: lockstep(names, pages) });
+  const tmp = tempDir();
+  try {
+    const events: PipelineEvent[] = [];
+    await runPipeline(prepare(cueConfig(api.url, names)), { database: join(tmp.dir, "p.duckdb"), pipelineName: "p", batchPages: 1, onEvent: (e) => events.push(e) });
+    const commits = events.filter((e) => e.type === "batch_committed");
+    for (const n of names) {
+      assert.deepEqual(commits.filter((c) => c.resource === n).map((c) => c.pages), [1, 2, 3, 4], `${n}'s batches in order`);
+    }
+    const order = commits.map((c) => c.resource);
+    assert.ok(order.indexOf("b") < order.lastIndexOf("a") && order.indexOf("a") < order.lastIndexOf("b"), `commits interleave: ${order.join(" ")}`);
+    const rows = await queryDb<{ resource: string; n: number }>(join(tmp.dir, "p.duckdb"), "select resource, sum(rows)::int n from p_dataset._restduck_checkpoints where done group by 1 order by 1");
+    assert.deepEqual(rows.map((r) => [r.resource, r.n]), [["a", 40], ["b", 40]]);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("a run stopped with two resources in flight resumes both at their own checkpoints and ends with every row once", async () => {
+  const names = ["a", "b"];
+  const pages = () => 6;
+  const api = await startCueApi({ pages, hold: lockstep(names, pages) });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    const stop = new AbortController();
+    const committed = new Map<string, number>();
+    const first = runPipeline(prepare(cueConfig(api.url, names)), {
+      database: db,
+      pipelineName: "p",
+      batchPages: 1,
+      signal: stop.signal,
+      onEvent: (e) => {
+        if (e.type !== "batch_committed") return;
+        committed.set(e.resource, e.pages);
+        // Both resources have committed pages (or, one at a time, the first is well along): stop.
+        if (((committed.get("a") ?? 0) >= 2 && (committed.get("b") ?? 0) >= 2) || (committed.get("a") ?? 0) >= 4) stop.abort("SIGINT");
+      },
+    });
+    await assert.rejects(first, /interrupted/i);
+    const kept = new Map(committed);
+    for (const n of names) assert.ok((kept.get(n) ?? 0) > 0 && kept.get(n)! < 6, `${n} was stopped midway (${kept.get(n) ?? 0} of 6 pages committed)`);
+    const before = api.log.length;
+    const second = await runPipeline(prepare(cueConfig(api.url, names)), { database: db, pipelineName: "p", batchPages: 1 });
+    assert.equal(second.resumed, true);
+    for (const n of names) {
+      const firstPage = Math.min(...api.log.slice(before).filter((s) => s.kind === "arrive" && s.resource === n).map((s) => s.page));
+      assert.equal(firstPage, (kept.get(n) ?? 0) + 1, `${n} resumed after its last committed page`);
+    }
+    const [counts] = await queryDb<{ a: number; ad: number; b: number; bd: number }>(
+      db,
+      "select (select count(*) from a)::int a, (select count(distinct id) from a)::int ad, (select count(*) from b)::int b, (select count(distinct id) from b)::int bd",
+    );
+    assert.deepEqual(counts, { a: 60, ad: 60, b: 60, bd: 60 });
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("sibling children of one parent fetch side by side once the parent finished", async () => {
+  const api = await startCueApi({
+    pages: (r) => (r === "p" ? 1 : 2),
+    hold: (api, at) => (at.resource === "c1" && at.page === 1 ? api.when((log) => arrived(log, "c2")) : undefined),
+  });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    const child = (name: string) => ({ name, endpoint: { path: `/r/${name}/{resources.p.id}/items` }, include_from_parent: ["id"] });
+    const config = cueConfig(api.url, ["p", child("c1"), child("c2")]);
+    const summary = await runPipeline(prepare(config), { database: db, pipelineName: "p" });
+    assert.ok(indexOf(api.log, "arrive", "c2") < indexOf(api.log, "answer", "c1"), `c2 asked only after c1's first page was answered: ${JSON.stringify(api.log.slice(0, 8))}`);
+    // No child asked before its parent was done.
+    assert.ok(indexOf(api.log, "answer", "p") < indexOf(api.log, "arrive", "c1") && indexOf(api.log, "answer", "p") < indexOf(api.log, "arrive", "c2"));
+    // 10 parent records × 2 pages × 10 records for each child.
+    assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["p", 10], ["c1", 200], ["c2", 200]]);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("parallelized: false runs a resource alone, after those before it and before those after it; true or unset run side by side", async () => {
+  const api = await startCueApi({
+    pages: () => 2,
+    hold: (api, at) => (at.resource === "a" && at.page === 1 ? api.when((log) => arrived(log, "c")) : undefined),
+  });
+  const tmp = tempDir();
+  try {
+    const config = cueConfig(api.url, ["a", { name: "c", parallelized: true, endpoint: { path: "/r/c" } }, { name: "b", parallelized: false, endpoint: { path: "/r/b" } }, "d"]);
+    await runPipeline(prepare(config), { database: join(tmp.dir, "p.duckdb"), pipelineName: "p" });
+    const log = api.log;
+    assert.ok(indexOf(log, "arrive", "c") < indexOf(log, "answer", "a"), "a and c ran side by side");
+    const bFirst = indexOf(log, "arrive", "b");
+    const bLast = indexOf(log, "answer", "b", 2);
+    // Nothing but b between b's first request and its last answer; a and c before it, d after.
+    assert.deepEqual([...new Set(log.slice(bFirst, bLast + 1).map((s) => s.resource))], ["b"]);
+    assert.ok(indexOf(log, "answer", "a", 2) < bFirst && indexOf(log, "answer", "c", 2) < bFirst && bLast < indexOf(log, "arrive", "d"));
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+
+  // resource_defaults: { parallelized: false } is dlt's default spelled out: one resource after another.
+  const api2 = await startCueApi({ pages: () => 2 });
+  const tmp2 = tempDir();
+  try {
+    await runPipeline(prepare(cueConfig(api2.url, ["a", "b", "c"], { defaults: { parallelized: false } })), { database: join(tmp2.dir, "p.duckdb"), pipelineName: "p" });
+    assert.deepEqual(
+      api2.log.filter((s) => s.kind === "arrive").map((s) => `${s.resource}${s.page}`),
+      ["a1", "a2", "b1", "b2", "c1", "c2"],
+    );
+  } finally {
+    await api2.close();
+    tmp2.cleanup();
+  }
+});
+
+test("a retry is told for the resource whose request it was, and a failure names its resource while another runs", async () => {
+  const api = await startCueApi({
+    pages: () => 3,
+    // a's first page is held until b's first page was refused and retried: a is in flight during b's retry.
+    hold: (api, at) => (at.resource === "a" && at.page === 1 ? api.when((log) => log.filter((s) => s.resource === "b" && s.kind === "answer").length >= 2) : undefined),
+    fail: ({ resource, page, attempt }) => (resource === "b" && page === 1 && attempt === 1 ? 503 : resource === "b" && page === 2 ? 400 : undefined),
+  });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    const events: PipelineEvent[] = [];
+    await assert.rejects(
+      runPipeline(prepare(cueConfig(api.url, ["a", "b"])), { database: db, pipelineName: "p", batchPages: 1, sleep: async () => {}, onEvent: (e) => events.push(e) }),
+      (error: Error) => /^resource b: /.test(error.message) && /400/.test(error.message),
+    );
+    const retries = events.filter((e) => e.type === "retry");
+    assert.deepEqual(retries.map((e) => e.resource), ["b"]);
+    // b's retry came while a's first page was still held: a was in flight.
+    assert.ok(api.log.filter((s) => s.resource === "b").length >= 4 && indexOf(api.log, "answer", "a") > api.log.findLastIndex((s) => s.resource === "b" && s.page === 1), JSON.stringify(api.log));
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("a stored schema never describes another resource's tables before their rows are committed", async () => {
+  const api = await startCueApi({
+    pages: () => 3,
+    // a's second page (which ends a's first batch) waits until b's first page was fetched and b asks for its second,
+    // and b's second page fails only after a's batch committed with b's table already in the shared schema.
+    hold: (api, at) =>
+      at.resource === "a" && at.page === 2 ? api.when((log) => arrived(log, "b", 2)) : at.resource === "b" && at.page === 2 ? api.when((log) => arrived(log, "a", 3)) : undefined,
+    fail: ({ resource, page }) => (resource === "b" && page === 2 ? 400 : undefined),
+  });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    await assert.rejects(runPipeline(prepare(cueConfig(api.url, ["a", "b"])), { database: db, pipelineName: "p", batchPages: 2 }), /resource b: .*400/);
+    assert.ok(indexOf(api.log, "arrive", "b", 2) < indexOf(api.log, "answer", "a", 2), "b's first page was normalized before a's batch was cut");
+    const [a] = await queryDb<{ n: number }>(db, "select count(*)::int n from p_dataset.a");
+    assert.ok(a.n >= 20, `a's first batch is kept (${a.n} rows)`);
+    const tables = await queryDb<{ t: string }>(db, "select table_name as t from information_schema.tables where table_schema = 'p_dataset' and table_name = 'b'");
+    assert.deepEqual(tables, [], "b committed nothing");
+    const stored = await queryDb<{ schema: string }>(db, "select schema from p_dataset._dlt_version order by version desc, inserted_at desc limit 1");
+    assert.deepEqual(Object.keys(JSON.parse(stored[0].schema).tables).sort(), ["a"]);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("on a terminal each running resource has its own live line", async () => {
+  const names = ["a", "b"];
+  const pages = () => 3;
+  const api = await startCueApi({ pages, hold: lockstep(names, pages) });
+  const tmp = tempDir();
+  try {
+    const path = writeConfig(tmp.dir, { pipeline_name: "p", ...cueConfig(api.url, names) }, "p.json");
+    const { code, stderr } = await runCli(["run", path, "--db", join(tmp.dir, "p.duckdb")], { cwd: tmp.dir, isTTY: true, env: { NO_COLOR: "1" } });
+    assert.equal(code, 0, stderr);
+    // One frame of the live area shows both lines, one under the other.
+    assert.match(stderr, /⋯ a: [^\n\r]*\n⋯ b: |⋯ b: [^\n\r]*\n⋯ a: /);
+    assert.match(stderr, /✓ a: 30 rows from 3 pages/);
+    assert.match(stderr, /✓ b: 30 rows from 3 pages/);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
