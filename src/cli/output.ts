@@ -52,6 +52,9 @@ export function reportError(io: Io, error: unknown, redactor: Redactor, options:
   return exitCode;
 }
 
+/** Most live lines drawn at once (a terminal is about 24 lines tall). */
+const MAX_LIVE_LINES = 8;
+
 const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const fmtN = (n: number) => n.toLocaleString("en-US");
 
@@ -85,7 +88,12 @@ export function progressReporter(
   };
   const draw = () => {
     if (!io.isTTY || live.size === 0) return;
-    const lines = [...live.entries()].map(([name, s]) => fit(statusText(name, s, now())));
+    const running = [...live.entries()];
+    // Resources run side by side (up to client.concurrency): past a screenful the rest are one line, so the
+    // live area never scrolls (erasing it could not reach lines scrolled out of view).
+    const shown = running.length > MAX_LIVE_LINES ? running.slice(0, MAX_LIVE_LINES - 1) : running;
+    const lines = shown.map(([name, s]) => fit(statusText(name, s, now())));
+    if (shown.length < running.length) lines.push(fit(`⋯ and ${running.length - shown.length} more resources running`));
     io.stderr(lines.map((l) => c.dim(l.slice(0, 1)) + l.slice(1)).join("\n"));
     drawn = lines.length;
   };

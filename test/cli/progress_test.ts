@@ -125,6 +125,19 @@ test("a live line per resource: two resources each keep their line, and lasting 
   assert.ok(line.length <= 29 && line.endsWith("…"), line);
 });
 
+test("with more resources running than fit, the live area shows seven lines and how many more run", () => {
+  const io = fakeIo(true, { NO_COLOR: "1" }, 80);
+  const report = progressReporter(io, new Redactor(), { now: () => 1000 });
+  const names = Array.from({ length: 12 }, (_, i) => `r${i + 1}`);
+  for (const name of names) report({ type: "resource_started", resource: name, paginator: "cursor" });
+  for (const name of names) report(page(name, 1, 10, 1000));
+  const live = screen(io.err).slice(names.length);
+  assert.deepEqual(live, [...names.slice(0, 7).map((n) => `⋯ ${n}: 1 page, 10 rows, 10 rows/s, 0 retries, 0 ms`), "⋯ and 5 more resources running"]);
+  // As resources finish, the ones waiting get their own line.
+  for (const name of names.slice(0, 5)) report({ type: "resource_finished", resource: name, pages: 1, rows: 10 });
+  assert.deepEqual(screen(io.err).slice(-7), names.slice(5).map((n) => `⋯ ${n}: 1 page, 10 rows, 10 rows/s, 0 retries, 0 ms`));
+});
+
 test("off a TTY progress is plain lines, at most one per interval (every page with --verbose)", () => {
   let t = 0;
   const io = fakeIo(false);
