@@ -42,6 +42,8 @@ export class Loader {
    * middle of a batch, would join or break it. Every write goes through #exclusive, first come first served.
    */
   #queue: Promise<unknown> = Promise.resolve();
+  /** A releaseMemory queued and not yet started. */
+  #release: Promise<void> | undefined;
   /** The schema as committed so far (see trackSchema); what each batch stores grows from it. */
   #committed: Schema | undefined;
 
@@ -144,9 +146,13 @@ export class Loader {
    * transaction, whose blocks are still in use.
    */
   releaseMemory(): Promise<void> {
-    return this.#exclusive(async () => {
+    // Resources loading side by side each ask after their commits: one release still waiting in the
+    // queue serves them all (each costs about as much as a small batch's commit).
+    this.#release ??= this.#exclusive(async () => {
+      this.#release = undefined;
       if (!this.#atomic) await this.db.releaseMemory();
     });
+    return this.#release;
   }
 
   /** The newest stored schema of this pipeline, or undefined on a first run. */
