@@ -18,6 +18,7 @@ import { prepareConfig } from "../../src/config/index.ts";
 import type { PipelineEvent } from "../../src/pipeline/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
+import { spawnCli } from "../robustness/helpers.ts";
 
 const PER_PAGE = 10;
 
@@ -50,6 +51,8 @@ async function startCueApi(options: {
   pages: (resource: string) => number;
   hold?: (api: CueApi, at: { resource: string; page: number }) => Promise<void> | undefined;
   fail?: (at: { resource: string; page: number; attempt: number }) => number | undefined;
+  /** Fields added to every record of a resource. */
+  extra?: (resource: string) => Record<string, unknown>;
 }): Promise<CueApi> {
   let inFlight = 0;
   const waiters: { seen: (log: Seen[]) => boolean; done: () => void }[] = [];
@@ -76,7 +79,7 @@ async function startCueApi(options: {
       status !== undefined
         ? { error: "refused" }
         : {
-            data: Array.from({ length: PER_PAGE }, (_, i) => ({ id: base + i + 1, name: `${resource} ${base + i + 1}` })),
+            data: Array.from({ length: PER_PAGE }, (_, i) => ({ id: base + i + 1, name: `${resource} ${base + i + 1}`, ...options.extra?.(resource) })),
             next: page < last ? `${url.pathname}?page=${page + 1}` : null,
           };
     inFlight--;
@@ -353,6 +356,69 @@ test("on a terminal each running resource has its own live line", async () => {
     assert.match(stderr, /⋯ a: [^\n\r]*\n⋯ b: |⋯ b: [^\n\r]*\n⋯ a: /);
     assert.match(stderr, /✓ a: 30 rows from 3 pages/);
     assert.match(stderr, /✓ b: 30 rows from 3 pages/);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("SIGKILL with two resources in flight: the rerun resumes each after its own last committed page, every row once", async () => {
+  const names = ["a", "b"];
+  const pages = () => 6;
+  // Page 4 of each is never answered while the first run lives: both resources stop there, mid-run, together.
+  let holding = true;
+  const api = await startCueApi({ pages, hold: (api, at) => (holding && at.page === 4 ? api.when(() => !holding, 15_000) : undefined) });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    const config = writeConfig(tmp.dir, { pipeline_name: "p", batch_pages: 1, ...cueConfig(api.url, names) }, "p.json");
+    const run = spawnCli(["run", config, "--db", db], { cwd: tmp.dir });
+    await api.when((log) => names.every((n) => arrived(log, n, 4)), 15_000);
+    run.child.kill("SIGKILL");
+    const ended = await run.done;
+    assert.equal(ended.signal, "SIGKILL", ended.stderr);
+    holding = false;
+    const kept = await queryDb<{ resource: string; pages: number; rows: number }>(db, "select resource, pages::int as pages, rows::int as rows from p_dataset._restduck_checkpoints order by resource");
+    // Each had committed at least the batches before the one in flight (pages 1–2), and was not done.
+    assert.deepEqual(kept.map((k) => k.resource), names);
+    for (const k of kept) assert.ok(k.pages >= 2 && k.pages <= 3 && k.rows === k.pages * PER_PAGE, JSON.stringify(k));
+    const before = api.log.length;
+    const second = await runPipeline(prepare({ batch_pages: 1, ...cueConfig(api.url, names) }), { database: db, pipelineName: "p" });
+    assert.equal(second.resumed, true);
+    for (const k of kept) {
+      const asked = api.log.slice(before).filter((s) => s.kind === "arrive" && s.resource === k.resource).map((s) => s.page);
+      assert.deepEqual(asked, Array.from({ length: 6 - k.pages }, (_, i) => k.pages + 1 + i), `${k.resource} resumed after page ${k.pages}`);
+    }
+    const [counts] = await queryDb<{ a: number; ad: number; b: number; bd: number }>(
+      db,
+      "select (select count(*) from a)::int a, (select count(distinct id) from a)::int ad, (select count(*) from b)::int b, (select count(distinct id) from b)::int bd",
+    );
+    assert.deepEqual(counts, { a: 60, ad: 60, b: 60, bd: 60 });
+  } finally {
+    holding = false;
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("a run in one transaction (a frozen schema contract) loads one resource at a time, and a violation in the second leaves nothing of the first", async () => {
+  let extra: Record<string, unknown> = {};
+  const api = await startCueApi({ pages: () => 2, extra: (resource) => (resource === "b" ? extra : {}) });
+  const tmp = tempDir();
+  try {
+    const db = join(tmp.dir, "p.duckdb");
+    const config = () => prepare(cueConfig(api.url, ["a", "b"], { defaults: { schema_contract: { columns: "freeze" } } }));
+    await runPipeline(config(), { database: db, pipelineName: "p" });
+    // The second run's b records bring a column the frozen contract refuses.
+    extra = { surprise: 1 };
+    const before = api.log.length;
+    await assert.rejects(runPipeline(config(), { database: db, pipelineName: "p" }), /surprise/);
+    assert.deepEqual(
+      api.log.slice(before).filter((s) => s.kind === "arrive").map((s) => `${s.resource}${s.page}`),
+      ["a1", "a2", "b1"],
+    );
+    const [counts] = await queryDb<{ a: number; b: number }>(db, "select (select count(*) from a)::int a, (select count(*) from b)::int b");
+    assert.deepEqual(counts, { a: 20, b: 20 }, "the second run's rows of a were rolled back with b's");
   } finally {
     await api.close();
     tmp.cleanup();
