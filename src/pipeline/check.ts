@@ -18,6 +18,7 @@ import { createPaginator, walkPages } from "../paginate/index.ts";
 import { stopOnIgnored, withResponseActions } from "../paginate/response_actions.ts";
 import { Redactor } from "../redact.ts";
 import { wrapError } from "./run.ts";
+import { schedule } from "./schedule.ts";
 
 /** What the first page of one resource shows. */
 export interface ResourceCheck {
@@ -74,19 +75,26 @@ export async function checkConfig(loaded: LoadedConfig, options: CheckOptions = 
     for (let p: ResourcePlan | undefined = r; p && !needed.has(p.name); p = p.parent ? byName.get(p.parent.resource) : undefined) needed.add(p.name);
   }
   const firstRecord = new Map<string, Record<string, unknown>>();
-  const results: ResourceCheck[] = [];
-  for (const resource of plan.resources.filter((r) => needed.has(r.name))) {
-    const authConfig = resource.endpoint.auth ?? plan.auth;
-    const auth = authConfig ? createAuthenticator(authConfig, { http, redactor }) : undefined;
-    const authed: HttpClient = { request: (req, opts) => http.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
-    const result = await checkResource(resource, withResponseActions(authed, resource.endpoint.responseActions), firstRecord, options.signal).catch((error: unknown): ResourceCheck => {
-      options.signal?.throwIfAborted();
-      return { name: resource.name, records: 0, paginator: "", morePages: false, tables: [], error: redactor.redact(wrapError(error, "", redactor).message) };
-    });
-    if (result.url) result.url = redactor.redact(result.url);
-    if (!wanted || wanted.has(resource.name)) results.push(result);
-  }
-  return results;
+  const checked = new Map<string, ResourceCheck>();
+  const toCheck = plan.resources.filter((r) => needed.has(r.name));
+  // Side by side, as a run loads them: one first page each, at most client.concurrency at once, a child after its parent.
+  await schedule(toCheck, {
+    limit: () => plan.concurrency,
+    after: (r) => (r.parent ? byName.get(r.parent.resource) : undefined),
+    alone: (r) => !r.parallelized,
+    run: async (resource) => {
+      const authConfig = resource.endpoint.auth ?? plan.auth;
+      const auth = authConfig ? createAuthenticator(authConfig, { http, redactor }) : undefined;
+      const authed: HttpClient = { request: (req, opts) => http.request(req, { ...opts, auth: opts?.auth === null ? null : auth }) };
+      const result = await checkResource(resource, withResponseActions(authed, resource.endpoint.responseActions), firstRecord, options.signal).catch((error: unknown): ResourceCheck => {
+        options.signal?.throwIfAborted();
+        return { name: resource.name, records: 0, paginator: "", morePages: false, tables: [], error: redactor.redact(wrapError(error, "", redactor).message) };
+      });
+      if (result.url) result.url = redactor.redact(result.url);
+      checked.set(resource.name, result);
+    },
+  });
+  return toCheck.filter((r) => !wanted || wanted.has(r.name)).map((r) => checked.get(r.name)!);
 }
 
 async function checkResource(

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
+import { checkConfig } from "../../src/pipeline/check.ts";
 import type { PipelineEvent } from "../../src/pipeline/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
@@ -422,5 +423,19 @@ test("a run in one transaction (a frozen schema contract) loads one resource at 
   } finally {
     await api.close();
     tmp.cleanup();
+  }
+});
+
+test("check fetches the resources' first pages side by side and reports them in the config's order", async () => {
+  const api = await startCueApi({
+    pages: () => 2,
+    hold: (api, at) => (at.resource === "a" ? api.when((log) => arrived(log, "b")) : undefined),
+  });
+  try {
+    const results = await checkConfig(prepare(cueConfig(api.url, ["a", "b"])));
+    assert.ok(indexOf(api.log, "arrive", "b") < indexOf(api.log, "answer", "a"), JSON.stringify(api.log));
+    assert.deepEqual(results.map((r) => [r.name, r.records, r.morePages]), [["a", 10, true], ["b", 10, true]]);
+  } finally {
+    await api.close();
   }
 });
