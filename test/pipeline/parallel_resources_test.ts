@@ -82,6 +82,7 @@ async function startCueApi(options: {
         : {
             data: Array.from({ length: PER_PAGE }, (_, i) => ({ id: base + i + 1, name: `${resource} ${base + i + 1}`, ...options.extra?.(resource) })),
             next: page < last ? `${url.pathname}?page=${page + 1}` : null,
+            total_pages: last,
           };
     inFlight--;
     note({ kind: "answer", resource, page });
@@ -122,9 +123,9 @@ async function startCueApi(options: {
 }
 
 /** A config with one resource per name, paged by a next link (one request at a time per resource). */
-function cueConfig(url: string, resources: (string | Record<string, unknown>)[], extra: { concurrency?: number; defaults?: Record<string, unknown> } = {}) {
+function cueConfig(url: string, resources: (string | Record<string, unknown>)[], extra: { concurrency?: number; defaults?: Record<string, unknown>; paginator?: Record<string, unknown> } = {}) {
   return {
-    client: { base_url: url, concurrency: extra.concurrency ?? 4, paginator: { type: "json_link", next_url_path: "next" } },
+    client: { base_url: url, concurrency: extra.concurrency ?? 4, paginator: extra.paginator ?? { type: "json_link", next_url_path: "next" } },
     resource_defaults: { endpoint: { data_selector: "data" }, ...extra.defaults },
     resources: resources.map((r) => (typeof r === "string" ? { name: r, endpoint: { path: `/r/${r}` } } : r)),
   };
@@ -168,6 +169,19 @@ test("requests in flight for all resources together never exceed client.concurre
   } finally {
     await api.close();
     tmp.cleanup();
+  }
+
+  // Resources whose pages are known up front (a total) each fetch several at once: still three in all.
+  const api2 = await startCueApi({ pages: () => 6, hold: (api) => api.when(() => api.inFlight >= 3, 300) });
+  const tmp2 = tempDir();
+  try {
+    const config = cueConfig(api2.url, ["a", "b", "c", "d"], { concurrency: 3, paginator: { type: "page_number", base_page: 1, page_param: "page", total_path: "total_pages" } });
+    await runPipeline(prepare(config), { database: join(tmp2.dir, "p.duckdb"), pipelineName: "p" });
+    assert.equal(api2.maxInFlight, 3);
+    assert.equal(api2.log.filter((s) => s.kind === "answer").length, 24);
+  } finally {
+    await api2.close();
+    tmp2.cleanup();
   }
 });
 
