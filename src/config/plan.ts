@@ -108,7 +108,7 @@ export interface Plan {
   headers: Record<string, string>;
   auth?: AuthConfig;
   retry: RetryConfig;
-  /** Most requests in flight per resource (client.concurrency). */
+  /** Most requests in flight for the whole API, all resources together (client.concurrency); also the most resources run at once. */
   concurrency: number;
   /** Largest response body accepted (client.max_response_bytes). */
   maxResponseBytes: number;
