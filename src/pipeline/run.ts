@@ -84,6 +84,7 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
     const byName = new Map(toFetch.map((r) => [r.name, r]));
     // What the file holds now: each batch stores it plus its own resource's tables (Loader.trackSchema).
     loader.trackSchema(schema);
+    const [runLoader, runSchema] = [loader, schema];
     const runOne = async (resource: ResourcePlan, stop: AbortSignal) => {
       const http = edge.forResource(resource);
       let checkpoint = unfinished?.checkpoints.get(resource.name);
@@ -98,8 +99,8 @@ export async function runPipeline(loaded: LoadedConfig, options: RunOptions): Pr
       const summary = await loadResource({
         resource,
         http,
-        loader: loader!,
-        schema: schema!,
+        loader: runLoader,
+        schema: runSchema,
         loadId,
         checkpoint,
         options: {
