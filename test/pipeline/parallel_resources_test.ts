@@ -18,7 +18,7 @@ import { prepareConfig } from "../../src/config/index.ts";
 import { checkConfig } from "../../src/pipeline/check.ts";
 import type { PipelineEvent } from "../../src/pipeline/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
+import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
 import { spawnCli } from "../robustness/helpers.ts";
 
 const PER_PAGE = 10;
@@ -451,5 +451,22 @@ test("check fetches the resources' first pages side by side and reports them in 
     assert.deepEqual(results.map((r) => [r.name, r.records, r.morePages]), [["a", 10, true], ["b", 10, true]]);
   } finally {
     await api.close();
+  }
+});
+
+test("resources that start together share one OAuth2 token: one token request, not one per resource", async () => {
+  const api = await chatApi({ messages: 300, latencyMs: 5 });
+  const tmp = tempDir();
+  try {
+    const config = seedConfig(api.url) as { resources: Record<string, unknown>[] };
+    const [messages] = config.resources;
+    config.resources = ["m1", "m2", "m3"].map((name) => ({ ...messages, name, table_name: name }));
+    const summary = await runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" }), { database: join(tmp.dir, "c.duckdb"), pipelineName: "c" });
+    assert.deepEqual(summary.resources.map((r) => r.rows), [300, 300, 300]);
+    assert.equal(api.tokensIssued, 1);
+    assert.ok(api.maxInFlight > 1, `max in flight ${api.maxInFlight}`);
+  } finally {
+    await api.close();
+    tmp.cleanup();
   }
 });
