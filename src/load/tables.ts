@@ -18,6 +18,8 @@ export class Tables {
   readonly staging: string;
   /** Columns known to exist, per physical table (`schema.table`), in the table's column order. */
   readonly #known = new Map<string, Set<string>>();
+  /** Schemas whose every table's columns were read at once: a table not in #known does not exist there. */
+  readonly #read = new Set<string>();
   #stageSeq = 0;
 
   constructor(db: Database, dataset: string) {
@@ -30,8 +32,10 @@ export class Tables {
 
   /** Forgets what is known of one table (it was dropped), or of all (a rollback may have undone any of it). */
   forget(schema?: string, table?: string): void {
-    if (schema === undefined) this.#known.clear();
-    else this.#known.delete(`${schema}.${table}`);
+    if (schema === undefined) {
+      this.#known.clear();
+      this.#read.clear();
+    } else this.#known.delete(`${schema}.${table}`);
   }
 
   /** Whether `schema.table` exists (known from this load, or asked of DuckDB). */
@@ -47,19 +51,28 @@ export class Tables {
    */
   async ensure(schema: string, table: TableSchema): Promise<void> {
     const key = `${schema}.${table.name}`;
+    if (!this.#known.has(key) && !this.#read.has(schema)) {
+      // One catalog read per schema, not one per table: a run of many resources makes many tables, and
+      // each lookup costs about as much as a small batch's insert.
+      const rows = await this.db.all<{ table_name: string; column_name: string }>(
+        `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position`,
+        [schema],
+      );
+      const found = new Map<string, Set<string>>();
+      for (const r of rows) {
+        const k = `${schema}.${r.table_name}`;
+        if (!found.has(k)) found.set(k, new Set());
+        found.get(k)!.add(r.column_name);
+      }
+      for (const [k, columns] of found) if (!this.#known.has(k)) this.#known.set(k, columns);
+      this.#read.add(schema);
+    }
     let known = this.#known.get(key);
     if (!known) {
-      const rows = await this.db.all<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
-        [schema, table.name],
-      );
-      known = new Set(rows.map((r) => r.column_name));
-      if (known.size === 0) {
-        // NOT NULL where the schema says so (dlt's columns, keys, `nullable: false` hints), as dlt's DuckDB tables have it.
-        const defs = Object.values(table.columns).map((c) => `${q(c.name)} ${duckdbType(c)}${c.nullable === false ? " NOT NULL" : ""}`);
-        await this.db.run(`CREATE TABLE ${q(schema)}.${q(table.name)} (${defs.join(", ")})`);
-        known = new Set(Object.keys(table.columns));
-      }
+      // NOT NULL where the schema says so (dlt's columns, keys, `nullable: false` hints), as dlt's DuckDB tables have it.
+      const defs = Object.values(table.columns).map((c) => `${q(c.name)} ${duckdbType(c)}${c.nullable === false ? " NOT NULL" : ""}`);
+      await this.db.run(`CREATE TABLE ${q(schema)}.${q(table.name)} (${defs.join(", ")})`);
+      known = new Set(Object.keys(table.columns));
       this.#known.set(key, known);
     }
     const added = Object.values(table.columns).filter((c) => !known.has(c.name));

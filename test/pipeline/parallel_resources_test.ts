@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
+import { openDatabase } from "../../src/load/db.ts";
 import { checkConfig } from "../../src/pipeline/check.ts";
 import type { PipelineEvent } from "../../src/pipeline/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
@@ -465,6 +466,38 @@ test("resources that start together share one OAuth2 token: one token request, n
     assert.deepEqual(summary.resources.map((r) => r.rows), [300, 300, 300]);
     assert.equal(api.tokensIssued, 1);
     assert.ok(api.maxInFlight > 1, `max in flight ${api.maxInFlight}`);
+  } finally {
+    await api.close();
+    tmp.cleanup();
+  }
+});
+
+test("the catalog is read as often for eight resources' tables as for one's, not once per table", async () => {
+  const api = await startCueApi({ pages: () => 1 });
+  const tmp = tempDir();
+  /** Runs `names` into a fresh file through the real database, counting its catalog column reads. */
+  const catalogReads = async (names: string[]) => {
+    const path = join(tmp.dir, `${names.length}.duckdb`);
+    const db = await openDatabase(path);
+    try {
+      let reads = 0;
+      const all = db.all.bind(db);
+      db.all = ((sql: string, params?: unknown[]) => {
+        if (/information_schema\.columns/.test(sql)) reads++;
+        return all(sql, params as never);
+      }) as typeof db.all;
+      await runPipeline(prepare(cueConfig(api.url, names)), { database: path, db, pipelineName: "p" });
+      const [tables] = await all<{ n: number }>("select count(*)::int as n from information_schema.tables where table_schema = 'p_dataset' and table_name like 'r%'");
+      assert.equal(tables.n, names.length);
+      return reads;
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    const one = await catalogReads(["r1"]);
+    const eight = await catalogReads(Array.from({ length: 8 }, (_, i) => `r${i + 1}`));
+    assert.equal(eight, one);
   } finally {
     await api.close();
     tmp.cleanup();
