@@ -12,6 +12,7 @@ import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/con
 import { rateLimitOptions } from "../http/rate_limit.ts";
 import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import type { Redactor } from "../redact.ts";
+import { requestBudget } from "./budget.ts";
 import type { PipelineEvent, RunOptions } from "./types.ts";
 
 export interface RunHttp {
@@ -94,13 +95,18 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
       return baseHttp.request(req, opts);
     },
   };
+  // client.concurrency is the API's budget, not each resource's: resources side by side share it. Token
+  // requests (made by the authenticators through `counting`, inside a resource's request) are outside it,
+  // or a full budget of requests waiting for a token would wait for ever.
+  const budget = requestBudget(() => adaptive.current);
   const clientAuth = plan.auth ? createAuthenticator(plan.auth, { http: counting, redactor, now: options.now }) : undefined;
   const forResource = (r: ResourcePlan): HttpClient => {
     const auth = r.endpoint.auth ? createAuthenticator(r.endpoint.auth, { http: counting, redactor, now: options.now }) : clientAuth;
     // endpoint.auth written beside an absolute path is meant for that path's origin: it is trusted for this resource.
     const own = r.endpoint.auth ? originOf(r.endpoint.path) : undefined;
     const trustedHere = own ? [own] : undefined;
-    return { request: (req, opts) => requestedFor.run(r.name, () => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere })) };
+    const send: HttpClient["request"] = (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere });
+    return { request: (req, opts) => requestedFor.run(r.name, () => budget(() => send(req, opts), opts?.signal)) };
   };
   return Object.assign(edge, { forResource, adaptive, sleep: sleepImpl, recording, recorder });
 }

@@ -160,8 +160,8 @@ test("independent resources fetch side by side: the second asks for its first pa
 
 test("requests in flight for all resources together never exceed client.concurrency", async () => {
   const names = ["a", "b", "c", "d", "e"];
-  // Each answer waits until two requests are in flight, so the budget is used to the full whenever it can be.
-  const api = await startCueApi({ pages: () => 3, hold: (api) => api.when(() => api.inFlight >= 2, 300) });
+  // Each answer waits a moment for a request beyond the budget (which must not come), so requests pile up if they can.
+  const api = await startCueApi({ pages: () => 3, hold: (api) => api.when(() => api.inFlight > 2, 300) });
   const tmp = tempDir();
   try {
     await runPipeline(prepare(cueConfig(api.url, names, { concurrency: 2 })), { database: join(tmp.dir, "p.duckdb"), pipelineName: "p" });
@@ -173,12 +173,12 @@ test("requests in flight for all resources together never exceed client.concurre
   }
 
   // Resources whose pages are known up front (a total) each fetch several at once: still three in all.
-  const api2 = await startCueApi({ pages: () => 6, hold: (api) => api.when(() => api.inFlight >= 3, 300) });
+  const api2 = await startCueApi({ pages: () => 6, hold: (api) => api.when(() => api.inFlight > 3, 500) });
   const tmp2 = tempDir();
   try {
     const config = cueConfig(api2.url, ["a", "b", "c", "d"], { concurrency: 3, paginator: { type: "page_number", base_page: 1, page_param: "page", total_path: "total_pages" } });
     await runPipeline(prepare(config), { database: join(tmp2.dir, "p.duckdb"), pipelineName: "p" });
-    assert.equal(api2.maxInFlight, 3);
+    assert.equal(api2.maxInFlight, 3, JSON.stringify(api2.log.map((s) => `${s.kind === "arrive" ? ">" : "<"}${s.resource}${s.page}`)));
     assert.equal(api2.log.filter((s) => s.kind === "answer").length, 24);
   } finally {
     await api2.close();
@@ -259,7 +259,9 @@ test("sibling children of one parent fetch side by side once the parent finished
   try {
     const db = join(tmp.dir, "p.duckdb");
     const child = (name: string) => ({ name, endpoint: { path: `/r/${name}/{resources.p.id}/items` }, include_from_parent: ["id"] });
-    const config = cueConfig(api.url, ["p", child("c1"), child("c2")]);
+    // Each child fetches up to `concurrency` parent records' pages at once; with 10 parent records, 12 leaves
+    // room in the one budget for the sibling (a child that fills the budget makes its sibling wait, as it should).
+    const config = cueConfig(api.url, ["p", child("c1"), child("c2")], { concurrency: 12 });
     const summary = await runPipeline(prepare(config), { database: db, pipelineName: "p" });
     assert.ok(indexOf(api.log, "arrive", "c2") < indexOf(api.log, "answer", "c1"), `c2 asked only after c1's first page was answered: ${JSON.stringify(api.log.slice(0, 8))}`);
     // No child asked before its parent was done.
