@@ -103,8 +103,8 @@ export interface Plan {
   headers: Record<string, string>;
   auth?: AuthConfig;
   retry: RetryConfig;
-  /** Most requests in flight per resource (client.concurrency). */
-  concurrency: number;
+  /** Most requests on the wire (client.concurrency), a hard cap; unset, the adaptive default applies. */
+  concurrency?: number;
   /** Largest response body accepted (client.max_response_bytes). */
   maxResponseBytes: number;
   /** Proactive rate limit (client.rate_limit). */

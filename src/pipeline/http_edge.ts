@@ -7,7 +7,7 @@ import { resolve as resolvePath } from "node:path";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
-import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/concurrency.ts";
+import { createAdaptiveConcurrency, DEFAULT_CONCURRENCY, type AdaptiveConcurrency } from "../http/concurrency.ts";
 import { rateLimitOptions } from "../http/rate_limit.ts";
 import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import type { Redactor } from "../redact.ts";
@@ -70,7 +70,10 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     else if (e.type === "credentials_withheld") emit({ type: "warning", message: withheldMessage(e, resource) });
     else emit({ type: "auth_refresh", resource, url: e.url });
   };
-  const adaptive = createAdaptiveConcurrency({ max: options.concurrency ?? plan.concurrency });
+  // A configured concurrency is where the limit starts and a hard cap; without one it starts at the
+  // seed's 4 and grows to 16 while the API answers well (issue #15). Either way a 429 halves it.
+  const explicit = options.concurrency ?? plan.concurrency;
+  const adaptive = createAdaptiveConcurrency({ ...(explicit !== undefined ? { max: explicit } : DEFAULT_CONCURRENCY), sleep: sleepImpl, now: options.now });
   const baseHttp = createHttpClient({
     baseUrl: plan.baseUrl,
     trustedOrigins: trustedOrigins(loaded, toFetch),

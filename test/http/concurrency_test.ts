@@ -47,6 +47,7 @@ test("the limit grows by one per round of successes, up to max", () => {
   const changes: [number, string][] = [];
   const limit = createAdaptiveConcurrency({ max: 6, now: c.now, onChange: (n, why) => changes.push([n, why]) });
   limit.onThrottle(); // 6 → 3
+  c.advance(3000); // past the hold after a 429
   for (let i = 0; i < 2; i++) limit.onSuccess();
   assert.equal(limit.current, 3);
   limit.onSuccess(); // 3 successes at 3 → 4
@@ -93,9 +94,10 @@ test("the HTTP client tells the limit about 429s and successes", async () => {
     const res = await http.request({ method: "GET", url: "/x" });
     assert.deepEqual(res.body, { n: 2 });
     assert.deepEqual(waits, [1000]);
-    assert.equal(limit.current, 2, "one success at 1 grows it back to 2");
+    assert.equal(limit.current, 1, "halved, and not grown while the Retry-After and the hold after it last");
+    c.advance(1000 + 3000);
     await http.request({ method: "GET", url: "/x" });
-    assert.equal(limit.current, 2);
+    assert.equal(limit.current, 2, "one success at 1 grows it back to 2");
   } finally {
     await new Promise((r) => server.close(r));
   }
