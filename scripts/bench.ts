@@ -410,6 +410,35 @@ async function latencyScenario(n: number): Promise<void> {
   });
 }
 
+/**
+ * The same 1,000 pages × 20 ms with the HTTP side alone (scripts/bench_walk.ts: the run's HTTP edge
+ * and walkPages, records counted and dropped): what the requests carry when the pipeline's own CPU
+ * is not the bottleneck.
+ */
+async function latencyHttpScenario(n: number): Promise<void> {
+  await withServer({ messages: 100_000, latencyMs: 20 }, async (server) => {
+    checkDeadline();
+    const seq = record("1,000 pages × 20 ms, HTTP side only", "sequential plain fetch (the baseline)", [await fetchLimit(server, 100_000, [1])]);
+    const seqRps = seq.runs[0].rowsPerS;
+    const out = new Map<Variant, (Measured & { rows: number; requests: number })[]>(variants.map((v) => [v, []]));
+    for (let i = 0; i < n; i++) {
+      checkDeadline();
+      for (const v of variants) {
+        const args = [join(root, "scripts/bench_walk.ts"), "--url", server.url, "--root", v.root, ...(v.concurrency ? ["--concurrency", String(v.concurrency)] : [])];
+        const m = await measure(node, args, { serverPids: server.pids });
+        if (m.code !== 0) throw new Error(`bench_walk failed: ${m.stderr.slice(-1000)}`);
+        const r = JSON.parse(m.stdout.trim().split("\n").pop()!) as { rows: number; pages: number; ms: number };
+        // The walk's own time: Node's start-up and module loading would be a third of it.
+        out.get(v)!.push({ ...m, wallMs: r.ms, rows: r.rows, requests: r.pages });
+      }
+    }
+    for (const [v, runs] of out) {
+      const row = record("1,000 pages × 20 ms, HTTP side only", `walkPages + the run's HTTP edge (${v.label})`, runs, { limitRowsPerS: seqRps });
+      row.note = `${fmt(median(row.runs.map((r) => r.rowsPerS)) / seqRps, 1)}× the sequential fetch (walk time, without start-up)`;
+    }
+  });
+}
+
 async function incrementalScenario(n: number): Promise<void> {
   await withServer({ messages: 100_000 }, async (server) => {
     const dbs = new Map<Variant, string>();
@@ -516,6 +545,7 @@ async function main(): Promise<void> {
   if (wanted("faults")) await faultScenario(Math.min(runs, 2));
   if (wanted("record")) await recordScenario(runs);
   if (wanted("latency")) await latencyScenario(runs);
+  if (wanted("latency-http")) await latencyHttpScenario(runs);
   if (wanted("incremental")) await incrementalScenario(runs);
   if (wanted("ratelimit-100")) await rateLimitScenarioNoHeaders(Math.min(runs, 2), 100, 100_000);
   if (wanted("ratelimit-20")) await rateLimitScenarioNoHeaders(Math.min(runs, 2), 20, 20_000);
