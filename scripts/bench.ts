@@ -275,6 +275,8 @@ interface Row {
 }
 
 const rows: Row[] = [];
+/** Result lines that are not rows of the table (printed after it). */
+const lines: string[] = [];
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -481,6 +483,23 @@ async function rateLimitScenarioNoHeaders(n: number, rate: number, messages: num
         note: `of its rate: ${shares.map((x) => `${fmt(x.rate)}%`).join("/")}; refused: ${shares.map((x) => `${fmt(x.refused, 1)}%`).join("/")}`,
       });
     }
+    // The HTTP side alone outruns the server even when the machine is too busy for the whole pipeline to.
+    const walks = new Map<Variant, { rate: number; refused: number }[]>(variants.map((v) => [v, []]));
+    for (let i = 0; i < n; i++) {
+      for (const v of variants) {
+        checkDeadline();
+        await fetch(`${server.url}/bench/stats`, { method: "POST" });
+        const args = [join(root, "scripts/bench_walk.ts"), "--url", server.url, "--root", v.root, ...(v.concurrency ? ["--concurrency", String(v.concurrency)] : [])];
+        const m = await measure(node, args, { serverPids: server.pids });
+        if (m.code !== 0) throw new Error(`bench_walk failed: ${m.stderr.slice(-1000)}`);
+        const st = (await (await fetch(`${server.url}/bench/stats`)).json()) as { pages: number; refused: number; firstPageMs: number; lastPageMs: number };
+        const perS = (st.pages - 1) / ((st.lastPageMs - st.firstPageMs) / 1000);
+        walks.get(v)!.push({ rate: (perS / rate) * 100, refused: (st.refused / (st.pages + st.refused)) * 100 });
+      }
+    }
+    for (const [v, shares] of walks) {
+      lines.push(`| ${messages / 1000}k, server allows ${rate} req/s, HTTP side only | walkPages + the run's HTTP edge (${v.label}) | ${shares.length} | of its rate: ${shares.map((x) => `${fmt(x.rate)}%`).join("/")}; refused: ${shares.map((x) => `${fmt(x.refused, 1)}%`).join("/")} |`);
+    }
   });
 }
 
@@ -552,7 +571,7 @@ async function main(): Promise<void> {
   if (wanted("ratelimit")) await rateLimitScenario(Math.min(runs, 2));
   if (wanted("token") && !opts.quick) await tokenScenario(1);
   if (wanted("1m") && !opts.quick) await sizeScenario(1_000_000, "1M", 1);
-  const report = `${HEADER}\n${rows.map(renderRow).join("\n")}\n`;
+  const report = `${HEADER}\n${rows.map(renderRow).join("\n")}\n${lines.length ? `\n${lines.join("\n")}\n` : ""}`;
   console.log(report);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   writeFileSync(join(work, `bench-${stamp}.md`), report);
