@@ -140,7 +140,7 @@ export interface HttpClientOptions {
    * Told each response's outcome, e.g. an AdaptiveConcurrency that shrinks on 429 and grows on
    * success; a 429's Retry-After (in ms, when honoured) comes with it.
    */
-  adaptive?: { onSuccess(): void; onThrottle(retryAfterMs?: number): void };
+  adaptive?: { onSuccess(): void; onThrottle(retryAfterMs?: number, rank?: number): void };
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
@@ -389,7 +389,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       try {
         sent = await send(req, url, auth, opts, signal, acquire);
         // Told before this attempt's slot is given back, so a 429's pause holds the next attempt back.
-        if (sent.response.status === 429) options.adaptive?.onThrottle(retryAfterOf(sent.response.headers));
+        if (sent.response.status === 429) options.adaptive?.onThrottle(retryAfterOf(sent.response.headers), wire?.rank);
         else if (sent.response.ok) options.adaptive?.onSuccess();
         shownUrl = redactor.redact(sent.url);
         ({ data, bytes } = await readBody(sent.response._data, maxBytes, shownUrl));

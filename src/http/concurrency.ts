@@ -56,8 +56,13 @@ export interface SlotGate extends Slots {
   readonly waiting: number;
   /** Grants waiting attempts the slots `limit()` allows now (after it grew). */
   pump(): void;
-  /** Lets no attempt through for `ms` (one already waiting, or one that asks meanwhile). */
-  pause(ms: number): void;
+  /**
+   * Lets no attempt through for `ms` (one already waiting, or one that asks meanwhile). The
+   * refused request's own next attempt (`owner`, its rank) ends the pause: it has just waited
+   * the same Retry-After, so the two end together on a real clock, and a test's or a replay's
+   * sleep that returns at once does not leave the gate waiting on the wall clock.
+   */
+  pause(ms: number, owner?: number): void;
 }
 
 export interface SlotGateOptions {
@@ -80,6 +85,7 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
   let inUse = 0;
   let nextRank = 0;
   let pausedUntil = -Infinity;
+  let pauseOwner: number | undefined;
   /** Ends the timer that reopens the gate after a pause; armed only while someone waits. */
   let reopen: AbortController | undefined;
 
@@ -105,7 +111,10 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
       () => {
         if (reopen === controller) reopen = undefined;
         // The sleep is the clock here (a replay's sleep returns at once): the pause it waited out is over.
-        if (pausedUntil === until) pausedUntil = -Infinity;
+        if (pausedUntil === until) {
+          pausedUntil = -Infinity;
+          pauseOwner = undefined;
+        }
         gate.pump();
       },
       () => {},
@@ -122,6 +131,12 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
     acquire(signal, rank) {
       signal?.throwIfAborted();
       const r = rank ?? nextRank++;
+      if (pauseOwner !== undefined && r === pauseOwner) {
+        pausedUntil = -Infinity;
+        pauseOwner = undefined;
+        reopen?.abort();
+        reopen = undefined;
+      }
       if (waiters.length === 0 && inUse < Math.max(1, options.limit()) && now() >= pausedUntil) {
         inUse++;
         return Promise.resolve(slot(r));
@@ -160,11 +175,12 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
       }
       while (waiters.length && inUse < Math.max(1, options.limit())) waiters.shift()!.grant();
     },
-    pause(ms) {
+    pause(ms, owner) {
       if (!(ms > 0)) return;
       const until = now() + ms;
       if (until <= pausedUntil) return;
       pausedUntil = until;
+      pauseOwner = owner;
       // A longer pause replaces the timer of a shorter one.
       reopen?.abort();
       reopen = undefined;
@@ -207,8 +223,11 @@ export interface AdaptiveConcurrency extends Slots {
   readonly inUse: number;
   /** A response succeeded. */
   onSuccess(): void;
-  /** The API answered 429 (too many requests), with its Retry-After in ms if it sent one. */
-  onThrottle(retryAfterMs?: number): void;
+  /**
+   * The API answered 429 (too many requests), with its Retry-After in ms if it sent one, and the
+   * refused request's slot rank (its next attempt ends the pause).
+   */
+  onThrottle(retryAfterMs?: number, rank?: number): void;
   /** Feeds the HTTP client's events: a retry after a 429 counts as a throttle. */
   onHttpEvent(event: HttpEvent): void;
 }
@@ -248,10 +267,10 @@ export function createAdaptiveConcurrency(options: AdaptiveConcurrencyOptions): 
         gate.pump();
       }
     },
-    onThrottle(retryAfterMs) {
+    onThrottle(retryAfterMs, rank) {
       const t = now();
       holdUntil = Math.max(holdUntil, t + Math.max(0, retryAfterMs ?? 0) + holdMs);
-      if (retryAfterMs !== undefined) gate.pause(retryAfterMs);
+      if (retryAfterMs !== undefined) gate.pause(retryAfterMs, rank);
       if (t - lastDecrease < cooldownMs) return;
       lastDecrease = t;
       successes = 0;

@@ -184,3 +184,17 @@ test("the default limit starts at 4 and grows no further than 16", () => {
   for (let i = 0; i < 1000; i++) limit.onSuccess();
   assert.equal(limit.current, 16);
 });
+
+test("the refused request's own next attempt ends a 429's pause, having waited the same Retry-After", async () => {
+  const gate = createSlotGate({ limit: () => 2, sleep: () => new Promise(() => {}) });
+  const refused = await gate.acquire();
+  refused.release();
+  gate.pause(60_000, refused.rank);
+  const other = gate.acquire(); // made after the 429: held back
+  assert.equal(gate.waiting, 1);
+  const retry = await gate.acquire(undefined, refused.rank);
+  assert.equal(retry.rank, refused.rank);
+  (await other).release();
+  retry.release();
+  assert.equal(gate.inUse, 0);
+});
