@@ -25,8 +25,9 @@ import { abortableSleep } from "./sleep.ts";
 
 /**
  * The default for a config without `client.concurrency`: start at 4 requests on the wire, the
- * seed's figure, and grow while answers are healthy up to 16, which covers ~20 ms of latency
- * per request at the pipeline's own pace (a page every ~1.5 ms of CPU). An explicit
+ * seed's figure, and grow while answers are healthy up to 16: at 20 ms a request that carries
+ * ~760 pages/s, well past the pipeline's own pace (~290 pages/s of 100 records on a quiet
+ * machine, BENCHMARKS.md), while staying a modest load for an API. An explicit
  * `client.concurrency` starts there and is a hard cap.
  */
 export const DEFAULT_CONCURRENCY = { initial: 4, max: 16 } as const;
