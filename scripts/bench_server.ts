@@ -6,8 +6,13 @@
  * (node:cluster) share the port. Listens on 127.0.0.1 only.
  *
  *   node scripts/bench_server.ts --messages 100000 [--workers 2] [--fault-rate 0.05]
- *        [--retry-after 1] [--latency-ms 20] [--token-ttl 3600] [--cache DIR]
+ *        [--fault-statuses 500,502,503,504] [--retry-after 0] [--latency-ms 20] [--token-ttl 3600] [--cache DIR]
  *        [--rate-requests 20 --rate-seconds 1 --workers 0]   # enforce and announce X-RateLimit-*
+ *        [--rate-headers false]                            # enforce only: 429 + Retry-After, no X-RateLimit-*
+ *
+ * A fault answers one of the fault statuses at random, with `Retry-After` only when --retry-after
+ * is above 0. `GET /bench/stats` (JSON) counts this process's answered pages and 429s and when the
+ * first and last page went out; `POST /bench/stats` resets them (use with --workers 0).
  *
  * Prints one JSON line `{"url": …, "pids": […]}` when ready; SIGTERM stops
  * the workers and the primary. `since_id=N` serves only messages with id > N
@@ -81,7 +86,10 @@ interface ServeOptions {
   /** Fixed-window rate limit the server enforces (429 beyond it) and announces in X-RateLimit-* headers. */
   rateRequests: number;
   rateSeconds: number;
+  /** Announce the window in X-RateLimit-* headers (else only 429 + Retry-After beyond it). */
+  rateHeaders: boolean;
   faultRate: number;
+  faultStatuses: number[];
   retryAfter: number;
   latencyMs: number;
   tokenTtl: number;
@@ -112,9 +120,14 @@ function serve(store: PageStore, options: ServeOptions, port: number, worker: nu
   const n = store.messages;
   let windowId = -1;
   let windowCount = 0;
+  const stats = { pages: 0, refused: 0, faults: 0, firstPageMs: 0, lastPageMs: 0 };
   const server = createServer(async (req, res) => {
     const q = req.url!.indexOf("?");
     const path = q < 0 ? req.url! : req.url!.slice(0, q);
+    if (path === "/bench/stats") {
+      if (req.method === "POST") Object.assign(stats, { pages: 0, refused: 0, faults: 0, firstPageMs: 0, lastPageMs: 0 });
+      return json(res, 200, stats);
+    }
     if (path === "/oauth/token" && req.method === "POST") {
       const form = new URLSearchParams(await readBody(req));
       if (form.get("client_id") !== BENCH_CLIENT_ID || form.get("client_secret") !== BENCH_CLIENT_SECRET) {
@@ -138,14 +151,18 @@ function serve(store: PageStore, options: ServeOptions, port: number, worker: nu
       }
       windowCount++;
       const resetEpoch = Math.ceil(((id + 1) * windowMs) / 1000);
-      rateHeaders = { "x-ratelimit-limit": String(options.rateRequests), "x-ratelimit-remaining": String(Math.max(0, options.rateRequests - windowCount)), "x-ratelimit-reset": String(resetEpoch) };
+      if (options.rateHeaders) {
+        rateHeaders = { "x-ratelimit-limit": String(options.rateRequests), "x-ratelimit-remaining": String(Math.max(0, options.rateRequests - windowCount)), "x-ratelimit-reset": String(resetEpoch) };
+      }
       if (windowCount > options.rateRequests) {
+        stats.refused++;
         return json(res, 429, { error: "rate_limited" }, { ...rateHeaders, "retry-after": String(Math.max(1, resetEpoch - Math.floor(now / 1000))) });
       }
     }
     if (options.faultRate > 0 && random() < options.faultRate) {
-      const status = random() < 0.5 ? 429 : 503;
-      return json(res, status, { error: status === 429 ? "rate_limited" : "unavailable" }, { "retry-after": String(options.retryAfter) });
+      const status = options.faultStatuses[Math.floor(random() * options.faultStatuses.length)];
+      stats.faults++;
+      return json(res, status, { error: status === 429 ? "rate_limited" : "unavailable" }, options.retryAfter > 0 ? { "retry-after": String(options.retryAfter) } : {});
     }
     const params = new URLSearchParams(q < 0 ? "" : req.url!.slice(q + 1));
     const offset = Number(params.get("offset") ?? 0) || 0;
@@ -163,6 +180,9 @@ function serve(store: PageStore, options: ServeOptions, port: number, worker: nu
     const tail = `,"total":${total},"offset":${offset},"limit":${limit}}`;
     const length = head.length + (typeof array === "string" ? array.length : array.length) + tail.length;
     const send = () => {
+      stats.pages++;
+      stats.lastPageMs = Date.now();
+      if (stats.pages === 1) stats.firstPageMs = stats.lastPageMs;
       res.writeHead(200, { "content-type": "application/json", "content-length": length, ...rateHeaders });
       res.cork();
       res.write(head);
@@ -184,7 +204,9 @@ async function main(): Promise<void> {
       "fault-rate": { type: "string", default: "0" },
       "rate-requests": { type: "string", default: "0" },
       "rate-seconds": { type: "string", default: "1" },
-      "retry-after": { type: "string", default: "1" },
+      "rate-headers": { type: "string", default: "true" },
+      "fault-statuses": { type: "string", default: "500,502,503,504" },
+      "retry-after": { type: "string", default: "0" },
       "latency-ms": { type: "string", default: "0" },
       "token-ttl": { type: "string", default: "3600" },
       seed: { type: "string", default: "1" },
@@ -197,7 +219,9 @@ async function main(): Promise<void> {
   const serveOptions: ServeOptions = {
     rateRequests: Number(values["rate-requests"]),
     rateSeconds: Number(values["rate-seconds"]),
+    rateHeaders: values["rate-headers"] !== "false",
     faultRate: Number(values["fault-rate"]),
+    faultStatuses: values["fault-statuses"]!.split(",").map(Number),
     retryAfter: Number(values["retry-after"]),
     latencyMs: Number(values["latency-ms"]),
     tokenTtl: Number(values["token-ttl"]),

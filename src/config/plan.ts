@@ -108,8 +108,11 @@ export interface Plan {
   headers: Record<string, string>;
   auth?: AuthConfig;
   retry: RetryConfig;
-  /** Most requests in flight for the whole API, all resources together (client.concurrency); also the most resources run at once. */
-  concurrency: number;
+  /**
+   * Most requests on the wire for the whole API, all resources together (client.concurrency), a hard cap;
+   * unset, the adaptive default applies. Also bounds how many resources run at once.
+   */
+  concurrency?: number;
   /** Largest response body accepted (client.max_response_bytes). */
   maxResponseBytes: number;
   /** Proactive rate limit (client.rate_limit). */

@@ -324,8 +324,11 @@ const ClientSchema = obj({
   /** null: no client-wide paginator (each endpoint's, else `auto`), as dlt's `paginator: None`. */
   paginator: unset(PaginatorSchema),
   retry: v.optional(RetrySchema, {}),
-  /** Most requests in flight for paginators that can plan pages ahead (offset, page_number with a total). */
-  concurrency: v.optional(posInt("a positive number of requests"), 4),
+  /**
+   * Most requests on the wire, a hard cap. Unset, the limit starts at 4 and grows while answers are
+   * healthy up to 16 (DEFAULT_CONCURRENCY in http/concurrency.ts); 429s shrink it either way.
+   */
+  concurrency: v.optional(posInt("a positive number of requests")),
   rate_limit: v.optional(RateLimitSchema),
   /** Largest response body accepted, in bytes: a hostile or broken server cannot exhaust memory. */
   max_response_bytes: v.optional(posInt("a positive number of bytes"), 64 * 1024 * 1024),

@@ -17,6 +17,7 @@ import { Redactor } from "../redact.ts";
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 import { abortableSleep } from "./sleep.ts";
 import { createRateLimiter, type RateLimiter, type RateLimitOptions, type ThrottleReason } from "./rate_limit.ts";
+import type { Slot, Slots } from "./concurrency.ts";
 
 /** What to send. `url` may be absolute or relative to the client's base URL. */
 export interface HttpRequest {
@@ -135,8 +136,11 @@ export interface HttpClientOptions {
   onEvent?: (event: HttpEvent) => void;
   /** Proactive rate limit: a limiter, or options for one (a rate and/or the server's X-RateLimit-* headers). */
   rateLimit?: RateLimiter | RateLimitOptions;
-  /** Told each response's outcome, e.g. an AdaptiveConcurrency that shrinks on 429 and grows on success. */
-  adaptive?: { onSuccess(): void; onThrottle(): void };
+  /**
+   * Told each response's outcome, e.g. an AdaptiveConcurrency that shrinks on 429 and grows on
+   * success; a 429's Retry-After (in ms, when honoured) comes with it.
+   */
+  adaptive?: { onSuccess(): void; onThrottle(retryAfterMs?: number, rank?: number): void };
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
@@ -166,6 +170,12 @@ export interface RequestOptions {
    * the same budget and backoff as a 503, so one request never makes more than `max_retries + 1` attempts.
    */
   classify?: ResponseClassifier;
+  /**
+   * Where each attempt takes its slot on the wire (issue #15): acquired just before the attempt
+   * is sent, given back once its answer is read, so a request sleeping through its backoff or a
+   * Retry-After holds none. Its retries keep their place in line (the slot's `rank`).
+   */
+  slots?: Slots;
 }
 
 export interface HttpClient {
@@ -210,11 +220,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_BYTES;
   const maxRetryAfterMs = (options.maxRetryAfter ?? 300) * 1000;
   const jitter = { random: options.random ?? Math.random };
-  /** The wait before retry number `retries`: the server's Retry-After when it sent one (exact, only capped), else backoff with jitter. */
-  const retryDelay = (retries: number, headers?: Headers): number => {
-    const retryAfter = headers && policy.respect_retry_after ? parseRetryAfter(headers.get("retry-after"), now()) : undefined;
-    return retryAfter !== undefined ? Math.min(retryAfter, maxRetryAfterMs) : backoffDelay(retries, policy.backoff_factor, policy.max_delay, jitter);
+  /** The server's Retry-After in ms, when it sent one and the policy honours it (capped). */
+  const retryAfterOf = (headers: Headers): number | undefined => {
+    const retryAfter = policy.respect_retry_after ? parseRetryAfter(headers.get("retry-after"), now()) : undefined;
+    return retryAfter !== undefined ? Math.min(retryAfter, maxRetryAfterMs) : undefined;
   };
+  /** The wait before retry number `retries`: the server's Retry-After when it sent one (exact, only capped), else backoff with jitter. */
+  const retryDelay = (retries: number, headers?: Headers): number =>
+    (headers && retryAfterOf(headers)) ?? backoffDelay(retries, policy.backoff_factor, policy.max_delay, jitter);
   const limiter =
     options.rateLimit === undefined ? undefined : "acquire" in options.rateLimit ? options.rateLimit : createRateLimiter({ now, sleep, ...options.rateLimit });
 
@@ -352,8 +365,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     let attempt = 0;
     let retries = 0;
     let refreshed = false;
+    let rank: number | undefined;
     for (;;) {
       attempt++;
+      // On the wire from here until the answer is read; a retry's wait below holds no slot.
+      const wire: Slot | undefined = opts.slots ? await opts.slots.acquire(opts.signal, rank) : undefined;
+      rank = wire?.rank;
       const signals = [AbortSignal.timeout(policy.timeout * 1000)];
       if (opts.signal) signals.push(opts.signal);
       const signal = AbortSignal.any(signals);
@@ -371,6 +388,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       };
       try {
         sent = await send(req, url, auth, opts, signal, acquire);
+        // Told before this attempt's slot is given back, so a 429's pause holds the next attempt back.
+        if (sent.response.status === 429) options.adaptive?.onThrottle(retryAfterOf(sent.response.headers), wire?.rank);
+        else if (sent.response.ok) options.adaptive?.onSuccess();
         shownUrl = redactor.redact(sent.url);
         ({ data, bytes } = await readBody(sent.response._data, maxBytes, shownUrl));
       } catch (error) {
@@ -382,6 +402,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         failure = error;
       } finally {
         if (acquired) limiter?.release(sent?.response.headers, slot);
+        wire?.release();
       }
 
       if (failure !== undefined || !sent) {
@@ -412,8 +433,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
       const response = sent.response;
       const status = response.status;
-      if (status === 429) options.adaptive?.onThrottle();
-      else if (status >= 200 && status < 300) options.adaptive?.onSuccess();
       // A refused request that carried no credentials (another origin) is not helped by new ones.
       if ((status === 401 || status === 403) && auth?.refresh && !refreshed && sent.credentialed) {
         refreshed = true;

@@ -2,11 +2,18 @@
  * Walks an endpoint's pages as an async generator: fetch, select records,
  * ask the paginator for the next request. When the paginator can compute the
  * remaining requests up front (offset, page_number with a total), up to
- * `concurrency` of them are in flight at once; pages are still yielded in
+ * `concurrency` of them are on the wire at once; pages are still yielded in
  * order, so checkpoints stay correct.
+ *
+ * A slot is a request on the wire (issue #15): the walk hands the HTTP client
+ * its slots, the client holds one per attempt only while it is sent and read,
+ * and a request sleeping through a backoff or a Retry-After is replaced by the
+ * next planned one. What bounds memory is the read-ahead window, in pages and
+ * in bytes, not the number of requests.
  */
 import { ResponseError } from "../errors.ts";
 import type { HttpClient, HttpResponse } from "../http/client.ts";
+import { createSlotGate, type Slot, type Slots } from "../http/concurrency.ts";
 import { selectRecords } from "../extract/find_records.ts";
 import type { PageRequest, Paginator } from "./types.ts";
 import { bodySnippet } from "../http/client.ts";
@@ -36,9 +43,13 @@ export interface Page {
   totalPages?: number;
 }
 
-/** How many requests may be in flight; shrinks on 429, grows back on success (AIMD). */
+/**
+ * How many requests may be on the wire; shrinks on 429, grows back on success (AIMD). With
+ * `acquire` it is also where the slots come from, shared with every other walk of the run.
+ */
 export interface ConcurrencyLimit {
   readonly current: number;
+  acquire?: Slots["acquire"];
 }
 
 export interface WalkOptions {
@@ -50,7 +61,7 @@ export interface WalkOptions {
   resumeFrom?: PageRequest;
   /** Stop after this many pages. */
   maxPages?: number;
-  /** Most requests in flight when pages can be planned (default 1: sequential). */
+  /** Most requests on the wire when pages can be planned (default 1: sequential). */
   concurrency?: number | ConcurrencyLimit;
 }
 
@@ -58,13 +69,16 @@ export interface WalkOptions {
 export async function* walkPages(first: PageRequest, options: WalkOptions): AsyncGenerator<Page> {
   const { http, paginator, signal } = options;
   const limit = (): number => Math.max(1, typeof options.concurrency === "object" ? options.concurrency.current : (options.concurrency ?? 1));
+  // The run's shared slots, or this walk's own.
+  const shared = typeof options.concurrency === "object" ? options.concurrency : undefined;
+  const gate: Slots = shared?.acquire ? { acquire: (s, rank) => shared.acquire!(s, rank) } : createSlotGate({ limit });
   let request: PageRequest | undefined = options.resumeFrom ?? paginator.init(first);
   let index = 0;
   const atMax = () => options.maxPages !== undefined && index + 1 >= options.maxPages;
 
   while (request) {
     signal?.throwIfAborted();
-    const response = await http.request(request, { signal });
+    const response = await http.request(request, { signal, slots: gate });
     const records = extractRecords(response, options.dataSelector);
     const next: PageRequest | undefined = atMax() ? undefined : paginator.next(request, response, records);
     const planned = next && paginator.plan && (limit() > 1 || typeof options.concurrency === "object") ? paginator.plan(request, response, records) : undefined;
@@ -87,18 +101,50 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
     yield { index: index++, request, response, records, next: upcoming.value, totalPages: paginator.totalPages?.(response) };
     const controller = new AbortController();
     const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-    // Requests launched but not yet yielded, in order. `unsettled` of them still wait for an answer:
-    // that count is what the concurrency limit bounds, so a head request waiting out a Retry-After
-    // does not stop the others; the pages and bytes ahead bound the memory they hold.
-    const inFlight: { request: PageRequest; result: Promise<HttpResponse>; settled: boolean }[] = [];
+    // Requests launched but not yet yielded, in order. `unsettled` of them still wait for an answer,
+    // `asleep` of those between attempts (a backoff, a Retry-After): the others, on the wire or in
+    // line for a slot, are what the concurrency limit bounds, so a sleeping request is replaced by
+    // the next planned one; the pages and bytes ahead bound the memory they hold.
+    type Entry = { request: PageRequest; result: Promise<HttpResponse>; settled: boolean; asleep: boolean };
+    const inFlight: Entry[] = [];
     let unsettled = 0;
+    let asleep = 0;
     let aheadBytes = 0;
     let stopped = false;
+    /** The gate's slots, telling this walk when a request of its leaves the wire and comes back. */
+    const slotsOf = (entry: Entry): Slots => ({
+      acquire: async (s, rank) => {
+        if (entry.asleep) {
+          entry.asleep = false;
+          asleep--;
+        }
+        const held = await gate.acquire(s, rank);
+        return {
+          rank: held.rank,
+          release: () => {
+            held.release();
+            if (entry.settled || entry.asleep) return;
+            entry.asleep = true;
+            asleep++;
+            // Asleep or about to be answered: either way its place on the wire is free.
+            launch();
+          },
+        } satisfies Slot;
+      },
+    });
+    const settle = (entry: Entry) => {
+      unsettled--;
+      entry.settled = true;
+      if (entry.asleep) {
+        entry.asleep = false;
+        asleep--;
+      }
+    };
     const launch = () => {
       while (
         !stopped &&
         !upcoming.done &&
-        unsettled < limit() &&
+        unsettled - asleep < limit() &&
         (inFlight.length < limit() * REORDER_FACTOR || (inFlight.length > 0 && !inFlight[0].settled)) &&
         inFlight.length < MAX_AHEAD_PAGES &&
         aheadBytes < MAX_AHEAD_BYTES &&
@@ -106,23 +152,19 @@ export async function* walkPages(first: PageRequest, options: WalkOptions): Asyn
       ) {
         const req = upcoming.value;
         unsettled++;
-        const result = http.request(req, { signal: inner, lazy: true });
-        const entry = { request: req, result, settled: false };
+        const entry = { request: req, settled: false, asleep: false } as Entry;
+        inFlight.push(entry);
+        upcoming = queue.next();
+        entry.result = http.request(req, { signal: inner, lazy: true, slots: slotsOf(entry) });
         // Surfaced in order below; settling frees a slot for the next request right away.
-        result.then(
+        entry.result.then(
           (res) => {
-            unsettled--;
-            entry.settled = true;
+            settle(entry);
             aheadBytes += res.bytes;
             launch();
           },
-          () => {
-            unsettled--;
-            entry.settled = true;
-          },
+          () => settle(entry),
         );
-        inFlight.push(entry);
-        upcoming = queue.next();
       }
     };
     try {

@@ -11,6 +11,7 @@ import { findRecords } from "../extract/find_records.ts";
 import { Incremental } from "../extract/incremental.ts";
 import { compileProcessingSteps, processRecords } from "../extract/processing.ts";
 import { createHttpClient, type HttpClient } from "../http/client.ts";
+import { DEFAULT_CONCURRENCY } from "../http/concurrency.ts";
 import { rateLimitOptions } from "../http/rate_limit.ts";
 import { Normalizer } from "../normalize/normalizer.ts";
 import { duckdbType, type Schema } from "../normalize/types.ts";
@@ -77,9 +78,9 @@ export async function checkConfig(loaded: LoadedConfig, options: CheckOptions = 
   const firstRecord = new Map<string, Record<string, unknown>>();
   const checked = new Map<string, ResourceCheck>();
   const toCheck = plan.resources.filter((r) => needed.has(r.name));
-  // Side by side, as a run loads them: one first page each, at most client.concurrency at once, a child after its parent.
+  // Side by side, as a run loads them: one first page each, at most client.concurrency (unset: the default's start) at once, a child after its parent.
   await schedule(toCheck, {
-    limit: () => plan.concurrency,
+    limit: () => plan.concurrency ?? DEFAULT_CONCURRENCY.initial,
     after: (r) => (r.parent ? byName.get(r.parent.resource) : undefined),
     alone: (r) => !r.parallelized,
     run: async (resource) => {

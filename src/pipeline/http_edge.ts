@@ -8,11 +8,10 @@ import { resolve as resolvePath } from "node:path";
 import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
-import { createAdaptiveConcurrency, type AdaptiveConcurrency } from "../http/concurrency.ts";
+import { createAdaptiveConcurrency, DEFAULT_CONCURRENCY, type AdaptiveConcurrency } from "../http/concurrency.ts";
 import { rateLimitOptions } from "../http/rate_limit.ts";
 import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import type { Redactor } from "../redact.ts";
-import { requestBudget } from "./budget.ts";
 import type { PipelineEvent, RunOptions } from "./types.ts";
 
 export interface RunHttp {
@@ -72,7 +71,10 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     else if (e.type === "credentials_withheld") emit({ type: "warning", message: withheldMessage(e, resource) });
     else emit({ type: "auth_refresh", resource, url: e.url });
   };
-  const adaptive = createAdaptiveConcurrency({ max: options.concurrency ?? plan.concurrency });
+  // A configured concurrency is where the limit starts and a hard cap; without one it starts at the
+  // seed's 4 and grows to 16 while the API answers well (issue #15). Either way a 429 halves it.
+  const explicit = options.concurrency ?? plan.concurrency;
+  const adaptive = createAdaptiveConcurrency({ ...(explicit !== undefined ? { max: explicit } : DEFAULT_CONCURRENCY), sleep: sleepImpl, now: options.now });
   const baseHttp = createHttpClient({
     baseUrl: plan.baseUrl,
     trustedOrigins: trustedOrigins(loaded, toFetch),
@@ -95,10 +97,11 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
       return baseHttp.request(req, opts);
     },
   };
-  // client.concurrency is the API's budget, not each resource's: resources side by side share it. Token
-  // requests (made by the authenticators through `counting`, inside a resource's request) are outside it,
-  // or a full budget of requests waiting for a token would wait for ever.
-  const budget = requestBudget(() => adaptive.current);
+  // client.concurrency is the API's budget, not each resource's: every walk of every resource takes its
+  // slots from the one `adaptive` gate, one per attempt on the wire (issue #15), so resources side by side
+  // share it and a request sleeping through a backoff holds none. Token requests (made by the
+  // authenticators through `counting`, inside a resource's request) take no slot, or a full gate of
+  // requests waiting for a token would wait for ever.
   const clientAuth = plan.auth ? createAuthenticator(plan.auth, { http: counting, redactor, now: options.now }) : undefined;
   const forResource = (r: ResourcePlan): HttpClient => {
     const auth = r.endpoint.auth ? createAuthenticator(r.endpoint.auth, { http: counting, redactor, now: options.now }) : clientAuth;
@@ -106,7 +109,7 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     const own = r.endpoint.auth ? originOf(r.endpoint.path) : undefined;
     const trustedHere = own ? [own] : undefined;
     const send: HttpClient["request"] = (req, opts) => counting.request(req, { ...opts, auth: opts?.auth === null ? null : auth, trustedOrigins: trustedHere });
-    return { request: (req, opts) => requestedFor.run(r.name, () => budget(() => send(req, opts), opts?.signal)) };
+    return { request: (req, opts) => requestedFor.run(r.name, () => send(req, opts)) };
   };
   return Object.assign(edge, { forResource, adaptive, sleep: sleepImpl, recording, recorder });
 }

@@ -116,7 +116,7 @@ export interface RunOptions {
   now?: () => number;
   /** The retry backoff's jitter source, in [0, 1) (default `Math.random`); `() => 0` waits the documented backoff exactly. */
   random?: () => number;
-  /** Most requests in flight per resource (default: the config's client.concurrency, 4). */
+  /** Most requests on the wire, a hard cap (default: the config's client.concurrency; unset, from 4 growing to 16). */
   concurrency?: number;
   /** Folder relative paths are resolved against (default: the working directory). */
   cwd?: string;

@@ -113,3 +113,89 @@ test("without a page waiting for its answer, only 4× the concurrency pages are 
     await api.close();
   }
 });
+
+test("while a page sleeps through its backoff, the pages after it keep `concurrency` requests on the wire", async () => {
+  // While page 2 sleeps, the server holds each request until a second one is open (or 300 ms pass,
+  // so a client that sends one at a time is still answered), and notes how many were open at once.
+  let sleeping = false;
+  let answeredWhileSleeping = 0;
+  let mostOpenWhileSleeping = 0;
+  let held: (() => void)[] = [];
+  let fallback: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(fallback);
+    const now = held;
+    held = [];
+    for (const answer of now) answer();
+  };
+  const api = await offsetApi(600, (offset, res, seen) => {
+    if (offset === 10 && seen === 1) {
+      res.writeHead(503).end();
+      return true;
+    }
+    if (!sleeping) return false;
+    held.push(() => {
+      answeredWhileSleeping++;
+      const items = Array.from({ length: LIMIT }, (_, i) => ({ id: offset + i }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items, total: 600 }));
+    });
+    mostOpenWhileSleeping = Math.max(mostOpenWhileSleeping, held.length);
+    if (held.length >= 2) flush();
+    else fallback ??= setTimeout(() => ((fallback = undefined), flush()), 300);
+    return true;
+  });
+  // The backoff ends once 10 requests were answered during it (or after 5 s).
+  const sleep = async (_ms: number) => {
+    sleeping = true;
+    const until = Date.now() + 5000;
+    while (Date.now() < until && answeredWhileSleeping < 10) await new Promise((r) => setTimeout(r, 20));
+    sleeping = false;
+    flush();
+  };
+  try {
+    const http = createHttpClient({ baseUrl: api.url, retry, sleep });
+    const ids: number[] = [];
+    for await (const page of walkPages({ method: "GET", url: "/items", params: {} }, { http, paginator: paginator(), dataSelector: "items", concurrency: 2 })) {
+      for (const r of page.records as { id: number }[]) ids.push(r.id);
+    }
+    // The sleeping page used to hold one of the 2 slots, leaving one request on the wire.
+    assert.equal(mostOpenWhileSleeping, 2, "requests open at once while page 2 slept");
+    assert.deepEqual(ids, Array.from({ length: 600 }, (_, i) => i));
+  } finally {
+    clearTimeout(fallback);
+    await api.close();
+  }
+});
+
+test("however long a page sleeps, no more than 1,024 pages are fetched ahead of it", async () => {
+  const api = await offsetApi(12_000, (offset, res, seen) => {
+    if (offset !== 10 || seen > 1) return false;
+    res.writeHead(503).end();
+    return true;
+  });
+  let seenWhileWaiting = -1;
+  // The backoff ends once no more requests come (or after 20 s).
+  const sleep = async (_ms: number) => {
+    const until = Date.now() + 20_000;
+    let last = -1;
+    while (Date.now() < until && api.requests.length !== last) {
+      last = api.requests.length;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    seenWhileWaiting = api.requests.length;
+  };
+  try {
+    const http = createHttpClient({ baseUrl: api.url, retry, sleep });
+    let pages = 0;
+    let next = 0;
+    for await (const page of walkPages({ method: "GET", url: "/items", params: {} }, { http, paginator: paginator(), dataSelector: "items", concurrency: 8 })) {
+      pages++;
+      for (const r of page.records as { id: number }[]) assert.equal(r.id, next++);
+    }
+    assert.equal(pages, 1200);
+    // The first page, then the sleeping page and the window past it: 1,024 pages in all.
+    assert.ok(seenWhileWaiting > 1000 && seenWhileWaiting <= 1 + 1024, `requests made while page 2 slept: ${seenWhileWaiting}`);
+  } finally {
+    await api.close();
+  }
+});

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
+import { runHttp } from "../../src/pipeline/http_edge.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
+import { Redactor } from "../../src/redact.ts";
 import { chatApi, queryDb, recordingSleep, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
 
 const seed = (url: string) => prepareConfig(seedConfig(url), { env: SEED_ENV, cwd: "/nonexistent" });
@@ -93,4 +95,19 @@ test("a run whose config changed since the failure starts over instead of resumi
     await api.close();
     tmp.cleanup();
   }
+});
+
+test("without client.concurrency the limit starts at 4 and may grow to 16; a configured one is where it starts and a hard cap", () => {
+  const limitOf = (config: Record<string, unknown>, concurrency?: number) => {
+    const loaded = prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" });
+    const edge = runHttp(loaded, [], { database: ":memory:", concurrency }, { pipelineName: "chat", redactor: new Redactor(), emit: () => {} });
+    const start = edge.adaptive.current;
+    for (let i = 0; i < 1000; i++) edge.adaptive.onSuccess();
+    return [start, edge.adaptive.current];
+  };
+  const config = seedConfig("http://127.0.0.1:9") as { client: Record<string, unknown> };
+  assert.deepEqual(limitOf(config), [4, 16]);
+  assert.deepEqual(limitOf({ ...config, client: { ...config.client, concurrency: 8 } }), [8, 8]);
+  assert.deepEqual(limitOf({ ...config, client: { ...config.client, concurrency: 32 } }), [32, 32]);
+  assert.deepEqual(limitOf(config, 2), [2, 2], "the run option caps it too");
 });

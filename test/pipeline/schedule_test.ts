@@ -1,10 +1,9 @@
 /**
- * The scheduler and the request budget on their own: which item runs when,
- * what a failure does to the others, and a waiting request that gives up.
+ * The scheduler on its own: which item runs when and what a failure does to
+ * the others. (The request budget is the slot gate, tested in test/http/concurrency_test.ts.)
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { requestBudget } from "../../src/pipeline/budget.ts";
 import { schedule } from "../../src/pipeline/schedule.ts";
 
 /** A promise and the functions that settle it. */
@@ -71,22 +70,4 @@ test("children wait for their parent, one that runs alone waits for the others a
   assert.deepEqual(log.slice(7), ["-solo", "+y"]);
   gates.get("y")!.resolve();
   await run;
-});
-
-test("the budget holds requests to the limit, first come first served, and a waiting request can give up", async () => {
-  const budget = requestBudget(() => 2);
-  const answers = [deferred(), deferred(), deferred(), deferred()];
-  const started: number[] = [];
-  const stop = new AbortController();
-  const requests = answers.map((d, i) => budget(() => (started.push(i), d.promise), i === 2 ? stop.signal : undefined));
-  await tick();
-  assert.deepEqual(started, [0, 1]);
-  stop.abort(new Error("gave up"));
-  await assert.rejects(requests[2], /gave up/);
-  answers[1].resolve();
-  await tick();
-  assert.deepEqual(started, [0, 1, 3], "the request that gave up never ran; the next in line took its turn");
-  answers[0].resolve();
-  answers[3].resolve();
-  await Promise.all([requests[0], requests[1], requests[3]]);
 });

@@ -27,8 +27,16 @@ const NOW = Date.parse("2026-01-01T00:00:00Z");
  * before the answer (Node's does not), so there a drop reaches restduck only when both sends drop.
  */
 const SENDS_PER_ATTEMPT = "Bun" in globalThis || "Deno" in globalThis ? 2 : 1;
-/** The request numbers of `attempts` restduck attempts at page 3, each dropped on every send. */
-const dropsFromRequest3 = (attempts: number) => Array.from({ length: attempts * SENDS_PER_ATTEMPT }, (_, i) => ({ nth: 3 + i, kind: "reset" as const }));
+/**
+ * A fault for the next request for page `page` (1-based), whichever request of the run that is: a
+ * page waiting out its backoff holds no slot (issue #15), so the next page goes meanwhile and
+ * request numbers no longer name pages once one is retried.
+ */
+const onPage = (page: number, fault: Omit<Fault, "nth" | "match">): Fault => ({ ...fault, match: ({ query }) => query.get("offset") === String((page - 1) * LIMIT) });
+/** The same fault for the first `times` requests for page `page`. */
+const onPageTimes = (page: number, times: number, fault: Omit<Fault, "nth" | "match">): Fault[] => Array.from({ length: times }, () => onPage(page, fault));
+/** `attempts` restduck attempts at page 3, each dropped on every send. */
+const dropsFromRequest3 = (attempts: number) => onPageTimes(3, attempts * SENDS_PER_ATTEMPT, { kind: "reset" });
 
 function faultConfig(url: string, retry: Record<string, unknown> = {}): Record<string, unknown> {
   const config = seedConfig(url) as {
@@ -118,23 +126,24 @@ describe("the fault matrix", { concurrency: 4 }, () => {
   }
 
   test("a 429 without Retry-After waits the computed backoff, then succeeds", async () => {
-    assertRecovered(await runWith({ faults: [{ nth: 2, status: 429 }, { nth: 3, status: 429 }] }), [2000, 4000]);
+    assertRecovered(await runWith({ faults: onPageTimes(2, 2, { status: 429 }) }), [2000, 4000]);
   });
 
+  // The refused page waits, and so does the next page, held at the gate: a 429's Retry-After pauses every request.
   test("a 429 with Retry-After in seconds waits exactly that long", async () => {
-    assertRecovered(await runWith({ faults: [{ nth: 2, status: 429, retryAfter: 7 }] }), [7000]);
+    assertRecovered(await runWith({ faults: [onPage(2, { status: 429, retryAfter: 7 })] }), [7000, 7000]);
   });
 
   test("a 429 with Retry-After as an HTTP date waits until that date", async () => {
     const date = new Date(NOW + 11_000).toUTCString();
-    assertRecovered(await runWith({ faults: [{ nth: 2, status: 429, retryAfter: date }] }), [11_000]);
+    assertRecovered(await runWith({ faults: [onPage(2, { status: 429, retryAfter: date })] }), [11_000, 11_000]);
   });
 
   test("a Retry-After longer than max_delay still caps at the client's Retry-After limit, never hangs for hours", async () => {
-    const o = await runWith({ faults: [{ nth: 2, status: 429, retryAfter: 86_400 }] });
+    const o = await runWith({ faults: [onPage(2, { status: 429, retryAfter: 86_400 })] });
     assertRecovered(o);
-    assert.equal(o.waits.length, 1);
-    assert.ok(o.waits[0] <= 300_000, `waited ${o.waits[0]} ms`);
+    assert.equal(o.waits.length, 2);
+    assert.ok(o.waits.every((w) => w <= 300_000), `waited ${o.waits.join(", ")} ms`);
   });
 
   test("a dropped connection is retried and the run loads every row", async () => {
@@ -170,7 +179,7 @@ describe("the fault matrix", { concurrency: 4 }, () => {
 
   for (const status of [429, 500, 502, 503, 504]) {
     test(`a ${status} on every attempt fails after 4 attempts naming resource, URL, status and attempts`, async () => {
-      const o = await runWith({ faults: [3, 4, 5, 6].map((nth) => ({ nth, status })) });
+      const o = await runWith({ faults: onPageTimes(3, 4, { status }) });
       assertFailedOnPage3(o, { status, attempts: 4, message: new RegExp(`${status}`) });
       assert.deepEqual(o.waits, [2000, 4000, 8000], "backoff 2, 4, 8 s between the attempts");
     });
@@ -182,12 +191,12 @@ describe("the fault matrix", { concurrency: 4 }, () => {
   });
 
   test("a server slower than the timeout on every attempt fails naming the timeout", async () => {
-    const o = await runWith({ retry: { timeout: 0.2, max_retries: 1 }, faults: [3, 4].map((nth) => ({ nth, kind: "slow" as const, delayMs: 1000 })) });
+    const o = await runWith({ retry: { timeout: 0.2, max_retries: 1 }, faults: onPageTimes(3, 2, { kind: "slow", delayMs: 1000 }) });
     assertFailedOnPage3(o, { attempts: 2, message: /no response within 0\.2 s/ });
   });
 
   test("a 401 that survives the token refresh fails with a credentials hint", async () => {
-    const o = await runWith({ faults: [{ nth: 3, status: 401 }, { nth: 4, status: 401 }] });
+    const o = await runWith({ faults: onPageTimes(3, 2, { status: 401 }) });
     assertFailedOnPage3(o, { status: 401, message: /401/ });
     assert.match(o.error!.hint!, /credentials/);
     assert.equal(o.api.tokensIssued, 2, "refreshed exactly once");
@@ -229,7 +238,7 @@ describe("the fault matrix", { concurrency: 4 }, () => {
 // --------------------------------------------------------------------------- through the CLI
 
 test("a failed run exits 1 with the error and hint on stderr, no stack trace, and the next run resumes to every row", async () => {
-  const api = await chatApi({ messages: MESSAGES, faults: [3, 4].map((nth) => ({ nth, status: 502 })) });
+  const api = await chatApi({ messages: MESSAGES, faults: onPageTimes(3, 2, { status: 502 }) });
   const tmp = tempDir("restduck-faults-");
   try {
     const config = writeConfig(tmp.dir, faultConfig(api.url, { max_retries: 1, backoff_factor: 0 }));
