@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { createHttpClient, type HttpEvent } from "../../src/http/client.ts";
 import { HttpError, ResponseError } from "../../src/errors.ts";
 import { Redactor } from "../../src/redact.ts";
-import { recordingSleep } from "../helpers/index.ts";
+import { recordingSleep, testEnv } from "../helpers/index.ts";
 
 const policy = { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true };
 
@@ -162,19 +162,13 @@ test("client.max_response_bytes from a config caps what a run reads", async () =
   const { prepareConfig } = await import("../../src/config/index.ts");
   const { runPipeline } = await import("../../src/pipeline/run.ts");
   const { chatApi, SEED_ENV, seedConfig, tempDir } = await import("../helpers/index.ts");
-  const api = await chatApi({ messages: 50 });
-  const tmp = tempDir();
-  try {
-    const config = seedConfig(api.url) as { client: Record<string, unknown> };
-    config.client.max_response_bytes = 2000;
-    await assert.rejects(
-      runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" }), { database: `${tmp.dir}/c.duckdb` }),
-      /larger than 2000 bytes/,
-    );
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 50 } });
+  const config = seedConfig(env.chat.url) as { client: Record<string, unknown> };
+  config.client.max_response_bytes = 2000;
+  await assert.rejects(
+    runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" }), { database: `${env.dir}/c.duckdb` }),
+    /larger than 2000 bytes/,
+  );
 });
 
 test("a redirect loop stops after 10 hops with an error naming the URL", async () => {

@@ -11,7 +11,7 @@ import { Loader } from "../../src/load/loader.ts";
 import { Normalizer } from "../../src/normalize/normalizer.ts";
 import type { Schema } from "../../src/normalize/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
 import { fixtureConfig, LAYOUT_SQL, startFixtureApi } from "./fixture_api.ts";
 
 async function loadFixture(items: unknown[] | string, resource: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
@@ -126,17 +126,11 @@ test("columns hints set data_type, nullable and precision, and create hinted col
 });
 
 test("a nullable: false hint fails the run on a record without the value, naming resource and column", async () => {
-  const api = await startFixtureApi({ things: [{ id: 1, must: 1 }, { id: 2 }] });
-  const tmp = tempDir();
-  try {
-    await assert.rejects(
-      runPipeline(fixtureConfig(api.url, { things: { columns: { must: { data_type: "bigint", nullable: false } } } }), { database: join(tmp.dir, "n.duckdb") }),
-      /resource things .*non-nullable column must is missing/,
-    );
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ api: { pages: { things: [{ id: 1, must: 1 }, { id: 2 }] } } });
+  await assert.rejects(
+    env.run(fixtureConfig(env.api.url, { things: { columns: { must: { data_type: "bigint", nullable: false } } } })),
+    /resource things .*non-nullable column must is missing/,
+  );
 });
 
 test("big integers, wei and decimal strings, bytes and bigints inside JSON load exactly", async () => {
@@ -200,48 +194,35 @@ test(
 );
 
 test("max_table_nesting from the config keeps deeper values as JSON: source level 1, resource level 0", async () => {
-  const api = await chatApi({ messages: 40 });
-  const tmp = tempDir();
-  try {
-    const one = join(tmp.dir, "one.duckdb");
-    await runPipeline(prepareConfig({ ...seedConfig(api.url), max_table_nesting: 1 }, { env: SEED_ENV, cwd: "/" }), { database: one, pipelineName: "chat" });
-    const layout1 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(one, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
-    assert.deepEqual(Object.keys(layout1), ["chat_messages", "chat_messages__attachments", "chat_messages__reactions"]);
-    assert.deepEqual(layout1.chat_messages__reactions.slice(0, 2), ["emoji VARCHAR", "users JSON"]);
-    const withUsers = api.messages.find((m) => m.reactions.length > 0)!;
-    const [users] = await queryDb(one, `select users::varchar as users from chat_messages__reactions where chat_messages_id = ${withUsers.id} and reactions_idx = 0`);
-    assert.deepEqual(users, { users: JSON.stringify(withUsers.reactions[0].users) });
+  await using env = await testEnv({ chat: { messages: 40 } });
+  const one = env.path("one.duckdb");
+  await runPipeline(prepareConfig({ ...seedConfig(env.chat.url), max_table_nesting: 1 }, { env: SEED_ENV, cwd: "/" }), { database: one, pipelineName: "chat" });
+  const layout1 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(one, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
+  assert.deepEqual(Object.keys(layout1), ["chat_messages", "chat_messages__attachments", "chat_messages__reactions"]);
+  assert.deepEqual(layout1.chat_messages__reactions.slice(0, 2), ["emoji VARCHAR", "users JSON"]);
+  const withUsers = env.chat.messages.find((m) => m.reactions.length > 0)!;
+  const [users] = await queryDb(one, `select users::varchar as users from chat_messages__reactions where chat_messages_id = ${withUsers.id} and reactions_idx = 0`);
+  assert.deepEqual(users, { users: JSON.stringify(withUsers.reactions[0].users) });
 
-    const zero = join(tmp.dir, "zero.duckdb");
-    const config = seedConfig(api.url) as { resources: Record<string, unknown>[] };
-    config.resources[0].max_table_nesting = 0;
-    await runPipeline(prepareConfig({ ...config, max_table_nesting: 5 }, { env: SEED_ENV, cwd: "/" }), { database: zero, pipelineName: "chat" });
-    const layout0 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(zero, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
-    assert.deepEqual(Object.keys(layout0), ["chat_messages"]);
-    for (const col of ["attachments JSON", "reactions JSON", "thread JSON"]) assert.ok(layout0.chat_messages.includes(col), `${col} in ${layout0.chat_messages}`);
-    const [n] = await queryDb(zero, "select sum(json_array_length(reactions))::int as n from chat_messages");
-    assert.deepEqual(n, { n: api.messages.reduce((s, m) => s + m.reactions.length, 0) });
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  const zero = env.path("zero.duckdb");
+  const config = seedConfig(env.chat.url) as { resources: Record<string, unknown>[] };
+  config.resources[0].max_table_nesting = 0;
+  await runPipeline(prepareConfig({ ...config, max_table_nesting: 5 }, { env: SEED_ENV, cwd: "/" }), { database: zero, pipelineName: "chat" });
+  const layout0 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(zero, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
+  assert.deepEqual(Object.keys(layout0), ["chat_messages"]);
+  for (const col of ["attachments JSON", "reactions JSON", "thread JSON"]) assert.ok(layout0.chat_messages.includes(col), `${col} in ${layout0.chat_messages}`);
+  const [n] = await queryDb(zero, "select sum(json_array_length(reactions))::int as n from chat_messages");
+  assert.deepEqual(n, { n: env.chat.messages.reduce((s, m) => s + m.reactions.length, 0) });
 });
 
 test("a json hint keeps a list whole instead of making a nested table", async () => {
-  const api = await chatApi({ messages: 20 });
-  const tmp = tempDir();
-  try {
-    const db = join(tmp.dir, "hint.duckdb");
-    const config = seedConfig(api.url) as { resources: Record<string, unknown>[] };
-    config.resources[0].columns = { reactions: { data_type: "json" } };
-    await runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/" }), { database: db, pipelineName: "chat" });
-    const layout = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(db, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
-    assert.deepEqual(Object.keys(layout), ["chat_messages", "chat_messages__attachments"]);
-    assert.equal(layout.chat_messages[0], "reactions JSON");
-    const emoji = await queryDb(db, "select reactions->>'$[0].emoji' as e from chat_messages where id = 1");
-    assert.deepEqual(emoji, [{ e: api.messages[0].reactions[0]?.emoji ?? null }]);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 20 } });
+  const config = seedConfig(env.chat.url) as { resources: Record<string, unknown>[] };
+  config.resources[0].columns = { reactions: { data_type: "json" } };
+  await env.run(prepareConfig(config, { env: SEED_ENV, cwd: "/" }), { pipelineName: "chat" });
+  const layout = Object.fromEntries((await env.query<{ table_name: string; columns: string[] }>(LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
+  assert.deepEqual(Object.keys(layout), ["chat_messages", "chat_messages__attachments"]);
+  assert.equal(layout.chat_messages[0], "reactions JSON");
+  const emoji = await env.query("select reactions->>'$[0].emoji' as e from chat_messages where id = 1");
+  assert.deepEqual(emoji, [{ e: env.chat.messages[0].reactions[0]?.emoji ?? null }]);
 });

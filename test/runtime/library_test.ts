@@ -4,10 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { ConfigError, InterruptedError, pipeline, restApiSource, SecretError, secret, type PipelineEvent, type SourceConfig } from "../../src/index.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const SECRETS = { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET };
@@ -43,29 +42,23 @@ test(`a pipeline loads the seed source and queries it back as plain objects (${r
 });
 
 test("a config file source is read at run time and finds its secrets in .dlt/secrets.toml", async () => {
-  const api = await chatApi({ messages: 40 });
-  const tmp = tempDir();
+  await using env = await testEnv({ chat: { messages: 40 } });
+  writeFileSync(env.path("Team Chat.json"), JSON.stringify(seedConfig(env.chat.url)));
+  mkdirSync(env.path(".dlt"));
+  writeFileSync(env.path(".dlt", "secrets.toml"), `[sources]\nclient_id = "${SEED_ENV.CLIENT_ID}"\nclient_secret = "${SEED_ENV.CLIENT_SECRET}"\n`);
+  const source = restApiSource("Team Chat.json", { cwd: env.dir });
+  assert.equal(source.path, env.path("Team Chat.json"));
+  assert.deepEqual(source.resources, []);
+  const p = pipeline({ database: "chat.duckdb", cwd: env.dir, env: {} });
   try {
-    writeFileSync(join(tmp.dir, "Team Chat.json"), JSON.stringify(seedConfig(api.url)));
-    mkdirSync(join(tmp.dir, ".dlt"));
-    writeFileSync(join(tmp.dir, ".dlt", "secrets.toml"), `[sources]\nclient_id = "${SEED_ENV.CLIENT_ID}"\nclient_secret = "${SEED_ENV.CLIENT_SECRET}"\n`);
-    const source = restApiSource("Team Chat.json", { cwd: tmp.dir });
-    assert.equal(source.path, join(tmp.dir, "Team Chat.json"));
-    assert.deepEqual(source.resources, []);
-    const p = pipeline({ database: "chat.duckdb", cwd: tmp.dir, env: {} });
-    try {
-      const summary = await p.run(source);
-      assert.equal(summary.pipeline, "team_chat");
-      assert.equal(summary.resources[0].rows, 40);
-    } finally {
-      await p[Symbol.asyncDispose]();
-    }
-    // Disposed: the file is free for another reader.
-    assert.deepEqual(await queryDb(join(tmp.dir, "chat.duckdb"), "select count(*)::int as n from chat_messages"), [{ n: 40 }]);
+    const summary = await p.run(source);
+    assert.equal(summary.pipeline, "team_chat");
+    assert.equal(summary.resources[0].rows, 40);
   } finally {
-    await api.close();
-    tmp.cleanup();
+    await p[Symbol.asyncDispose]();
   }
+  // Disposed: the file is free for another reader.
+  assert.deepEqual(await queryDb(env.path("chat.duckdb"), "select count(*)::int as n from chat_messages"), [{ n: 40 }]);
 });
 
 test("restApiSource rejects an invalid config object at once, naming the path, with secret() refs allowed", () => {
