@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { runCli, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 test("--help lists the commands and the exit codes", async () => {
   const res = await runCli(["--help"], { cwd: "/" });
@@ -30,8 +30,8 @@ test("an unknown command or flag is a usage error with exit code 2", async () =>
 
 test("run, then query in every format, with data on stdout and progress on stderr", async () => {
   await using env = await testEnv({ chat: { messages: 120 } });
-  writeConfig(env.dir, seedConfig(env.chat.url));
-  const res = await runCli(["run", "chat.json", "--db", "chat.duckdb"], { cwd: env.dir, env: SEED_ENV });
+  env.config(seedConfig(env.chat.url));
+  const res = await env.cli(["run", "chat.json", "--db", "chat.duckdb"]);
   assert.equal(res.code, 0, res.stderr);
   assert.equal(res.stdout, "");
   assert.match(res.stderr, /✓ chat_messages: 120 rows from 2 pages/);
@@ -56,18 +56,18 @@ test("a bad config exits 2, names the path, and creates no database file", async
   await using env = await testEnv();
   const c = seedConfig("http://127.0.0.1:9") as any;
   c.resources[0].endpoint.paginator.limit = "100";
-  writeConfig(env.dir, c);
-  const res = await runCli(["run", "chat.json", "--db", "x.duckdb"], { cwd: env.dir, env: SEED_ENV });
+  env.config(c);
+  const res = await env.cli(["run", "chat.json", "--db", "x.duckdb"], { env: SEED_ENV });
   assert.equal(res.code, 2);
   assert.match(res.stderr, /resources\[0\]\.endpoint\.paginator\.limit: expected a positive integer, got "100"/);
   assert.throws(() => readFileSync(env.path("x.duckdb")), /ENOENT/);
-  const v = await runCli(["validate", "chat.json"], { cwd: env.dir, env: SEED_ENV });
+  const v = await env.cli(["validate", "chat.json"], { env: SEED_ENV });
   assert.equal(v.code, 2);
 });
 
 test("a missing secret exits 2 and names the environment variable", async () => {
   await using env = await testEnv();
-  writeConfig(env.dir, seedConfig("http://127.0.0.1:9"));
+  env.config(seedConfig("http://127.0.0.1:9"));
   const res = await runCli(["run", "chat.json"], { cwd: env.dir, env: { CLIENT_ID: "x" } });
   assert.equal(res.code, 2);
   assert.match(res.stderr, /Missing secret "client_secret" \(environment variable CLIENT_SECRET\); looked in: environment, \.dlt\/secrets\.toml \(not found\)/);
@@ -75,17 +75,17 @@ test("a missing secret exits 2 and names the environment variable", async () => 
 
 test("no secret or token appears in any output, even verbose, JSON or failing", async () => {
   await using env = await testEnv({ chat: { messages: 150, faults: [{ nth: 2, status: 429, retryAfter: 0 }] } });
-  writeConfig(env.dir, seedConfig(env.chat.url));
+  env.config(seedConfig(env.chat.url));
   const outputs: string[] = [];
   for (const flags of [[], ["--verbose"], ["--json"]]) {
-    const res = await runCli(["run", "chat.json", "--db", "c.duckdb", ...flags], { cwd: env.dir, env: SEED_ENV });
+    const res = await env.cli(["run", "chat.json", "--db", "c.duckdb", ...flags]);
     assert.equal(res.code, 0, res.stderr);
     outputs.push(res.stdout, res.stderr);
   }
   const wrong = await runCli(["run", "chat.json", "--db", "c.duckdb", "--verbose"], { cwd: env.dir, env: { ...SEED_ENV, CLIENT_SECRET: "Wrong-Secret-777" } });
   assert.equal(wrong.code, 1);
   outputs.push(wrong.stdout, wrong.stderr);
-  const v = await runCli(["validate", "chat.json", "--json"], { cwd: env.dir, env: SEED_ENV });
+  const v = await env.cli(["validate", "chat.json", "--json"]);
   outputs.push(v.stdout, v.stderr);
   const tokens = env.chat.requests.map((r) => r.authorization?.replace(/^Bearer /, "")).filter((t): t is string => Boolean(t));
   assert.ok(tokens.length > 0);
@@ -97,8 +97,8 @@ test("no secret or token appears in any output, even verbose, JSON or failing", 
 
 test("--json emits one JSON event per line on stdout", async () => {
   await using env = await testEnv({ chat: { messages: 50 } });
-  writeConfig(env.dir, seedConfig(env.chat.url));
-  const res = await runCli(["run", "chat.json", "--db", "c.duckdb", "--json"], { cwd: env.dir, env: SEED_ENV });
+  env.config(seedConfig(env.chat.url));
+  const res = await env.cli(["run", "chat.json", "--db", "c.duckdb", "--json"]);
   assert.equal(res.code, 0, res.stderr);
   const events = res.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
   assert.equal(events[0].type, "run_started");

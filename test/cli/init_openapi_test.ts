@@ -31,7 +31,7 @@ test("init --openapi writes nothing and exits 1 when the config it made would fa
     paths: { "/reports": { get: list("reports") }, "/reports/{id}}/rows": { get: list("rows") } },
   };
   writeFileSync(env.path("reports.json"), JSON.stringify(spec));
-  const res = await runCli(["init", "--openapi", "reports.json", "reports.yaml"], { cwd: env.dir });
+  const res = await env.cli(["init", "--openapi", "reports.json", "reports.yaml"]);
   assert.equal(res.code, 1, res.stdout);
   assert.match(res.stderr, /error: init --openapi made a config from reports\.json that does not pass validation, so nothing was written:\n  resources\[1\]/);
   assert.match(res.stderr, /hint: leave the endpoints named above out with --include/);
@@ -42,7 +42,7 @@ test("init --openapi writes nothing and exits 1 when the config it made would fa
 test("init --openapi on the whole Twilio Conversations document binds a service user's conversations to one parent and validates", async () => {
   await using env = await testEnv();
   writeFileSync(env.path("conversations.json"), gunzipSync(readFileSync(join(CORPUS, "twilio_conversations.json.gz"))));
-  const res = await runCli(["init", "--openapi", "conversations.json", "twilio.yaml", "--json"], { cwd: env.dir });
+  const res = await env.cli(["init", "--openapi", "conversations.json", "twilio.yaml", "--json"]);
   assert.equal(res.code, 0, res.stderr);
   const summary = JSON.parse(res.stdout) as { valid: boolean; resources: { name: string; path: string }[] };
   assert.equal(summary.valid, true);

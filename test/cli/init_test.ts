@@ -13,7 +13,7 @@ const FIXTURES = join(import.meta.dirname, "..", "fixtures", "openapi");
 
 test("init writes a starter config and a .dlt/secrets.toml template, and the config validates once secrets are set", async () => {
   await using env = await testEnv();
-  const res = await runCli(["init", "chat.yaml"], { cwd: env.dir });
+  const res = await env.cli(["init", "chat.yaml"]);
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /✓ wrote chat\.yaml: 1 resource\n  chat_messages: GET \/v1\/messages, paginator offset/);
   assert.match(res.stdout, /wrote \.dlt\/secrets\.toml with client_id, client_secret to fill in \(or set CLIENT_ID, CLIENT_SECRET\)/);
@@ -26,7 +26,7 @@ test("init writes a starter config and a .dlt/secrets.toml template, and the con
   const missing = await runCli(["validate", "chat.yaml"], { cwd: env.dir, env: {} });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /Missing secrets? "client_id" \(environment variable CLIENT_ID\)/);
-  const ok = await runCli(["validate", "chat.yaml"], { cwd: env.dir, env: SEED_ENV });
+  const ok = await env.cli(["validate", "chat.yaml"], { env: SEED_ENV });
   assert.equal(ok.code, 0, ok.stderr);
 });
 
@@ -35,23 +35,23 @@ test("init never overwrites a config without --force, and never touches an exist
   writeFileSync(env.path("restduck.yaml"), "mine\n");
   mkdirSync(env.path(".dlt"));
   writeFileSync(env.path(".dlt", "secrets.toml"), 'client_id = "kept"\n');
-  const refused = await runCli(["init"], { cwd: env.dir });
+  const refused = await env.cli(["init"]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /error: restduck\.yaml already exists; init does not overwrite it\nhint: pick another file name, or add --force to replace it/);
   assert.equal(readFileSync(env.path("restduck.yaml"), "utf8"), "mine\n");
-  const forced = await runCli(["init", "--force"], { cwd: env.dir });
+  const forced = await env.cli(["init", "--force"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(readFileSync(env.path("restduck.yaml"), "utf8"), /chat_messages/);
   assert.match(forced.stdout, /\.dlt\/secrets\.toml exists and was left alone; it \(or the environment\) needs: client_id, client_secret/);
   assert.equal(readFileSync(env.path(".dlt", "secrets.toml"), "utf8"), 'client_id = "kept"\n');
-  const badName = await runCli(["init", "chat.toml"], { cwd: env.dir });
+  const badName = await env.cli(["init", "chat.toml"]);
   assert.equal(badName.code, 2);
   assert.match(badName.stderr, /init writes \.yaml, \.yml or \.json/);
 });
 
 test("init writes .dlt/secrets.toml readable by its owner only, in a .dlt folder only its owner can open", async () => {
   await using env = await testEnv();
-  const res = await runCli(["init", "chat.yaml"], { cwd: env.dir });
+  const res = await env.cli(["init", "chat.yaml"]);
   assert.equal(res.code, 0, res.stderr);
   assert.equal(statSync(env.path(".dlt", "secrets.toml")).mode & 0o777, 0o600);
   assert.equal(statSync(env.path(".dlt")).mode & 0o777, 0o700);
@@ -60,7 +60,7 @@ test("init writes .dlt/secrets.toml readable by its owner only, in a .dlt folder
 test("init leaves an existing .dlt folder's mode alone and still writes the secrets file 0600", async () => {
   await using env = await testEnv();
   mkdirSync(env.path(".dlt"), { mode: 0o755 });
-  const res = await runCli(["init", "chat.yaml"], { cwd: env.dir });
+  const res = await env.cli(["init", "chat.yaml"]);
   assert.equal(res.code, 0, res.stderr);
   assert.equal(statSync(env.path(".dlt")).mode & 0o777, 0o755);
   assert.equal(statSync(env.path(".dlt", "secrets.toml")).mode & 0o777, 0o600);
@@ -72,7 +72,7 @@ test("init never writes its secrets template through a symlink planted at .dlt/s
   const victim = env.path("victim.txt");
   // A dangling link: exists() says no file, yet writing the name would create the link's target.
   symlinkSync(victim, env.path(".dlt", "secrets.toml"));
-  const res = await runCli(["init", "chat.yaml"], { cwd: env.dir });
+  const res = await env.cli(["init", "chat.yaml"]);
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /\.dlt\/secrets\.toml exists and was left alone/);
   assert.equal(existsSync(victim), false);
@@ -113,7 +113,7 @@ test("a config generated from the chat API's OpenAPI file loads every message en
   const init = await runCli(["init", "--openapi", "chat_openapi.yaml", "chat.yaml"], { cwd: env.dir });
   assert.equal(init.code, 0, init.stderr);
   assert.match(init.stdout, /messages: GET \/v1\/messages, paginator offset/);
-  const run = await runCli(["run", "chat.yaml", "--db", "chat.duckdb"], { cwd: env.dir, env: SEED_ENV });
+  const run = await env.cli(["run", "chat.yaml", "--db", "chat.duckdb"]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /✓ messages: 250 rows from 3 pages/);
   const [row] = await queryDb<{ n: number; ids: number }>(env.path("chat.duckdb"), "select count(*)::INT as n, count(distinct id)::INT as ids from messages");
@@ -122,15 +122,15 @@ test("a config generated from the chat API's OpenAPI file loads every message en
 
 test("init --openapi explains a missing, unparsable or Swagger 2 file and exits 2", async () => {
   await using env = await testEnv();
-  const missing = await runCli(["init", "--openapi", "nope.json"], { cwd: env.dir });
+  const missing = await env.cli(["init", "--openapi", "nope.json"]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /error: Cannot read OpenAPI file nope\.json: no such file\nhint: /);
   writeFileSync(env.path("bad.yaml"), "openapi: [3\n  x: :\n");
-  const bad = await runCli(["init", "--openapi", "bad.yaml"], { cwd: env.dir });
+  const bad = await env.cli(["init", "--openapi", "bad.yaml"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /error: Cannot parse OpenAPI file bad\.yaml/);
   writeFileSync(env.path("old.json"), JSON.stringify({ swagger: "2.0", info: { title: "x" }, paths: {} }));
-  const old = await runCli(["init", "--openapi", "old.json"], { cwd: env.dir });
+  const old = await env.cli(["init", "--openapi", "old.json"]);
   assert.equal(old.code, 2);
   assert.match(old.stderr, /Swagger 2\.0 document; restduck reads OpenAPI 3\.x\nhint: convert it first/);
   assert.ok(!existsSync(env.path("restduck.yaml")), "nothing written on failure");

@@ -72,7 +72,7 @@ test("info and schema on a missing file, a file without datasets, or an unknown 
   const db = await openDatabase(env.path("empty.duckdb"));
   await db.run("create table t (x int)");
   db.close();
-  const res = await runCli(["schema", "--db", "empty.duckdb"], { cwd: env.dir });
+  const res = await env.cli(["schema", "--db", "empty.duckdb"]);
   assert.equal(res.code, 1);
   assert.match(res.stderr, /error: empty\.duckdb holds no restduck dataset .*\nhint: load something first: restduck run <config> --db empty\.duckdb/);
   const unknown = await runCli(["info", "--db", DB, "--dataset", "nope"], { cwd: tmp.dir });
@@ -111,7 +111,7 @@ test("schema marks a column DuckDB has but the stored schema does not", async ()
   await db.run(`ATTACH ${"'" + join(tmp.dir, DB).replace(/'/g, "''") + "'"} AS src (READ_ONLY); COPY FROM DATABASE src TO "c"; DETACH src;`);
   await db.run(`ALTER TABLE chat_dataset.chat_messages ADD COLUMN added_by_hand VARCHAR`);
   db.close();
-  const res = await runCli(["schema", "--db", "c.duckdb", "--table", "chat_messages", "--json"], { cwd: env.dir });
+  const res = await env.cli(["schema", "--db", "c.duckdb", "--table", "chat_messages", "--json"]);
   assert.equal(res.code, 0, res.stderr);
   const cols = (JSON.parse(res.stdout) as any).datasets[0].tables[0].columns as { name: string; status: string }[];
   assert.deepEqual(cols.find((c) => c.name === "added_by_hand"), { ...cols.find((c) => c.name === "added_by_hand"), status: "not in the schema" });

@@ -59,7 +59,7 @@ const page = (resource: string, page: number, rows: number, elapsedMs: number): 
 
 test("on a TTY a run shows a live line that redraws in place and ends as a result line", async () => {
   await using env = await testEnv({ chat: { messages: 250, faults: [{ nth: 2, status: 429, retryAfter: 0 }] } });
-  writeConfig(env.dir, seedConfig(env.chat.url));
+  env.config(seedConfig(env.chat.url));
   const res = await runCli(["run", "chat.json", "--db", "c.duckdb"], { cwd: env.dir, env: { ...SEED_ENV, NO_COLOR: "1" }, isTTY: true, columns: 100 });
   assert.equal(res.code, 0, res.stderr);
   // The live line was drawn and redrawn with the running counts…

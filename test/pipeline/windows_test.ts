@@ -13,7 +13,7 @@ import type { ChatApi } from "../../src/demo/chat_api.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { parseWindowSize, splitWindows, type CursorWindow, type WindowSize } from "../../src/extract/windows.ts";
 import { runPipeline, type PipelineEvent } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 import { seeded, snapshot, spawnCli } from "../robustness/helpers.ts";
 
 const FROM = "2024-03-01T00:00:00Z";
@@ -158,8 +158,8 @@ test("a window without end_value, of size 0, of 100,001 windows, on a child or i
 
 test("the CLI refuses a window without end_value with exit 2 before any request", async () => {
   await using env = await testEnv({ chat: { messages: 20 }, prefix: "restduck-windows-" });
-  const path = writeConfig(env.dir, windowConfig(env.chat.url, { to: null }), "w.json");
-  const result = await runCli(["run", path, "--db", env.db], { cwd: env.dir, env: SEED_ENV });
+  const path = env.config(windowConfig(env.chat.url, { to: null }), "w.json");
+  const result = await env.cli(["run", path, "--db", env.db]);
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /endpoint\.incremental\.window: a window splits the range \[initial_value, end_value\), so it needs both/);
   assert.equal(messageRequests(env.chat).length, 0);
@@ -217,9 +217,9 @@ test("a window that fails fails the run naming the window; the rerun resumes at 
   await run(config, env.dir, clean);
   // A 400 (never retried) on the second page of window 3.
   env.chat.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[2] && query.get("offset") === "10", status: 400 }]);
-  const path = writeConfig(env.dir, config, "w.json");
+  const path = env.config(config, "w.json");
   const db = env.path("w.duckdb");
-  const failed = await runCli(["run", path, "--db", db], { cwd: env.dir, env: SEED_ENV });
+  const failed = await env.cli(["run", path, "--db", db]);
   assert.equal(failed.code, 1, failed.stderr);
   assert.match(failed.stderr, /window 3\/6 \[2024-03-03T00:00:00Z, 2024-03-04T00:00:00Z\): .*400/);
   assert.match(failed.stderr, /a rerun resumes the backfill at this window/);
@@ -229,7 +229,7 @@ test("a window that fails fails the run naming the window; the rerun resumes at 
   assert.deepEqual(kept, [...day(0), ...day(1), ...day(2).slice(0, 10)]);
 
   const from = env.chat.requests.length;
-  const rerun = await runCli(["run", path, "--db", db], { cwd: env.dir, env: SEED_ENV });
+  const rerun = await env.cli(["run", path, "--db", db]);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.match(rerun.stderr, /resuming run/);
   const asked = messageRequests(env.chat, from);
@@ -259,15 +259,15 @@ test("the live progress shows the window count; a numeric cursor splits into win
   // ids as the cursor: since/until do not filter ids on this API, so the cursor keeps each window's ids.
   const config = windowConfig(env.chat.url, { from: 1, to: 101, window: 25, until: false }) as { resources: { endpoint: { incremental: Record<string, unknown> } }[] };
   config.resources[0].endpoint.incremental.cursor_path = "id";
-  const path = writeConfig(env.dir, config, "w.json");
+  const path = env.config(config, "w.json");
   const db = env.path("w.duckdb");
-  const result = await runCli(["run", path, "--db", db, "--verbose"], { cwd: env.dir, env: SEED_ENV });
+  const result = await env.cli(["run", path, "--db", db, "--verbose"]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /chat_messages: paginator offset \(limit 10\), backfill in 4 windows/);
   assert.match(result.stderr, /chat_messages: window 2\/4 \[26, 51\) finished, 25 rows/);
   assert.match(result.stderr, /chat_messages: window 3\/4, \d+ pages, 75 rows/);
   assert.deepEqual(await loadedIds(db), Array.from({ length: 100 }, (_, i) => i + 1));
-  const json = await runCli(["run", path, "--db", env.path("j.duckdb"), "--json"], { cwd: env.dir, env: SEED_ENV });
+  const json = await env.cli(["run", path, "--db", env.path("j.duckdb"), "--json"]);
   const windows = json.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "window_finished");
   assert.deepEqual(windows.map((e) => [e.done, e.total, e.start, e.end, e.rows]), [[1, 4, 1, 26, 25], [2, 4, 26, 51, 25], [3, 4, 51, 76, 25], [4, 4, 76, 101, 25]]);
 });
@@ -325,10 +325,10 @@ test("SIGKILL of the CLI at seeded points of a windowed append backfill, then a 
 test("an unfinished backfill is not resumed with other windows: a changed window size starts over, and says so", async () => {
   await using env = await testEnv({ chat: { messages: 300 }, prefix: "restduck-windows-" });
   env.chat.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[3], status: 400 }]);
-  const failed = await runCli(["run", writeConfig(env.dir, windowConfig(env.chat.url, { disposition: "merge" }), "w.json"), "--db", env.db], { cwd: env.dir, env: SEED_ENV });
+  const failed = await env.cli(["run", env.config(windowConfig(env.chat.url, { disposition: "merge" }), "w.json"), "--db", env.db]);
   assert.equal(failed.code, 1, failed.stderr);
   const from = env.chat.requests.length;
-  const rerun = await runCli(["run", writeConfig(env.dir, windowConfig(env.chat.url, { disposition: "merge", window: "2d" }), "w.json"), "--db", env.db], { cwd: env.dir, env: SEED_ENV });
+  const rerun = await env.cli(["run", env.config(windowConfig(env.chat.url, { disposition: "merge", window: "2d" }), "w.json"), "--db", env.db]);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.match(rerun.stderr, /not resuming run .*the config changed since this run stopped/);
   assert.deepEqual(messageRequests(env.chat, from).filter((r) => r.query.offset === "0").map((r) => r.query.since).sort(), [DAY_STARTS[0], DAY_STARTS[2], DAY_STARTS[4]]);

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { test } from "node:test";
 import { pipeline, restApiSource } from "../../src/index.ts";
-import { SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
+import { SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const CLI = resolve(import.meta.dirname, "../../src/bin/restduck.ts");
 const SECRETS = { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET };
@@ -29,7 +29,7 @@ function restduck(args: string[], cwd: string): Promise<{ code: number | null; s
 
 test("a pipeline that only queries holds the file read-only: the CLI's query in another process reads it too", async () => {
   await using env = await testEnv({ chat: { messages: 120 }, prefix: "restduck-pipeline-lock-" });
-  writeConfig(env.dir, seedConfig(env.chat.url));
+  env.config(seedConfig(env.chat.url));
   const load = await restduck(["run", "chat.json", "--db", "chat.duckdb"], env.dir);
   assert.equal(load.code, 0, load.stderr);
 

@@ -17,7 +17,7 @@ import { InterruptedError } from "../../src/errors.ts";
 import { pipeline, restApiSource } from "../../src/library.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { queryDb, testEnv, writeConfig } from "../helpers/index.ts";
+import { queryDb, testEnv } from "../helpers/index.ts";
 import { spawnCli } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -139,7 +139,7 @@ describe("a record with thousands of new keys", () => {
     );
     handle.close();
     const before = await columnsOf(env.db);
-    const file = writeConfig(env.dir, config("/wide_1000"), "wide.json");
+    const file = env.config(config("/wide_1000"), "wide.json");
     const proc = spawnCli(["run", file, "--db", env.db, "--json"], { cwd: env.dir });
     // SIGTERM once the wide page is in: its batch is being loaded (or about to be).
     let buffered = "";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Schema } from "../../src/normalize/types.ts";
-import { runCli, testEnv } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
 import { fixtureConfig, LAYOUT_SQL } from "../load/fixture_api.ts";
 
 const NESTED_DLT = ["_dlt_root_id VARCHAR", "_dlt_parent_id VARCHAR", "_dlt_list_idx BIGINT", "_dlt_id VARCHAR"];
@@ -88,7 +88,7 @@ test("three runs add a column, a nested table and a variant column, each recorde
   assert.deepEqual(viewCols.map((c) => c.column_name), ["id", "name", "size", "edited_at", "size__v_text"]);
 
   // `restduck schema --json` tells the same story from the file alone.
-  const cli = await runCli(["schema", "--db", env.db, "--json"], { cwd: env.dir });
+  const cli = await env.cli(["schema", "--db", env.db, "--json"]);
   assert.equal(cli.code, 0, cli.stderr);
   const out = JSON.parse(cli.stdout) as { datasets: { tables: { name: string; added_in: string; columns: { name: string; duckdb_type: string; added_in: string; status: string }[] }[] }[] };
   const tables = Object.fromEntries(out.datasets[0].tables.map((t) => [t.name, t]));
