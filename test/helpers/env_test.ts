@@ -64,3 +64,13 @@ test("the mock API's pages, auth, latency and faults options shape its answers",
   assert.equal(ok.status, 200);
   assert.deepEqual(await ok.json(), { items: [{ id: 1 }] });
 });
+
+test("the mock API's script answers the n-th request with the n-th handler, the last one repeating", async () => {
+  await using env = await testEnv({
+    api: { script: [(res) => void res.writeHead(503).end(), (res, req) => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ path: req.url }))] },
+  });
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push((await fetch(`${env.api.url}/x?i=${i}`)).status);
+  assert.deepEqual(statuses, [503, 200, 200]);
+  assert.equal(env.api.requests.length, 3);
+});

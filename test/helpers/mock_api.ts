@@ -86,6 +86,12 @@ export interface MockApiOptions {
   latencyMs?: number;
   /** Responses to answer first, by path: each used once, in order (the same as calling `queue`). */
   faults?: Record<string, QueuedResponse[]>;
+  /**
+   * A scripted conversation instead of the routes: the n-th request (1-based) is answered by
+   * `script[n-1]`, the last one repeating. Handlers get the raw response, so they can also drop the
+   * connection or answer late (the retry and timeout tests).
+   */
+  script?: ((res: ServerResponse, req: IncomingMessage) => void)[];
 }
 
 export type MockHandler = (ctx: { req: IncomingMessage; url: URL; q: URLSearchParams; body: any; base: string; items: Item[] }) => {
@@ -315,12 +321,14 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
       contentType: req.headers["content-type"],
       body,
     });
+    const nth = requests.length;
     const pending = queued.get(url.pathname);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(payload));
     };
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    if (options.script?.length) return options.script[Math.min(nth, options.script.length) - 1](res, req);
     if (options.auth && req.headers[options.auth.header.toLowerCase()] !== options.auth.value) return send(401, { error: "unauthorized" });
     if (pending?.length) {
       const r = pending.shift()!;
