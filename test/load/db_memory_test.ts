@@ -25,35 +25,27 @@ test("a file opened for writing gets a 512 MB DuckDB memory limit; read-only ope
 
 test("releaseMemory drops the blocks a committed load left cached and keeps the limit as it was", async () => {
   await using env = await testEnv();
-  const db = await openDatabase(env.db);
-  try {
-    await db.run("CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS s FROM range(2000000)");
-    await db.run("CHECKPOINT");
-    await db.all("SELECT count(DISTINCT s) FROM t");
-    const before = await cachedTableMb(db);
-    const limit = await limitOf(db);
-    // A run releases after every batch: the limit must not drift (DuckDB shows it rounded).
-    for (let i = 0; i < 3; i++) await db.releaseMemory();
-    const after = await cachedTableMb(db);
-    assert.ok(before > 30, `cached before: ${before} MB`);
-    assert.ok(after < before / 2, `cached after: ${after} MB (before ${before} MB)`);
-    assert.equal(await limitOf(db), limit);
-    assert.deepEqual(await db.all("SELECT count(*)::INT AS n FROM t"), [{ n: 2_000_000 }]);
-  } finally {
-    db.close();
-  }
+  const db = await env.open();
+  await db.run("CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS s FROM range(2000000)");
+  await db.run("CHECKPOINT");
+  await db.all("SELECT count(DISTINCT s) FROM t");
+  const before = await cachedTableMb(db);
+  const limit = await limitOf(db);
+  // A run releases after every batch: the limit must not drift (DuckDB shows it rounded).
+  for (let i = 0; i < 3; i++) await db.releaseMemory();
+  const after = await cachedTableMb(db);
+  assert.ok(before > 30, `cached before: ${before} MB`);
+  assert.ok(after < before / 2, `cached after: ${after} MB (before ${before} MB)`);
+  assert.equal(await limitOf(db), limit);
+  assert.deepEqual(await db.all("SELECT count(*)::INT AS n FROM t"), [{ n: 2_000_000 }]);
 });
 
 test("a run releases DuckDB's memory after its batches and leaves the connection's limit as it was", async () => {
   await using env = await testEnv({ chat: { messages: 1000 } });
-  const db = await openDatabase(env.db);
-  try {
-    const limit = await limitOf(db);
-    const config = prepareConfig(seedConfig(env.chat.url), { env: SEED_ENV, cwd: "/nonexistent" });
-    const summary = await env.run(config, { db, batchPages: 1 });
-    assert.equal(summary.resources[0].rows, 1000);
-    assert.equal(await limitOf(db), limit, "ten batches, ten releases, no drift");
-  } finally {
-    db.close();
-  }
+  const db = await env.open();
+  const limit = await limitOf(db);
+  const config = prepareConfig(seedConfig(env.chat.url), { env: SEED_ENV, cwd: "/nonexistent" });
+  const summary = await env.run(config, { db, batchPages: 1 });
+  assert.equal(summary.resources[0].rows, 1000);
+  assert.equal(await limitOf(db), limit, "ten batches, ten releases, no drift");
 });

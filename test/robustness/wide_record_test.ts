@@ -236,12 +236,8 @@ describe("DuckDB's spill files", () => {
     mkdirSync(env.path("other.duckdb.tmp"));
     writeFileSync(env.path("other.duckdb.tmp", "duckdb_temp_storage_S32K-0.tmp"), "another database's");
 
-    const handle = await openDatabase(env.db);
-    try {
-      assert.equal(existsSync(spill), false, "the next open removed them");
-    } finally {
-      handle.close();
-    }
+    const handle = await env.open();
+    assert.equal(existsSync(spill), false, "the next open removed them");
     assert.deepEqual(readdirSync(env.path("other.duckdb.tmp")), ["duckdb_temp_storage_S32K-0.tmp"], "another database's folder is not touched");
   });
 });
