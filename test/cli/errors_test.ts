@@ -9,21 +9,17 @@ import type { AddressInfo } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const tmp = tempDir();
 const DB = "chat.duckdb";
 
 before(async () => {
-  const api = await chatApi({ messages: 50 });
-  try {
-    writeConfig(tmp.dir, seedConfig(api.url));
-    const res = await runCli(["run", "chat.json", "--db", DB, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(res.code, 0, res.stderr);
-  } finally {
-    await api.close();
-  }
+  await using env = await testEnv({ chat: { messages: 50 } });
+  writeConfig(tmp.dir, seedConfig(env.chat.url));
+  const res = await runCli(["run", "chat.json", "--db", DB, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
+  assert.equal(res.code, 0, res.stderr);
 });
 after(() => tmp.cleanup());
 

@@ -7,21 +7,17 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { openDatabase } from "../../src/load/db.ts";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 
 const tmp = tempDir();
 const DB = "chat.duckdb";
 
 before(async () => {
-  const api = await chatApi({ messages: 150 });
-  try {
-    writeConfig(tmp.dir, seedConfig(api.url));
-    for (let i = 0; i < 2; i++) {
-      const res = await runCli(["run", "chat.json", "--db", DB], { cwd: tmp.dir, env: SEED_ENV });
-      assert.equal(res.code, 0, res.stderr);
-    }
-  } finally {
-    await api.close();
+  await using env = await testEnv({ chat: { messages: 150 } });
+  writeConfig(tmp.dir, seedConfig(env.chat.url));
+  for (let i = 0; i < 2; i++) {
+    const res = await runCli(["run", "chat.json", "--db", DB], { cwd: tmp.dir, env: SEED_ENV });
+    assert.equal(res.code, 0, res.stderr);
   }
   // A resource with an incremental cursor, as a run with `incremental` leaves it.
   const db = await openDatabase(join(tmp.dir, DB));
@@ -72,17 +68,13 @@ test("info and schema on a missing file, a file without datasets, or an unknown 
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /error: Database nope\.duckdb does not exist\nhint: check --db/);
   assert.ok(!existsSync(join(tmp.dir, "nope.duckdb")), "a read-only look creates nothing");
-  const empty = tempDir();
-  try {
-    const db = await openDatabase(join(empty.dir, "empty.duckdb"));
-    await db.run("create table t (x int)");
-    db.close();
-    const res = await runCli(["schema", "--db", "empty.duckdb"], { cwd: empty.dir });
-    assert.equal(res.code, 1);
-    assert.match(res.stderr, /error: empty\.duckdb holds no restduck dataset .*\nhint: load something first: restduck run <config> --db empty\.duckdb/);
-  } finally {
-    empty.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await openDatabase(env.path("empty.duckdb"));
+  await db.run("create table t (x int)");
+  db.close();
+  const res = await env.cli(["schema", "--db", "empty.duckdb"]);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /error: empty\.duckdb holds no restduck dataset .*\nhint: load something first: restduck run <config> --db empty\.duckdb/);
   const unknown = await runCli(["info", "--db", DB, "--dataset", "nope"], { cwd: tmp.dir });
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Dataset nope is not in chat\.duckdb; datasets: chat_dataset/);
@@ -114,19 +106,15 @@ test("schema shows every table's columns with dlt and DuckDB types and the load 
 });
 
 test("schema marks a column DuckDB has but the stored schema does not", async () => {
-  const copy = tempDir();
-  try {
-    const db = await openDatabase(join(copy.dir, "c.duckdb"));
-    await db.run(`ATTACH ${"'" + join(tmp.dir, DB).replace(/'/g, "''") + "'"} AS src (READ_ONLY); COPY FROM DATABASE src TO "c"; DETACH src;`);
-    await db.run(`ALTER TABLE chat_dataset.chat_messages ADD COLUMN added_by_hand VARCHAR`);
-    db.close();
-    const res = await runCli(["schema", "--db", "c.duckdb", "--table", "chat_messages", "--json"], { cwd: copy.dir });
-    assert.equal(res.code, 0, res.stderr);
-    const cols = (JSON.parse(res.stdout) as any).datasets[0].tables[0].columns as { name: string; status: string }[];
-    assert.deepEqual(cols.find((c) => c.name === "added_by_hand"), { ...cols.find((c) => c.name === "added_by_hand"), status: "not in the schema" });
-  } finally {
-    copy.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await openDatabase(env.path("c.duckdb"));
+  await db.run(`ATTACH ${"'" + join(tmp.dir, DB).replace(/'/g, "''") + "'"} AS src (READ_ONLY); COPY FROM DATABASE src TO "c"; DETACH src;`);
+  await db.run(`ALTER TABLE chat_dataset.chat_messages ADD COLUMN added_by_hand VARCHAR`);
+  db.close();
+  const res = await env.cli(["schema", "--db", "c.duckdb", "--table", "chat_messages", "--json"]);
+  assert.equal(res.code, 0, res.stderr);
+  const cols = (JSON.parse(res.stdout) as any).datasets[0].tables[0].columns as { name: string; status: string }[];
+  assert.deepEqual(cols.find((c) => c.name === "added_by_hand"), { ...cols.find((c) => c.name === "added_by_hand"), status: "not in the schema" });
 });
 
 test("export writes every view as Parquet, hive-partitioned where the column exists, readable by DuckDB", async () => {

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const NODE = join(ROOT, "node_modules/.bin/node");
@@ -70,14 +70,10 @@ function pipe(producer: string[], consumer: string[], options: { env?: Record<st
 }
 
 before(async () => {
-  const api = await chatApi({ messages: 2000 });
-  try {
-    writeConfig(tmp.dir, seedConfig(api.url));
-    const res = await runCli(["run", "chat.json", "--db", DB, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(res.code, 0, res.stderr);
-  } finally {
-    await api.close();
-  }
+  await using env = await testEnv({ chat: { messages: 2000 } });
+  writeConfig(tmp.dir, seedConfig(env.chat.url));
+  const res = await runCli(["run", "chat.json", "--db", DB, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
+  assert.equal(res.code, 0, res.stderr);
 });
 after(() => tmp.cleanup());
 
@@ -121,18 +117,14 @@ for (const rt of RUNTIMES) {
         assert.equal(early.stderr, "", cmd.join(" "));
       }
       // A load whose --json events lose their reader still loads everything: the events are a report, the load is the job.
-      const api = await chatApi({ messages: 300 });
-      try {
-        writeFileSync(join(tmp.dir, "run.json"), JSON.stringify(seedConfig(api.url)));
-        const db = join(tmp.dir, `run-${rt.name}.duckdb`);
-        const res = await pipe([...rt.argv, "run", "run.json", "--db", db, "--json"], ["head", "-n", "1"], { env: SEED_ENV });
-        assert.equal(res.code, 0, res.stderr);
-        assert.equal(res.stderr, "");
-        assert.equal((JSON.parse(res.out) as { type: string }).type, "run_started");
-        assert.deepEqual(await queryDb(db, "select count(*)::INT as n from chat_messages"), [{ n: 300 }]);
-      } finally {
-        await api.close();
-      }
+      await using env = await testEnv({ chat: { messages: 300 } });
+      writeFileSync(join(tmp.dir, "run.json"), JSON.stringify(seedConfig(env.chat.url)));
+      const db = join(tmp.dir, `run-${rt.name}.duckdb`);
+      const res = await pipe([...rt.argv, "run", "run.json", "--db", db, "--json"], ["head", "-n", "1"], { env: SEED_ENV });
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stderr, "");
+      assert.equal((JSON.parse(res.out) as { type: string }).type, "run_started");
+      assert.deepEqual(await queryDb(db, "select count(*)::INT as n from chat_messages"), [{ n: 300 }]);
     });
   });
 }

@@ -10,7 +10,7 @@ import { progressReporter } from "../../src/cli/output.ts";
 import type { PipelineEvent } from "../../src/pipeline/run.ts";
 import { Redactor } from "../../src/redact.ts";
 import { join } from "node:path";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 
 /** Replays terminal output (\r, \n, erase line, cursor up, colours) and returns the screen's lines. */
 function screen(output: string): string[] {
@@ -58,28 +58,22 @@ function fakeIo(isTTY: boolean, env: Record<string, string> = {}, columns = 100)
 const page = (resource: string, page: number, rows: number, elapsedMs: number): PipelineEvent => ({ type: "page", resource, page, records: rows, rows, runRows: rows, elapsedMs });
 
 test("on a TTY a run shows a live line that redraws in place and ends as a result line", async () => {
-  const api = await chatApi({ messages: 250, faults: [{ nth: 2, status: 429, retryAfter: 0 }] });
-  const tmp = tempDir();
-  try {
-    writeConfig(tmp.dir, seedConfig(api.url));
-    const res = await runCli(["run", "chat.json", "--db", "c.duckdb"], { cwd: tmp.dir, env: { ...SEED_ENV, NO_COLOR: "1" }, isTTY: true, columns: 100 });
-    assert.equal(res.code, 0, res.stderr);
-    // The live line was drawn and redrawn with the running counts…
-    // The API gives a total (250 messages: 3 pages), so the line shows pages of the total and an ETA.
-    assert.match(res.stderr, /\r\x1b\[2K⋯ chat_messages: 2\/3 pages, 200 rows, [\d,]+ rows\/s, 1 retry, [\d.]+ m?s, ETA \d+ s/);
-    // …NO_COLOR: cursor movement, but no colour codes.
-    assert.doesNotMatch(res.stderr, /\x1b\[\d+m/);
-    const lines = screen(res.stderr).filter(Boolean);
-    assert.match(lines[0], /^starting run [\d.]+ of pipeline chat → c\.duckdb \(dataset chat_dataset\); resources: chat_messages$/);
-    assert.match(lines[1], /^chat_messages: paginator offset/);
-    assert.match(lines[2], /^chat_messages: 429 Too Many Requests from http:\/\/127\.0\.0\.1:\d+\/v1\/messages\?offset=100&limit=100; retry 1 in 0 ms$/);
-    assert.match(lines[3], /^✓ chat_messages: 250 rows from 3 pages, 1 retry, [\d.]+ m?s$/);
-    assert.match(lines[4], /^loaded 250 rows into c\.duckdb/);
-    assert.equal(lines.length, 5, `no live line left behind:\n${lines.join("\n")}`);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 250, faults: [{ nth: 2, status: 429, retryAfter: 0 }] } });
+  env.config(seedConfig(env.chat.url));
+  const res = await runCli(["run", "chat.json", "--db", "c.duckdb"], { cwd: env.dir, env: { ...SEED_ENV, NO_COLOR: "1" }, isTTY: true, columns: 100 });
+  assert.equal(res.code, 0, res.stderr);
+  // The live line was drawn and redrawn with the running counts…
+  // The API gives a total (250 messages: 3 pages), so the line shows pages of the total and an ETA.
+  assert.match(res.stderr, /\r\x1b\[2K⋯ chat_messages: 2\/3 pages, 200 rows, [\d,]+ rows\/s, 1 retry, [\d.]+ m?s, ETA \d+ s/);
+  // …NO_COLOR: cursor movement, but no colour codes.
+  assert.doesNotMatch(res.stderr, /\x1b\[\d+m/);
+  const lines = screen(res.stderr).filter(Boolean);
+  assert.match(lines[0], /^starting run [\d.]+ of pipeline chat → c\.duckdb \(dataset chat_dataset\); resources: chat_messages$/);
+  assert.match(lines[1], /^chat_messages: paginator offset/);
+  assert.match(lines[2], /^chat_messages: 429 Too Many Requests from http:\/\/127\.0\.0\.1:\d+\/v1\/messages\?offset=100&limit=100; retry 1 in 0 ms$/);
+  assert.match(lines[3], /^✓ chat_messages: 250 rows from 3 pages, 1 retry, [\d.]+ m?s$/);
+  assert.match(lines[4], /^loaded 250 rows into c\.duckdb/);
+  assert.equal(lines.length, 5, `no live line left behind:\n${lines.join("\n")}`);
 });
 
 test("colour is on for a TTY unless NO_COLOR is set, and off a TTY always off", async () => {

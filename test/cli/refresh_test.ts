@@ -3,10 +3,9 @@
  * library's `refresh` option, against the chat API and real DuckDB files.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { pipeline, restApiSource } from "../../src/index.ts";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 /** The seed config as an append-only incremental load on `id`, plus a second resource over the same endpoint. */
 function incrementalConfig(url: string, withCopy = false): Record<string, unknown> {
@@ -23,19 +22,13 @@ const loadIds = async (db: string, table: string) =>
 const tableExists = async (db: string, table: string) =>
   (await queryDb(db, `select 1 from information_schema.tables where table_schema = 'chat_dataset' and table_name = '${table}'`)).length > 0;
 
-test("run --refresh drops an incremental resource's table and cursor, so it loads everything again (--restart does not)", async (t) => {
-  const api = await chatApi({ messages: 250 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
-  const config = writeConfig(dir, incrementalConfig(api.url));
-  const db = join(dir, "chat.duckdb");
-  const run = (...extra: string[]) => runCli(["run", config, "--db", db, ...extra], { cwd: dir, env: SEED_ENV });
+test("run --refresh drops an incremental resource's table and cursor, so it loads everything again (--restart does not)", async () => {
+  await using env = await testEnv({ chat: { messages: 250 } });
+  const config = env.config(incrementalConfig(env.chat.url));
+  const run = (...extra: string[]) => env.cli(["run", config, "--db", env.db, ...extra]);
 
   assert.equal((await run()).code, 0);
-  assert.equal(await count(db, "chat_messages"), 250);
+  assert.equal(await count(env.db, "chat_messages"), 250);
   // The cursor stored by the first run filters every record out of the second, and --restart keeps the cursor.
   for (const extra of [[], ["--restart"]]) {
     const again = await run(...extra, "--json");
@@ -43,15 +36,15 @@ test("run --refresh drops an incremental resource's table and cursor, so it load
     const finished = again.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.type === "run_finished");
     assert.equal(finished.summary.resources[0].rows, 0, `rows loaded with ${extra.join(" ") || "no flag"}`);
   }
-  assert.equal(await count(db, "chat_messages"), 250);
-  const first = await loadIds(db, "chat_messages");
+  assert.equal(await count(env.db, "chat_messages"), 250);
+  const first = await loadIds(env.db, "chat_messages");
 
   const refreshed = await run("--refresh");
   assert.equal(refreshed.code, 0, refreshed.stderr);
   assert.match(refreshed.stderr, /refresh drop_sources: dropped chat_messages.*forgot the stored state of chat_messages/);
   // Every row again, once, all from the new load: the old table went, not only the cursor.
-  assert.equal(await count(db, "chat_messages"), 250);
-  const after = await loadIds(db, "chat_messages");
+  assert.equal(await count(env.db, "chat_messages"), 250);
+  const after = await loadIds(env.db, "chat_messages");
   assert.equal(after.length, 1);
   assert.notDeepEqual(after, first);
   // The next plain run continues from the new cursor.
@@ -60,96 +53,79 @@ test("run --refresh drops an incremental resource's table and cursor, so it load
   assert.equal(finished.summary.resources[0].rows, 0);
 });
 
-test("refresh modes: drop_resources and drop_data touch only the loaded resources, drop_sources drops the others' tables too", async (t) => {
-  const api = await chatApi({ messages: 120 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
-  const config = writeConfig(dir, incrementalConfig(api.url, true));
-  const db = join(dir, "chat.duckdb");
-  const run = (...extra: string[]) => runCli(["run", config, "--db", db, ...extra], { cwd: dir, env: SEED_ENV });
+test("refresh modes: drop_resources and drop_data touch only the loaded resources, drop_sources drops the others' tables too", async () => {
+  await using env = await testEnv({ chat: { messages: 120 } });
+  const config = env.config(incrementalConfig(env.chat.url, true));
+  const run = (...extra: string[]) => env.cli(["run", config, "--db", env.db, ...extra]);
   const addNote = async () => {
     const { openDatabase } = await import("../../src/load/db.ts");
-    const h = await openDatabase(db);
+    const h = await openDatabase(env.db);
     try {
       await h.run(`alter table chat_dataset.chat_messages add column note varchar`);
     } finally {
       h.close();
     }
   };
-  const hasNote = async () => (await queryDb(db, `select 1 from information_schema.columns where table_schema = 'chat_dataset' and table_name = 'chat_messages' and column_name = 'note'`)).length > 0;
+  const hasNote = async () => (await env.query(`select 1 from information_schema.columns where table_schema = 'chat_dataset' and table_name = 'chat_messages' and column_name = 'note'`)).length > 0;
 
   assert.equal((await run()).code, 0);
-  assert.equal(await count(db, "copy"), 120);
-  const copyLoad = await loadIds(db, "copy");
+  assert.equal(await count(env.db, "copy"), 120);
+  const copyLoad = await loadIds(env.db, "copy");
 
   // drop_data: the table stays (a column added by hand survives), its rows and cursor go.
   await addNote();
   const data = await run("--resource", "chat_messages", "--refresh", "drop_data");
   assert.equal(data.code, 0, data.stderr);
   assert.match(data.stderr, /refresh drop_data: emptied chat_messages/);
-  assert.equal(await count(db, "chat_messages"), 120);
+  assert.equal(await count(env.db, "chat_messages"), 120);
   assert.ok(await hasNote(), "drop_data keeps the table and its columns");
-  assert.deepEqual(await loadIds(db, "copy"), copyLoad, "copy untouched");
+  assert.deepEqual(await loadIds(env.db, "copy"), copyLoad, "copy untouched");
 
   // drop_resources: the loaded resource's table is made anew, the other resource keeps its rows.
   const resources = await run("--resource", "chat_messages", "--refresh", "drop_resources");
   assert.equal(resources.code, 0, resources.stderr);
-  assert.equal(await count(db, "chat_messages"), 120);
+  assert.equal(await count(env.db, "chat_messages"), 120);
   assert.equal(await hasNote(), false, "drop_resources drops the table");
-  assert.deepEqual(await loadIds(db, "copy"), copyLoad, "copy untouched");
+  assert.deepEqual(await loadIds(env.db, "copy"), copyLoad, "copy untouched");
 
   // drop_sources: every table of the pipeline goes, even those of resources not loaded now (as in dlt), and their views.
   const sources = await run("--resource", "chat_messages", "--refresh", "drop_sources");
   assert.equal(sources.code, 0, sources.stderr);
-  assert.equal(await count(db, "chat_messages"), 120);
-  assert.equal(await tableExists(db, "copy"), false);
-  assert.equal((await queryDb(db, `select 1 from duckdb_views() where view_name = 'copy'`)).length, 0, "the dropped table's view goes too");
+  assert.equal(await count(env.db, "chat_messages"), 120);
+  assert.equal(await tableExists(env.db, "copy"), false);
+  assert.equal((await env.query(`select 1 from duckdb_views() where view_name = 'copy'`)).length, 0, "the dropped table's view goes too");
   // A later full run loads the dropped resource from the start.
   assert.equal((await run()).code, 0);
-  assert.equal(await count(db, "copy"), 120);
+  assert.equal(await count(env.db, "copy"), 120);
 });
 
-test("--refresh with an unknown mode and --max-pages 0 are usage errors that touch nothing", async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const config = writeConfig(dir, incrementalConfig("http://127.0.0.1:9"));
-  const bad = await runCli(["run", config, "--refresh", "drop_everything"], { cwd: dir, env: SEED_ENV });
+test("--refresh with an unknown mode and --max-pages 0 are usage errors that touch nothing", async () => {
+  await using env = await testEnv();
+  const config = env.config(incrementalConfig("http://127.0.0.1:9"));
+  const bad = await env.cli(["run", config, "--refresh", "drop_everything"], { env: SEED_ENV });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--refresh drop_everything is not a refresh mode; known: drop_sources, drop_resources, drop_data/);
-  const zero = await runCli(["run", config, "--max-pages", "0"], { cwd: dir, env: SEED_ENV });
+  const zero = await env.cli(["run", config, "--max-pages", "0"], { env: SEED_ENV });
   assert.equal(zero.code, 2);
   assert.match(zero.stderr, /--max-pages expects a positive whole number/);
   const { readdirSync } = await import("node:fs");
-  assert.deepEqual(readdirSync(dir), ["chat.json"], "no database file was created");
+  assert.deepEqual(readdirSync(env.dir), ["chat.json"], "no database file was created");
 });
 
-test("run --max-pages N loads N pages of each resource and stops", async (t) => {
-  const api = await chatApi({ messages: 1000 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
-  const config = writeConfig(dir, seedConfig(api.url));
-  const res = await runCli(["run", config, "--max-pages", "2"], { cwd: dir, env: SEED_ENV });
+test("run --max-pages N loads N pages of each resource and stops", async () => {
+  await using env = await testEnv({ chat: { messages: 1000 } });
+  const config = env.config(seedConfig(env.chat.url));
+  const res = await env.cli(["run", config, "--max-pages", "2"]);
   assert.equal(res.code, 0, res.stderr);
-  assert.equal(await count(join(dir, "chat.duckdb"), "chat_messages"), 200);
-  assert.equal(api.requests.filter((r) => r.path === "/v1/messages").length, 2);
+  assert.equal(await count(env.path("chat.duckdb"), "chat_messages"), 200);
+  assert.equal(env.chat.requests.filter((r) => r.path === "/v1/messages").length, 2);
 });
 
-test("the library's run takes refresh and maxPages", async (t) => {
-  const api = await chatApi({ messages: 300 });
-  const { dir, cleanup } = tempDir();
-  const p = pipeline({ database: join(dir, "lib.duckdb"), pipelineName: "chat", secrets: { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET } });
-  t.after(async () => {
-    p.close();
-    await api.close();
-    cleanup();
-  });
-  const source = restApiSource(incrementalConfig(api.url));
+test("the library's run takes refresh and maxPages", async () => {
+  await using env = await testEnv({ chat: { messages: 300 } });
+  const p = pipeline({ database: env.db, pipelineName: "chat", secrets: { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET } });
+  env.defer(() => p.close());
+  const source = restApiSource(incrementalConfig(env.chat.url));
   assert.equal((await p.run(source, { maxPages: 1 })).resources[0].rows, 100);
   assert.equal((await p.run(source)).resources[0].rows, 200, "the cursor continues past the first page");
   assert.equal((await p.run(source)).resources[0].rows, 0);

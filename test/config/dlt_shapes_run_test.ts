@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CREDENTIALS, makeItems, startMockApi } from "../helpers/mock_api.ts";
-import { queryDb, runCli, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 import { harness } from "../vocabulary/helpers.ts";
 import { restoreRequest, storableRequest } from "../../src/pipeline/checkpoint_request.ts";
 import { pipeline, restApiSource } from "../../src/index.ts";
@@ -201,39 +201,34 @@ test('auth "oauth2_client_credentials" as a bare string is completed from CREDEN
 });
 
 test("in dlt's layout, nested tables of an scd2 resource have no _dlt_root_id, and a new version adds its nested rows once", async () => {
-  const api = await startMockApi();
-  const h = harness();
+  await using h = harness();
+  await using env = await testEnv({ api: true });
   const withTags = (id: number, users: string[]) => ({ ...makeItems(1, id)[0], tags: [{ label: `t${id}`, users }] });
   const config = {
-    client: { base_url: api.url },
+    client: { base_url: env.api.url },
     batch_pages: 1,
     resources: [{ name: "items", write_disposition: { disposition: "merge", strategy: "scd2" }, endpoint: { path: "/offset", data_selector: "items", paginator: { type: "offset", limit: 2 } } }],
   };
-  try {
-    api.setItems([withTags(1, ["a"]), withTags(2, ["b", "c"]), withTags(3, ["d"])] as never);
-    await h.run(config);
-    const columns = await h.query<{ t: string; c: string }>(
-      "select table_name as t, column_name as c from information_schema.columns where table_schema = 'vocab_dataset' and table_name like 'items__%' order by all",
-    );
-    assert.deepEqual([...new Set(columns.map((r) => r.t))], ["items__tags", "items__tags__users"]);
-    assert.ok(!columns.some((r) => r.c === "_dlt_root_id"), `no _dlt_root_id: ${JSON.stringify(columns)}`);
-    // Item 2 gains a user: a new version of it, with its own nested rows; the unchanged items add none.
-    api.setItems([withTags(1, ["a"]), withTags(2, ["b", "c", "e"]), withTags(3, ["d"])] as never);
-    await h.run(config);
-    const users = await h.query<{ id: number; open: boolean; value: string }>(
-      `select i.id::int as id, i._dlt_valid_to is null as open, u.value
-       from vocab_dataset.items i
-       join vocab_dataset.items__tags t on t._dlt_parent_id = i._dlt_id
-       join vocab_dataset.items__tags__users u on u._dlt_parent_id = t._dlt_id
-       order by id, open, value`,
-    );
-    assert.deepEqual(users.map((u) => `${u.id}${u.open ? "+" : "-"}${u.value}`), ["1+a", "2-b", "2-c", "2+b", "2+c", "2+e", "3+d"]);
-    const [tags] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.items__tags");
-    assert.equal(tags.n, 4);
-  } finally {
-    h.cleanup();
-    await api.close();
-  }
+  env.api.setItems([withTags(1, ["a"]), withTags(2, ["b", "c"]), withTags(3, ["d"])] as never);
+  await h.run(config);
+  const columns = await h.query<{ t: string; c: string }>(
+    "select table_name as t, column_name as c from information_schema.columns where table_schema = 'vocab_dataset' and table_name like 'items__%' order by all",
+  );
+  assert.deepEqual([...new Set(columns.map((r) => r.t))], ["items__tags", "items__tags__users"]);
+  assert.ok(!columns.some((r) => r.c === "_dlt_root_id"), `no _dlt_root_id: ${JSON.stringify(columns)}`);
+  // Item 2 gains a user: a new version of it, with its own nested rows; the unchanged items add none.
+  env.api.setItems([withTags(1, ["a"]), withTags(2, ["b", "c", "e"]), withTags(3, ["d"])] as never);
+  await h.run(config);
+  const users = await h.query<{ id: number; open: boolean; value: string }>(
+    `select i.id::int as id, i._dlt_valid_to is null as open, u.value
+     from vocab_dataset.items i
+     join vocab_dataset.items__tags t on t._dlt_parent_id = i._dlt_id
+     join vocab_dataset.items__tags__users u on u._dlt_parent_id = t._dlt_id
+     order by id, open, value`,
+  );
+  assert.deepEqual(users.map((u) => `${u.id}${u.open ? "+" : "-"}${u.value}`), ["1+a", "2-b", "2-c", "2+b", "2+c", "2+e", "3+d"]);
+  const [tags] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.items__tags");
+  assert.equal(tags.n, 4);
 });
 
 test("a checkpoint never stores a data body (it may hold a password); a resumed request takes it from the config again", () => {

@@ -1,6 +1,7 @@
 /**
  * Test helpers: temp folders, the mock chat API, the CLI run in-process, and
- * a real DuckDB file to check. Everything a test starts, it stops.
+ * a real DuckDB file to check. Everything a test starts, it stops. New tests
+ * use `await using env = await testEnv()` (env.ts), which owns all of these.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { openDatabase } from "../../src/load/db.ts";
 import { seedConfig, startChatApi, type ChatApi, type ChatApiOptions } from "../../src/demo/chat_api.ts";
 
 export { seedConfig };
+export { testEnv, type TestEnv, type TestEnvOptions } from "./env.ts";
 
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = "restduck-test-"): { dir: string; cleanup: () => void } {

@@ -5,6 +5,13 @@
  * GitHub): their record keys, cursor locations and rate-limit signals.
  * Listens on 127.0.0.1, port 0. Every request is logged.
  *
+ * It is the test suite's one configurable mock API: `pages` serves fixed
+ * payloads at paths of your choosing (the load tests' single-page fixtures),
+ * `routes` adds or replaces handlers, `auth` guards every route with a
+ * header, `latencyMs` slows every answer and `faults` (or `queue` later)
+ * answers chosen responses first. The demo's chat API (src/demo/chat_api.ts)
+ * is product code and stays separate; tests reach both through `testEnv`.
+ *
  * Items are `{ id, name, updated_at, group }` with ids 1..n, updated_at one
  * hour apart from 2024-01-01T00:00:00Z.
  */
@@ -36,8 +43,10 @@ export interface MockApi {
   hits(path: string): LoggedRequest[];
   /** Changes items (e.g. to test merges and incremental runs). */
   setItems(items: Item[]): void;
+  /** Body served per path by the `pages` option (`/things` → `{ items }`); replace entries between runs. Raw strings are served as they are. */
+  pages: Map<string, unknown[] | string>;
   /** Responses to answer before the normal one on a path: each used once, in order. */
-  queue(path: string, ...responses: { status: number; body: unknown; headers?: Record<string, string> }[]): void;
+  queue(path: string, ...responses: QueuedResponse[]): void;
   close(): Promise<void>;
 }
 
@@ -57,19 +66,51 @@ export function makeItems(n: number, from = 1): Item[] {
   });
 }
 
-type Handler = (ctx: { req: IncomingMessage; url: URL; q: URLSearchParams; body: any; base: string; items: Item[] }) => {
+/** A response answered once, instead of the route's normal one (a fault, a rate limit, a bad body). */
+export interface QueuedResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface MockApiOptions {
+  /** How many items the built-in routes serve (default 25). */
+  items?: number;
+  /** Fixed payloads by path, each served as one page `{ "items": [...] }` (raw strings as they are); they win over routes. */
+  pages?: Record<string, unknown[] | string>;
+  /** Extra routes (or replacements for built-in ones); `:name` segments match any one path segment. */
+  routes?: Record<string, MockHandler>;
+  /** A header every request must carry, else 401 (e.g. `{ header: "authorization", value: "Bearer t" }`). */
+  auth?: { header: string; value: string };
+  /** Delay before every answer, ms. */
+  latencyMs?: number;
+  /** Responses to answer first, by path: each used once, in order (the same as calling `queue`). */
+  faults?: Record<string, QueuedResponse[]>;
+  /**
+   * A scripted conversation instead of the routes: the n-th request (1-based) is answered by
+   * `script[n-1]`, the last one repeating. Handlers get the raw response, so they can also drop the
+   * connection or answer late (the retry and timeout tests).
+   */
+  script?: ((res: ServerResponse, req: IncomingMessage) => void)[];
+}
+
+export type MockHandler = (ctx: { req: IncomingMessage; url: URL; q: URLSearchParams; body: any; base: string; items: Item[] }) => {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
   raw?: string;
 };
+type Handler = MockHandler;
 
+const slash = (path: string) => (path.startsWith("/") ? path : `/${path}`);
 const int = (v: string | null, d: number) => (v === null || v === "" ? d : Number(v));
 
-export async function startMockApi(options: { items?: number } = {}): Promise<MockApi> {
+/** Starts the mock API on 127.0.0.1; `close` must be called (`testEnv` does it). */
+export async function startMockApi(options: MockApiOptions = {}): Promise<MockApi> {
   let items = makeItems(options.items ?? 25);
   const requests: LoggedRequest[] = [];
-  const queued = new Map<string, { status: number; body: unknown; headers?: Record<string, string> }[]>();
+  const queued = new Map<string, QueuedResponse[]>(Object.entries(options.faults ?? {}).map(([k, v]) => [slash(k), [...v]]));
+  const pages = new Map(Object.entries(options.pages ?? {}).map(([k, v]) => [slash(k), v]));
   let tokensIssued = 0;
 
   const routes: Record<string, Handler> = {
@@ -252,6 +293,7 @@ export async function startMockApi(options: { items?: number } = {}): Promise<Mo
       const newest = page.length === 0 || page.at(-1)!.id >= items.length;
       return { body: { result: "success", msg: "", anchor, found_newest: newest, found_oldest: anchor === 0, messages: page.map((i) => ({ id: i.id, content: i.name, timestamp: Date.parse(i.updated_at) / 1000 })) } };
     },
+    ...options.routes,
   };
 
   const match = (path: string): Handler | undefined => {
@@ -279,18 +321,31 @@ export async function startMockApi(options: { items?: number } = {}): Promise<Mo
       contentType: req.headers["content-type"],
       body,
     });
+    const nth = requests.length;
     const pending = queued.get(url.pathname);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(payload));
     };
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    if (options.script?.length) return options.script[Math.min(nth, options.script.length) - 1](res, req);
+    if (options.auth && req.headers[options.auth.header.toLowerCase()] !== options.auth.value) return send(401, { error: "unauthorized" });
     if (pending?.length) {
       const r = pending.shift()!;
       return send(r.status, r.body, r.headers);
     }
+    const page = pages.get(url.pathname);
+    if (page !== undefined) {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(typeof page === "string" ? page : JSON.stringify({ items: page }));
+    }
     const handler = match(url.pathname);
     if (!handler) return send(404, { error: `no route ${url.pathname}` });
     const out = handler({ req, url, q: url.searchParams, body, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, items });
+    if (out.raw !== undefined) {
+      res.writeHead(out.status ?? 200, { "content-type": "application/json", ...out.headers });
+      return res.end(out.raw);
+    }
     send(out.status ?? 200, out.body, out.headers);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -301,6 +356,7 @@ export async function startMockApi(options: { items?: number } = {}): Promise<Mo
       return items;
     },
     requests,
+    pages,
     hits: (path) => requests.filter((r) => r.path === path),
     setItems(next) {
       items = next;

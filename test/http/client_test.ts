@@ -1,36 +1,12 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { createHttpClient, type HttpEvent } from "../../src/http/client.ts";
 import { HttpError, ResponseError } from "../../src/errors.ts";
 import { Redactor } from "../../src/redact.ts";
-import { recordingSleep } from "../helpers/index.ts";
+import { recordingSleep, testEnv } from "../helpers/index.ts";
+import { startMockApi } from "../helpers/mock_api.ts";
 
 const policy = { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true };
-
-/** A server whose n-th request (1-based) is answered by `handlers[n-1]` (the last one repeats). */
-async function serve(
-  handlers: ((res: import("node:http").ServerResponse, req: import("node:http").IncomingMessage) => void)[],
-): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
-  let n = 0;
-  const server: Server = createServer((req, res) => {
-    const h = handlers[Math.min(n, handlers.length - 1)];
-    n++;
-    h(res, req);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const sockets = new Set<import("node:net").Socket>();
-  server.on("connection", (s) => sockets.add(s));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    count: () => n,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
-}
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (res: import("node:http").ServerResponse) => {
   res.writeHead(status, { "content-type": "application/json", ...headers });
@@ -38,190 +14,150 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 };
 
 test("a dropped connection is retried like a 503", async () => {
-  const srv = await serve([(res) => res.socket!.destroy(), json(200, { ok: 1 })]);
+  await using env = await testEnv({ api: { script: [(res) => res.socket!.destroy(), json(200, { ok: 1 })] } });
   const { sleep, waits } = recordingSleep();
   const events: HttpEvent[] = [];
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, sleep, random: () => 0, onEvent: (e) => events.push(e) });
-    const res = await http.request({ method: "GET", url: "/x" });
-    assert.deepEqual(res.body, { ok: 1 });
-    assert.equal(srv.count(), 2);
-    assert.deepEqual(waits, [2000]);
-    assert.match((events[0] as { reason: string }).reason, /network error/);
-  } finally {
-    await srv.close();
-  }
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, sleep, random: () => 0, onEvent: (e) => events.push(e) });
+  const res = await http.request({ method: "GET", url: "/x" });
+  assert.deepEqual(res.body, { ok: 1 });
+  assert.equal(env.api.requests.length, 2);
+  assert.deepEqual(waits, [2000]);
+  assert.match((events[0] as { reason: string }).reason, /network error/);
 });
 
 test("a computed backoff is jittered within [d/2, d] while Retry-After is waited exactly", async () => {
-  const srv = await serve([json(503, {}), json(429, {}, { "retry-after": "3" }), json(503, {}), json(200, { ok: 3 })]);
+  await using env = await testEnv({ api: { script: [json(503, {}), json(429, {}, { "retry-after": "3" }), json(503, {}), json(200, { ok: 3 })] } });
   const { sleep, waits } = recordingSleep();
   const draws = [0.5, 0.9, 0.2];
   const events: HttpEvent[] = [];
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, sleep, random: () => draws.shift()!, onEvent: (e) => events.push(e) });
-    const res = await http.request({ method: "GET", url: "/x" });
-    assert.deepEqual(res.body, { ok: 3 });
-    // Retry 1: 2 s × (1 − 0.5 × 0.5); retry 2: the server's 3 s, no draw taken; retry 3: 8 s × (1 − 0.5 × 0.9).
-    assert.deepEqual(waits, [1500, 3000, 4400]);
-    assert.deepEqual(events.map((e) => (e as { delayMs: number }).delayMs), waits);
-  } finally {
-    await srv.close();
-  }
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, sleep, random: () => draws.shift()!, onEvent: (e) => events.push(e) });
+  const res = await http.request({ method: "GET", url: "/x" });
+  assert.deepEqual(res.body, { ok: 3 });
+  // Retry 1: 2 s × (1 − 0.5 × 0.5); retry 2: the server's 3 s, no draw taken; retry 3: 8 s × (1 − 0.5 × 0.9).
+  assert.deepEqual(waits, [1500, 3000, 4400]);
+  assert.deepEqual(events.map((e) => (e as { delayMs: number }).delayMs), waits);
 });
 
 test("each attempt gets its own timeout, so a slow first answer does not doom the retry", async () => {
-  const srv = await serve([(res) => setTimeout(() => json(200, { late: true })(res), 1500), json(200, { ok: 2 })]);
+  await using env = await testEnv({ api: { script: [(res) => setTimeout(() => json(200, { late: true })(res), 1500), json(200, { ok: 2 })] } });
   const { sleep } = recordingSleep();
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: { ...policy, timeout: 0.3 }, sleep });
-    const res = await http.request({ method: "GET", url: "/x" });
-    assert.deepEqual(res.body, { ok: 2 });
-  } finally {
-    await srv.close();
-  }
+  const http = createHttpClient({ baseUrl: env.api.url, retry: { ...policy, timeout: 0.3 }, sleep });
+  const res = await http.request({ method: "GET", url: "/x" });
+  assert.deepEqual(res.body, { ok: 2 });
 });
 
 test("a request that times out on every attempt fails naming the timeout and attempts", async () => {
-  const srv = await serve([(res) => setTimeout(() => json(200, {})(res), 2000)]);
+  await using env = await testEnv({ api: { script: [(res) => setTimeout(() => json(200, {})(res), 2000)] } });
   const { sleep } = recordingSleep();
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: { ...policy, max_retries: 1, timeout: 0.2 }, sleep });
-    await assert.rejects(http.request({ method: "GET", url: "/slow" }), (e: unknown) => {
-      assert.ok(e instanceof HttpError);
-      assert.match(e.message, /no response within 0\.2 s \(after 2 attempts\)/);
-      return true;
-    });
-  } finally {
-    await srv.close();
-  }
+  const http = createHttpClient({ baseUrl: env.api.url, retry: { ...policy, max_retries: 1, timeout: 0.2 }, sleep });
+  await assert.rejects(http.request({ method: "GET", url: "/slow" }), (e: unknown) => {
+    assert.ok(e instanceof HttpError);
+    assert.match(e.message, /no response within 0\.2 s \(after 2 attempts\)/);
+    return true;
+  });
 });
 
 test("a 404 is not retried and the error names method, URL and status", async () => {
-  const srv = await serve([json(404, { error: "nope" })]);
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
-    await assert.rejects(http.request({ method: "GET", url: "/v1/missing", params: { a: 1 } }), (e: unknown) => {
-      assert.ok(e instanceof HttpError);
-      assert.equal(e.status, 404);
-      assert.match(e.message, /^\[GET\] "http:\/\/127\.0\.0\.1:\d+\/v1\/missing\?a=1": 404 Not Found/);
-      assert.match(e.hint ?? "", /base_url/);
-      return true;
-    });
-    assert.equal(srv.count(), 1);
-  } finally {
-    await srv.close();
-  }
+  await using env = await testEnv({ api: { script: [json(404, { error: "nope" })] } });
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy });
+  await assert.rejects(http.request({ method: "GET", url: "/v1/missing", params: { a: 1 } }), (e: unknown) => {
+    assert.ok(e instanceof HttpError);
+    assert.equal(e.status, 404);
+    assert.match(e.message, /^\[GET\] "http:\/\/127\.0\.0\.1:\d+\/v1\/missing\?a=1": 404 Not Found/);
+    assert.match(e.hint ?? "", /base_url/);
+    return true;
+  });
+  assert.equal(env.api.requests.length, 1);
 });
 
 test("an HTML page with status 200 is a clear error with the content type and first bytes", async () => {
-  const srv = await serve([
-    (res) => {
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end("<html><body>Maintenance</body></html>");
-    },
-  ]);
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
-    await assert.rejects(http.request({ method: "GET", url: "/x" }), (e: unknown) => {
-      assert.ok(e instanceof ResponseError);
-      assert.match(e.message, /200 response is not valid JSON \(text\/html, \d+ bytes\): "<html><body>Maintenance/);
-      return true;
-    });
-  } finally {
-    await srv.close();
-  }
+  await using env = await testEnv({
+    api: { script: [
+      (res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end("<html><body>Maintenance</body></html>");
+      },
+    ] },
+  });
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy });
+  await assert.rejects(http.request({ method: "GET", url: "/x" }), (e: unknown) => {
+    assert.ok(e instanceof ResponseError);
+    assert.match(e.message, /200 response is not valid JSON \(text\/html, \d+ bytes\): "<html><body>Maintenance/);
+    return true;
+  });
 });
 
 test("secret query parameters and known secrets are masked in errors", async () => {
-  const srv = await serve([json(400, { error: "bad", echo: "tok-ABCDEFG" })]);
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, redactor: new Redactor(["tok-ABCDEFG"]) });
-    await assert.rejects(http.request({ method: "GET", url: "/x", params: { api_key: "k-123456", q: "tok-ABCDEFG" } }), (e: unknown) => {
-      const text = (e as Error).message;
-      assert.ok(!text.includes("k-123456") && !text.includes("tok-ABCDEFG"), text);
-      assert.match(text, /api_key=\*\*\*/);
-      return true;
-    });
-  } finally {
-    await srv.close();
-  }
+  await using env = await testEnv({ api: { script: [json(400, { error: "bad", echo: "tok-ABCDEFG" })] } });
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, redactor: new Redactor(["tok-ABCDEFG"]) });
+  await assert.rejects(http.request({ method: "GET", url: "/x", params: { api_key: "k-123456", q: "tok-ABCDEFG" } }), (e: unknown) => {
+    const text = (e as Error).message;
+    assert.ok(!text.includes("k-123456") && !text.includes("tok-ABCDEFG"), text);
+    assert.match(text, /api_key=\*\*\*/);
+    return true;
+  });
 });
 
 test("a response larger than the limit is refused without reading it all", async () => {
-  const srv = await serve([json(200, { data: "x".repeat(200_000) })]);
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, maxResponseBytes: 10_000 });
-    await assert.rejects(http.request({ method: "GET", url: "/big" }), /larger than 10000 bytes/);
-  } finally {
-    await srv.close();
-  }
+  await using env = await testEnv({ api: { script: [json(200, { data: "x".repeat(200_000) })] } });
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, maxResponseBytes: 10_000 });
+  await assert.rejects(http.request({ method: "GET", url: "/big" }), /larger than 10000 bytes/);
 });
 
 test("client.max_response_bytes from a config caps what a run reads", async () => {
   const { prepareConfig } = await import("../../src/config/index.ts");
   const { runPipeline } = await import("../../src/pipeline/run.ts");
   const { chatApi, SEED_ENV, seedConfig, tempDir } = await import("../helpers/index.ts");
-  const api = await chatApi({ messages: 50 });
-  const tmp = tempDir();
-  try {
-    const config = seedConfig(api.url) as { client: Record<string, unknown> };
-    config.client.max_response_bytes = 2000;
-    await assert.rejects(
-      runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" }), { database: `${tmp.dir}/c.duckdb` }),
-      /larger than 2000 bytes/,
-    );
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 50 } });
+  const config = seedConfig(env.chat.url) as { client: Record<string, unknown> };
+  config.client.max_response_bytes = 2000;
+  await assert.rejects(
+    runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/nonexistent" }), { database: `${env.dir}/c.duckdb` }),
+    /larger than 2000 bytes/,
+  );
 });
 
 test("a redirect loop stops after 10 hops with an error naming the URL", async () => {
-  const srv = await serve([(res) => void res.writeHead(302, { location: "/again" }).end()]);
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
-    await assert.rejects(http.request({ method: "GET", url: "/start" }), (e: unknown) => {
-      assert.ok(e instanceof HttpError);
-      assert.match(e.message, /^\[GET\] "http:\/\/127\.0\.0\.1:\d+\/start": more than 10 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/again\)/);
-      assert.match(e.hint ?? "", /final URL/);
-      return true;
-    });
-    assert.equal(srv.count(), 11);
-  } finally {
-    await srv.close();
-  }
+  await using env = await testEnv({ api: { script: [(res) => void res.writeHead(302, { location: "/again" }).end()] } });
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy });
+  await assert.rejects(http.request({ method: "GET", url: "/start" }), (e: unknown) => {
+    assert.ok(e instanceof HttpError);
+    assert.match(e.message, /^\[GET\] "http:\/\/127\.0\.0\.1:\d+\/start": more than 10 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/again\)/);
+    assert.match(e.hint ?? "", /final URL/);
+    return true;
+  });
+  assert.equal(env.api.requests.length, 11);
 });
 
 test("a 303 after a POST is followed as a GET without the body, and the response names the final URL", async () => {
   const seen: { method?: string; url?: string; type?: string }[] = [];
-  const srv = await serve([
-    (res, req) => {
-      seen.push({ method: req.method, url: req.url, type: req.headers["content-type"] });
-      res.writeHead(303, { location: "done?x=1" }).end();
-    },
-    (res, req) => {
-      seen.push({ method: req.method, url: req.url, type: req.headers["content-type"] });
-      json(200, { ok: 3 })(res);
-    },
+  await using env = await testEnv({
+    api: { script: [
+      (res, req) => {
+        seen.push({ method: req.method, url: req.url, type: req.headers["content-type"] });
+        res.writeHead(303, { location: "done?x=1" }).end();
+      },
+      (res, req) => {
+        seen.push({ method: req.method, url: req.url, type: req.headers["content-type"] });
+        json(200, { ok: 3 })(res);
+      },
+    ] },
+  });
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy });
+  const res = await http.request({ method: "POST", url: "/v1/search", form: { q: "a" } });
+  assert.deepEqual(res.body, { ok: 3 });
+  assert.equal(res.url, `${env.api.url}/v1/done?x=1`);
+  assert.deepEqual(seen, [
+    { method: "POST", url: "/v1/search", type: "application/x-www-form-urlencoded" },
+    { method: "GET", url: "/v1/done?x=1", type: undefined },
   ]);
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy });
-    const res = await http.request({ method: "POST", url: "/v1/search", form: { q: "a" } });
-    assert.deepEqual(res.body, { ok: 3 });
-    assert.equal(res.url, `${srv.url}/v1/done?x=1`);
-    assert.deepEqual(seen, [
-      { method: "POST", url: "/v1/search", type: "application/x-www-form-urlencoded" },
-      { method: "GET", url: "/v1/done?x=1", type: undefined },
-    ]);
-  } finally {
-    await srv.close();
-  }
 });
 
 test("a 401 from another origin, which got no credentials, is not answered with new ones and says how to trust it", async () => {
-  const api = await serve([json(200, {})]);
-  const other = await serve([json(401, { error: "who are you" })]);
+  await using env = await testEnv({ api: { script: [json(200, {})] } });
+  // A second origin: another mock API, closed with the env.
+  const other = await startMockApi({ script: [json(401, { error: "who are you" })] });
+  env.defer(() => other.close());
   const events: HttpEvent[] = [];
   let refreshes = 0;
   const auth = {
@@ -233,26 +169,21 @@ test("a 401 from another origin, which got no credentials, is not answered with 
       return true;
     },
   };
-  try {
-    const http = createHttpClient({ baseUrl: api.url, retry: policy, auth, onEvent: (e) => events.push(e) });
-    await assert.rejects(http.request({ method: "GET", url: `${other.url}/files/1` }), (e: unknown) => {
-      assert.ok(e instanceof HttpError);
-      assert.equal(e.status, 401);
-      assert.equal(e.hint, `credentials are sent only to client.base_url's origin; if ${other.url} should get them too, add "${other.url}" to client.trusted_origins`);
-      return true;
-    });
-    assert.equal(refreshes, 0);
-    assert.equal(other.count(), 1);
-    assert.deepEqual(events, [{ type: "credentials_withheld", url: `${other.url}/files/1`, origin: other.url, downgrade: false }]);
-  } finally {
-    await api.close();
-    await other.close();
-  }
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, auth, onEvent: (e) => events.push(e) });
+  await assert.rejects(http.request({ method: "GET", url: `${other.url}/files/1` }), (e: unknown) => {
+    assert.ok(e instanceof HttpError);
+    assert.equal(e.status, 401);
+    assert.equal(e.hint, `credentials are sent only to client.base_url's origin; if ${other.url} should get them too, add "${other.url}" to client.trusted_origins`);
+    return true;
+  });
+  assert.equal(refreshes, 0);
+  assert.equal(other.requests.length, 1);
+  assert.deepEqual(events, [{ type: "credentials_withheld", url: `${other.url}/files/1`, origin: other.url, downgrade: false }]);
 });
 
 test("an http base URL upgraded to https on the same host keeps the credentials; another host does not get them", async () => {
   // The https hops are answered in-process (no certificates on a test machine); the first hop is a real server.
-  const srv = await serve([(res) => void res.writeHead(301, { location: "https://127.0.0.1/v1/x" }).end()]);
+  await using env = await testEnv({ api: { script: [(res) => void res.writeHead(301, { location: "https://127.0.0.1/v1/x" }).end()] } });
   const seen: Record<string, string | null>[] = [];
   const fetchVia: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
@@ -265,15 +196,11 @@ test("an http base URL upgraded to https on the same host keeps the credentials;
       headers.authorization = "Bearer tok-ABCDEFG";
     },
   };
-  try {
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, auth, fetch: fetchVia });
-    const res = await http.request({ method: "GET", url: "/v1/x" });
-    assert.deepEqual(res.body, { ok: 4 });
-    assert.deepEqual(seen, [
-      { url: "https://127.0.0.1/v1/x", authorization: "Bearer tok-ABCDEFG" },
-      { url: "https://elsewhere.test/y", authorization: null },
-    ]);
-  } finally {
-    await srv.close();
-  }
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, auth, fetch: fetchVia });
+  const res = await http.request({ method: "GET", url: "/v1/x" });
+  assert.deepEqual(res.body, { ok: 4 });
+  assert.deepEqual(seen, [
+    { url: "https://127.0.0.1/v1/x", authorization: "Bearer tok-ABCDEFG" },
+    { url: "https://elsewhere.test/y", authorization: null },
+  ]);
 });

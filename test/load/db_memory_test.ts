@@ -3,12 +3,10 @@
  * drops the table blocks a load left cached without changing the limit a caller sees.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { openDatabase } from "../../src/load/db.ts";
-import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const limitOf = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
   (await db.all<{ limit: string }>("SELECT current_setting('memory_limit') AS limit"))[0].limit;
@@ -16,62 +14,38 @@ const cachedTableMb = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
   Number((await db.all<{ mb: number }>("SELECT (sum(memory_usage_bytes) / 1e6)::DOUBLE AS mb FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"))[0].mb);
 
 test("a file opened for writing gets a 512 MB DuckDB memory limit; read-only opens keep DuckDB's default", async () => {
-  const tmp = tempDir();
-  try {
-    const path = join(tmp.dir, "m.duckdb");
-    const db = await openDatabase(path);
-    assert.equal(await limitOf(db), "488.2 MiB", "512 MB, as DuckDB shows it");
-    db.close();
-    const ro = await openDatabase(path, { readOnly: true });
-    assert.doesNotMatch(await limitOf(ro), /MiB|MB/, "DuckDB's default is a share of RAM, in GiB");
-    ro.close();
-  } finally {
-    tmp.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await openDatabase(env.db);
+  assert.equal(await limitOf(db), "488.2 MiB", "512 MB, as DuckDB shows it");
+  db.close();
+  const ro = await openDatabase(env.db, { readOnly: true });
+  assert.doesNotMatch(await limitOf(ro), /MiB|MB/, "DuckDB's default is a share of RAM, in GiB");
+  ro.close();
 });
 
 test("releaseMemory drops the blocks a committed load left cached and keeps the limit as it was", async () => {
-  const tmp = tempDir();
-  try {
-    const db = await openDatabase(join(tmp.dir, "m.duckdb"));
-    try {
-      await db.run("CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS s FROM range(2000000)");
-      await db.run("CHECKPOINT");
-      await db.all("SELECT count(DISTINCT s) FROM t");
-      const before = await cachedTableMb(db);
-      const limit = await limitOf(db);
-      // A run releases after every batch: the limit must not drift (DuckDB shows it rounded).
-      for (let i = 0; i < 3; i++) await db.releaseMemory();
-      const after = await cachedTableMb(db);
-      assert.ok(before > 30, `cached before: ${before} MB`);
-      assert.ok(after < before / 2, `cached after: ${after} MB (before ${before} MB)`);
-      assert.equal(await limitOf(db), limit);
-      assert.deepEqual(await db.all("SELECT count(*)::INT AS n FROM t"), [{ n: 2_000_000 }]);
-    } finally {
-      db.close();
-    }
-  } finally {
-    tmp.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await env.open();
+  await db.run("CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS s FROM range(2000000)");
+  await db.run("CHECKPOINT");
+  await db.all("SELECT count(DISTINCT s) FROM t");
+  const before = await cachedTableMb(db);
+  const limit = await limitOf(db);
+  // A run releases after every batch: the limit must not drift (DuckDB shows it rounded).
+  for (let i = 0; i < 3; i++) await db.releaseMemory();
+  const after = await cachedTableMb(db);
+  assert.ok(before > 30, `cached before: ${before} MB`);
+  assert.ok(after < before / 2, `cached after: ${after} MB (before ${before} MB)`);
+  assert.equal(await limitOf(db), limit);
+  assert.deepEqual(await db.all("SELECT count(*)::INT AS n FROM t"), [{ n: 2_000_000 }]);
 });
 
 test("a run releases DuckDB's memory after its batches and leaves the connection's limit as it was", async () => {
-  const api = await chatApi({ messages: 1000 });
-  const tmp = tempDir();
-  try {
-    const database = join(tmp.dir, "run.duckdb");
-    const db = await openDatabase(database);
-    try {
-      const limit = await limitOf(db);
-      const config = prepareConfig(seedConfig(api.url), { env: SEED_ENV, cwd: "/nonexistent" });
-      const summary = await runPipeline(config, { database, db, batchPages: 1 });
-      assert.equal(summary.resources[0].rows, 1000);
-      assert.equal(await limitOf(db), limit, "ten batches, ten releases, no drift");
-    } finally {
-      db.close();
-    }
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 1000 } });
+  const db = await env.open();
+  const limit = await limitOf(db);
+  const config = prepareConfig(seedConfig(env.chat.url), { env: SEED_ENV, cwd: "/nonexistent" });
+  const summary = await env.run(config, { db, batchPages: 1 });
+  assert.equal(summary.resources[0].rows, 1000);
+  assert.equal(await limitOf(db), limit, "ten batches, ten releases, no drift");
 });

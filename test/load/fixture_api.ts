@@ -1,12 +1,12 @@
 /**
- * A tiny JSON API for load tests: each resource is one page `{ "items": [...] }` at `/<name>`,
- * served from 127.0.0.1 on port 0. Payloads can be swapped between runs to test evolution.
+ * Load-test fixtures: nested payloads with their expected DuckDB layout, and the mock API's
+ * `pages` preset, where each resource is one page `{ "items": [...] }` at `/<name>`.
+ * Payloads can be swapped between runs to test evolution.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { prepareConfig, type LoadedConfig } from "../../src/config/index.ts";
+import { startMockApi } from "../helpers/mock_api.ts";
 
 /** Folder of the nested-payload fixtures. */
 export const NESTED_FIXTURES = join(import.meta.dirname, "..", "fixtures", "nested");
@@ -33,29 +33,9 @@ export interface FixtureApi {
   close(): Promise<void>;
 }
 
-/** Starts the API; `close` must be called. */
+/** Starts the mock API with only these pages (its `pages` preset); `close` must be called, or use `testEnv({ api: { pages } })`. */
 export async function startFixtureApi(pages: Record<string, unknown[] | string> = {}): Promise<FixtureApi> {
-  const map = new Map(Object.entries(pages).map(([k, v]) => [k.startsWith("/") ? k : `/${k}`, v]));
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    const body = map.get(path);
-    if (body === undefined) {
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
-      return;
-    }
-    res.writeHead(200, { "content-type": "application/json" }).end(typeof body === "string" ? body : JSON.stringify({ items: body }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    pages: map,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return startMockApi({ items: 0, pages });
 }
 
 /** A config with one single-page resource per entry, pointed at a fixture API. */

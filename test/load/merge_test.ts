@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
 import { fixtureConfig, startFixtureApi } from "./fixture_api.ts";
 
 const ORPHANS_SQL = (ds: string) => `select
@@ -17,113 +17,90 @@ const ORPHANS_SQL = (ds: string) => `select
   (select count(*) from ${ds}.chat_messages__reactions__users c where c._dlt_root_id not in (select _dlt_id from ${ds}.chat_messages))::int users_root`;
 
 test("rerunning after messages' reactions and attachments change replaces their nested rows", async () => {
-  const api = await chatApi({ messages: 150 });
-  const tmp = tempDir();
-  try {
-    const db = join(tmp.dir, "chat.duckdb");
-    const config = () => prepareConfig(seedConfig(api.url), { env: SEED_ENV, cwd: "/" });
-    await runPipeline(config(), { database: db, pipelineName: "chat" });
-    const before = await queryDb<{ _dlt_id: string }>(db, "select _dlt_id from chat_dataset.chat_messages where id = 3");
+  await using env = await testEnv({ chat: { messages: 150 } });
+  const config = () => prepareConfig(seedConfig(env.chat.url), { env: SEED_ENV, cwd: "/" });
+  await env.run(config(), { pipelineName: "chat" });
+  const before = await env.query<{ _dlt_id: string }>("select _dlt_id from chat_dataset.chat_messages where id = 3");
 
-    api.updateMessage(3, { reactions: [{ emoji: "🚀", users: ["u_new", "u_ada"] }] });
-    api.updateMessage(4, { reactions: [], attachments: [] });
-    api.updateMessage(120, { attachments: [{ id: "fresh", url: "https://files.example.com/fresh.png", size: 7 }] });
-    await runPipeline(config(), { database: db, pipelineName: "chat", batchPages: 1 });
+  env.chat.updateMessage(3, { reactions: [{ emoji: "🚀", users: ["u_new", "u_ada"] }] });
+  env.chat.updateMessage(4, { reactions: [], attachments: [] });
+  env.chat.updateMessage(120, { attachments: [{ id: "fresh", url: "https://files.example.com/fresh.png", size: 7 }] });
+  await env.run(config(), { pipelineName: "chat", batchPages: 1 });
 
-    const three = await queryDb<{ emoji: string; users: string }>(
-      db,
-      `select r.emoji, string_agg(u.value, ',' order by u._dlt_list_idx) users
-       from chat_dataset.chat_messages m join chat_dataset.chat_messages__reactions r on r._dlt_parent_id = m._dlt_id
-       join chat_dataset.chat_messages__reactions__users u on u._dlt_parent_id = r._dlt_id where m.id = 3 group by r.emoji`,
-    );
-    assert.deepEqual(three, [{ emoji: "🚀", users: "u_new,u_ada" }]);
-    const [four] = await queryDb<{ r: number; a: number }>(
-      db,
-      `select (select count(*) from chat_messages__reactions where chat_messages_id = 4)::int r,
-              (select count(*) from chat_messages__attachments where chat_messages_id = 4)::int a`,
-    );
-    assert.deepEqual(four, { r: 0, a: 0 });
-    const att = await queryDb(db, "select id, size::int as size from chat_messages__attachments where chat_messages_id = 120");
-    assert.deepEqual(att, [{ id: "fresh", size: 7 }]);
+  const three = await env.query<{ emoji: string; users: string }>(
+        `select r.emoji, string_agg(u.value, ',' order by u._dlt_list_idx) users
+     from chat_dataset.chat_messages m join chat_dataset.chat_messages__reactions r on r._dlt_parent_id = m._dlt_id
+     join chat_dataset.chat_messages__reactions__users u on u._dlt_parent_id = r._dlt_id where m.id = 3 group by r.emoji`,
+  );
+  assert.deepEqual(three, [{ emoji: "🚀", users: "u_new,u_ada" }]);
+  const [four] = await env.query<{ r: number; a: number }>(
+        `select (select count(*) from chat_messages__reactions where chat_messages_id = 4)::int r,
+            (select count(*) from chat_messages__attachments where chat_messages_id = 4)::int a`,
+  );
+  assert.deepEqual(four, { r: 0, a: 0 });
+  const att = await env.query("select id, size::int as size from chat_messages__attachments where chat_messages_id = 120");
+  assert.deepEqual(att, [{ id: "fresh", size: 7 }]);
 
-    assert.deepEqual((await queryDb(db, ORPHANS_SQL("chat_dataset")))[0], { reactions: 0, attachments: 0, users: 0, users_root: 0 });
-    const sum = (f: (m: (typeof api.messages)[number]) => number) => api.messages.reduce((s, m) => s + f(m), 0);
-    const [n] = await queryDb<Record<string, number>>(
-      db,
-      `select (select count(*) from chat_dataset.chat_messages)::int m, (select count(*) from chat_dataset.chat_messages__reactions)::int r,
-              (select count(*) from chat_dataset.chat_messages__reactions__users)::int u, (select count(*) from chat_dataset.chat_messages__attachments)::int a`,
-    );
-    assert.deepEqual(n, {
-      m: 150,
-      r: sum((m) => m.reactions.length),
-      u: sum((m) => m.reactions.reduce((s, r) => s + r.users.length, 0)),
-      a: sum((m) => m.attachments.length),
-    });
-    // The upsert strategy keys the root row's _dlt_id on the primary key, so it survives the merge.
-    assert.deepEqual(await queryDb(db, "select _dlt_id from chat_dataset.chat_messages where id = 3"), before);
-    const loads = await queryDb(db, "select count(*)::int as n from chat_dataset._dlt_loads");
-    assert.deepEqual(loads, [{ n: 2 }]);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  assert.deepEqual((await env.query(ORPHANS_SQL("chat_dataset")))[0], { reactions: 0, attachments: 0, users: 0, users_root: 0 });
+  const sum = (f: (m: (typeof env.chat.messages)[number]) => number) => env.chat.messages.reduce((s, m) => s + f(m), 0);
+  const [n] = await env.query<Record<string, number>>(
+        `select (select count(*) from chat_dataset.chat_messages)::int m, (select count(*) from chat_dataset.chat_messages__reactions)::int r,
+            (select count(*) from chat_dataset.chat_messages__reactions__users)::int u, (select count(*) from chat_dataset.chat_messages__attachments)::int a`,
+  );
+  assert.deepEqual(n, {
+    m: 150,
+    r: sum((m) => m.reactions.length),
+    u: sum((m) => m.reactions.reduce((s, r) => s + r.users.length, 0)),
+    a: sum((m) => m.attachments.length),
+  });
+  // The upsert strategy keys the root row's _dlt_id on the primary key, so it survives the merge.
+  assert.deepEqual(await env.query("select _dlt_id from chat_dataset.chat_messages where id = 3"), before);
+  const loads = await env.query("select count(*)::int as n from chat_dataset._dlt_loads");
+  assert.deepEqual(loads, [{ n: 2 }]);
 });
 
 test("the same record twice in one page keeps the last one's nested rows only", async () => {
-  const api = await startFixtureApi({
-    chat_messages: [
-      { id: 1, tags: ["a"], reactions: [{ emoji: "x", users: ["u1"] }] },
-      { id: 2, tags: ["keep"] },
-      { id: 1, tags: ["b", "c"], reactions: [{ emoji: "y", users: ["u2", "u3"] }] },
-    ],
+  await using env = await testEnv({
+    api: { pages: {
+      chat_messages: [
+        { id: 1, tags: ["a"], reactions: [{ emoji: "x", users: ["u1"] }] },
+        { id: 2, tags: ["keep"] },
+        { id: 1, tags: ["b", "c"], reactions: [{ emoji: "y", users: ["u2", "u3"] }] },
+      ],
+    } },
   });
-  const tmp = tempDir();
-  try {
-    const db = join(tmp.dir, "f.duckdb");
-    await runPipeline(fixtureConfig(api.url, { chat_messages: { primary_key: "id", write_disposition: "merge" } }), { database: db });
-    const tags = await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx");
-    assert.deepEqual(tags, [
-      { id: 1, value: "b" },
-      { id: 1, value: "c" },
-      { id: 2, value: "keep" },
-    ]);
-    const users = await queryDb(db, "select value from chat_messages__reactions__users order by users_idx");
-    assert.deepEqual(users, [{ value: "u2" }, { value: "u3" }]);
-    assert.deepEqual((await queryDb(db, ORPHANS_SQL("fx_dataset").replace(/\(select count\(\*\) from fx_dataset.chat_messages__attachments[^)]*\)\)::int attachments,/, "")))[0], {
-      reactions: 0,
-      users: 0,
-      users_root: 0,
-    });
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await env.run(fixtureConfig(env.api.url, { chat_messages: { primary_key: "id", write_disposition: "merge" } }));
+  const tags = await env.query("select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx");
+  assert.deepEqual(tags, [
+    { id: 1, value: "b" },
+    { id: 1, value: "c" },
+    { id: 2, value: "keep" },
+  ]);
+  const users = await env.query("select value from chat_messages__reactions__users order by users_idx");
+  assert.deepEqual(users, [{ value: "u2" }, { value: "u3" }]);
+  assert.deepEqual((await env.query(ORPHANS_SQL("fx_dataset").replace(/\(select count\(\*\) from fx_dataset.chat_messages__attachments[^)]*\)\)::int attachments,/, "")))[0], {
+    reactions: 0,
+    users: 0,
+    users_root: 0,
+  });
 });
 
 test("with delete-insert, rerunning replaces a record's nested rows though its root row gets a new _dlt_id", async () => {
-  const api = await startFixtureApi({ chat_messages: [{ id: 1, tags: ["a", "b"] }, { id: 2, tags: ["z"] }] });
-  const tmp = tempDir();
-  try {
-    const db = join(tmp.dir, "f.duckdb");
-    const config = () =>
-      fixtureConfig(api.url, { chat_messages: { primary_key: "id", write_disposition: { disposition: "merge", strategy: "delete-insert" } } });
-    await runPipeline(config(), { database: db });
-    api.pages.set("/chat_messages", [{ id: 1, tags: ["c"] }]);
-    await runPipeline(config(), { database: db });
-    const tags = await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx");
-    assert.deepEqual(tags, [
-      { id: 1, value: "c" },
-      { id: 2, value: "z" },
-    ]);
-    const [orphans] = await queryDb(
-      db,
-      "select count(*)::int as n from fx_dataset.chat_messages__tags where _dlt_parent_id not in (select _dlt_id from fx_dataset.chat_messages)",
-    );
-    assert.deepEqual(orphans, { n: 0 });
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ api: { pages: { chat_messages: [{ id: 1, tags: ["a", "b"] }, { id: 2, tags: ["z"] }] } } });
+  const config = () =>
+    fixtureConfig(env.api.url, { chat_messages: { primary_key: "id", write_disposition: { disposition: "merge", strategy: "delete-insert" } } });
+  await env.run(config());
+  env.api.pages.set("/chat_messages", [{ id: 1, tags: ["c"] }]);
+  await env.run(config());
+  const tags = await env.query("select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx");
+  assert.deepEqual(tags, [
+    { id: 1, value: "c" },
+    { id: 2, value: "z" },
+  ]);
+  const [orphans] = await env.query(
+        "select count(*)::int as n from fx_dataset.chat_messages__tags where _dlt_parent_id not in (select _dlt_id from fx_dataset.chat_messages)",
+  );
+  assert.deepEqual(orphans, { n: 0 });
 });
 
 test("a record that comes again in a later batch of the same run replaces the first copy and its nested rows", async () => {

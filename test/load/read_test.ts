@@ -3,13 +3,12 @@
  * it reads back what the Loader wrote, and reads a file that lacks bookkeeping tables as empty.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { openDatabase } from "../../src/load/db.ts";
 import { Loader } from "../../src/load/loader.ts";
 import * as read from "../../src/load/read.ts";
 import type { Schema } from "../../src/normalize/types.ts";
-import { tempDir } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
 
 const schema: Schema = {
   name: "chat",
@@ -30,9 +29,8 @@ const schema: Schema = {
 };
 
 test("the read API gives back the runs, positions, states, schema and tables the Loader wrote", async () => {
-  const tmp = tempDir();
-  const path = join(tmp.dir, "read.duckdb");
-  const db = await openDatabase(path);
+  await using env = await testEnv();
+  const db = await openDatabase(env.db);
   try {
     const loader = await Loader.open(db, { dataset: "ds", pipelineName: "chat" });
     await loader.startRun("1.5", { version: "test", resumed: false });
@@ -46,53 +44,43 @@ test("the read API gives back the runs, positions, states, schema and tables the
   } finally {
     db.close();
   }
-  const ro = await openDatabase(path, { readOnly: true });
-  try {
-    assert.deepEqual(await read.readDatasets(ro), ["ds"]);
-    const runs = await read.readRuns(ro, "ds", { limit: 10 });
-    assert.deepEqual(
-      runs.map((r) => [r.loadId, r.pipelineName, r.status, r.error, r.rows, r.requests, r.retries, r.resources]),
-      [
-        ["2.5", "chat", "failed", "boom", null, 0, 0, null],
-        ["1.5", "chat", "completed", null, 3, 2, 1, [{ resource: "messages", pages: 1, rows: 3, done: true }]],
-      ],
-    );
-    assert.equal((await read.readRuns(ro, "ds", { limit: 1 })).length, 1);
-    assert.deepEqual(Object.keys(await read.readRunStarts(ro, "ds")).sort(), ["1.5", "2.5"]);
-    assert.deepEqual((await read.readResourceStates(ro, "ds")).map((s) => [s.resource, s.state, s.loadId]), [["messages", { last_value: 3 }, "1.5"]]);
-    assert.deepEqual((await read.readPipelineStates(ro, "ds")).map((s) => [s.pipelineName, s.version, s.state]), [["chat", 1, { cursor: 3 }]]);
-    const [stored] = await read.readStoredSchemas(ro, "ds");
-    assert.deepEqual([stored.name, stored.version, JSON.parse(stored.schema).tables.messages.name], ["chat", 3, "messages"]);
-    assert.deepEqual(await read.readTableStats(ro, "ds"), [{ table: "messages", rows: 3, columns: 4 }]);
-    assert.deepEqual([...(await read.readColumns(ro, "ds")).get("messages")!], [
-      ["id", { type: "BIGINT", nullable: false }],
-      ["text", { type: "VARCHAR", nullable: true }],
-      ["_dlt_load_id", { type: "VARCHAR", nullable: false }],
-      ["_dlt_id", { type: "VARCHAR", nullable: false }],
-    ]);
-    assert.equal(await read.countRows(ro, "ds", "messages"), 3);
-  } finally {
-    ro.close();
-    tmp.cleanup();
-  }
+  // Written and closed: read it back through a connection the env closes.
+  const ro = await env.open({ readOnly: true });
+  assert.deepEqual(await read.readDatasets(ro), ["ds"]);
+  const runs = await read.readRuns(ro, "ds", { limit: 10 });
+  assert.deepEqual(
+    runs.map((r) => [r.loadId, r.pipelineName, r.status, r.error, r.rows, r.requests, r.retries, r.resources]),
+    [
+      ["2.5", "chat", "failed", "boom", null, 0, 0, null],
+      ["1.5", "chat", "completed", null, 3, 2, 1, [{ resource: "messages", pages: 1, rows: 3, done: true }]],
+    ],
+  );
+  assert.equal((await read.readRuns(ro, "ds", { limit: 1 })).length, 1);
+  assert.deepEqual(Object.keys(await read.readRunStarts(ro, "ds")).sort(), ["1.5", "2.5"]);
+  assert.deepEqual((await read.readResourceStates(ro, "ds")).map((s) => [s.resource, s.state, s.loadId]), [["messages", { last_value: 3 }, "1.5"]]);
+  assert.deepEqual((await read.readPipelineStates(ro, "ds")).map((s) => [s.pipelineName, s.version, s.state]), [["chat", 1, { cursor: 3 }]]);
+  const [stored] = await read.readStoredSchemas(ro, "ds");
+  assert.deepEqual([stored.name, stored.version, JSON.parse(stored.schema).tables.messages.name], ["chat", 3, "messages"]);
+  assert.deepEqual(await read.readTableStats(ro, "ds"), [{ table: "messages", rows: 3, columns: 4 }]);
+  assert.deepEqual([...(await read.readColumns(ro, "ds")).get("messages")!], [
+    ["id", { type: "BIGINT", nullable: false }],
+    ["text", { type: "VARCHAR", nullable: true }],
+    ["_dlt_load_id", { type: "VARCHAR", nullable: false }],
+    ["_dlt_id", { type: "VARCHAR", nullable: false }],
+  ]);
+  assert.equal(await read.countRows(ro, "ds", "messages"), 3);
 });
 
 test("the read API reads a dataset without restduck's own bookkeeping tables (one dlt wrote) as empty, not as an error", async () => {
-  const tmp = tempDir();
-  const path = join(tmp.dir, "dlt.duckdb");
-  const db = await openDatabase(path);
-  try {
-    await db.run(`CREATE SCHEMA ds; CREATE TABLE ds._dlt_version (version BIGINT, engine_version BIGINT, inserted_at TIMESTAMPTZ, schema_name VARCHAR, version_hash VARCHAR, schema VARCHAR)`);
-    await db.run(`INSERT INTO ds._dlt_version VALUES (1, 11, now(), 'x', 'h', '{"name":"x","tables":{}}')`);
-    assert.deepEqual(await read.readDatasets(db), ["ds"]);
-    assert.deepEqual(await read.readRuns(db, "ds", { limit: 5 }), []);
-    assert.deepEqual(await read.readRunStarts(db, "ds"), {});
-    assert.deepEqual(await read.readResourceStates(db, "ds"), []);
-    assert.deepEqual(await read.readPipelineStates(db, "ds"), []);
-    assert.deepEqual((await read.readStoredSchemas(db, "ds")).map((s) => s.name), ["x"]);
-    assert.deepEqual(await read.readTableStats(db, "ds"), []);
-  } finally {
-    db.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await env.open();
+  await db.run(`CREATE SCHEMA ds; CREATE TABLE ds._dlt_version (version BIGINT, engine_version BIGINT, inserted_at TIMESTAMPTZ, schema_name VARCHAR, version_hash VARCHAR, schema VARCHAR)`);
+  await db.run(`INSERT INTO ds._dlt_version VALUES (1, 11, now(), 'x', 'h', '{"name":"x","tables":{}}')`);
+  assert.deepEqual(await read.readDatasets(db), ["ds"]);
+  assert.deepEqual(await read.readRuns(db, "ds", { limit: 5 }), []);
+  assert.deepEqual(await read.readRunStarts(db, "ds"), {});
+  assert.deepEqual(await read.readResourceStates(db, "ds"), []);
+  assert.deepEqual(await read.readPipelineStates(db, "ds"), []);
+  assert.deepEqual((await read.readStoredSchemas(db, "ds")).map((s) => s.name), ["x"]);
+  assert.deepEqual(await read.readTableStats(db, "ds"), []);
 });

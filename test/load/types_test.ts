@@ -11,66 +11,59 @@ import { Loader } from "../../src/load/loader.ts";
 import { Normalizer } from "../../src/normalize/normalizer.ts";
 import type { Schema } from "../../src/normalize/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
-import { fixtureConfig, LAYOUT_SQL, startFixtureApi } from "./fixture_api.ts";
+import { queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
+import { fixtureConfig, LAYOUT_SQL } from "./fixture_api.ts";
 
 async function loadFixture(items: unknown[] | string, resource: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const api = await startFixtureApi({ things: items });
-  const tmp = tempDir();
-  const db = join(tmp.dir, "types.duckdb");
+  const env = await testEnv({ api: { pages: { things: items } } });
   try {
-    await runPipeline(fixtureConfig(api.url, { things: resource }, extra), { database: db });
+    await env.run(fixtureConfig(env.api.url, { things: resource }, extra));
+    const layout = Object.fromEntries((await env.query<{ table_name: string; columns: string[] }>(LAYOUT_SQL("fx_dataset"))).map((t) => [t.table_name, t.columns]));
+    // The API is done with; the folder and database stay for the test's queries until it disposes of them.
+    return { db: env.db, layout, [Symbol.asyncDispose]: () => env[Symbol.asyncDispose]() };
   } catch (error) {
-    tmp.cleanup();
+    await env[Symbol.asyncDispose]();
     throw error;
-  } finally {
-    await api.close();
   }
-  const layout = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(db, LAYOUT_SQL("fx_dataset"))).map((t) => [t.table_name, t.columns]));
-  return { db, layout, cleanup: tmp.cleanup };
 }
 
 const ROOT_DLT = ["_dlt_load_id VARCHAR", "_dlt_id VARCHAR"];
 
 test("values are typed bigint, double, bool, timestamp with time zone, date and text as dlt infers them", async () => {
-  const r = await loadFixture([
+  await using r = await loadFixture([
     { i: 1, f: 1.5, whole_double: 2.0, b: true, ts: "2024-03-01T10:00:00+02:00", naive: "2024-03-01 10:00", d: "2024-03-01", s: "hello", week: "2024-W09" },
   ]);
-  try {
-    assert.deepEqual(r.layout.things, [
-      "i BIGINT",
-      "f DOUBLE",
-      // JSON has one number type: 2.0 arrives as 2, an integer, as in dlt.
-      "whole_double BIGINT",
-      "b BOOLEAN",
-      "ts TIMESTAMP WITH TIME ZONE",
-      "naive TIMESTAMP WITH TIME ZONE",
-      "d DATE",
-      "s VARCHAR",
-      "week VARCHAR",
-      ...ROOT_DLT,
-    ]);
-    const [row] = await queryDb(
-      r.db,
-      "select i::int as i, f, b, epoch(ts)::bigint::varchar as ts, epoch(naive)::bigint::varchar as naive, d::varchar as d, s from things",
-    );
-    assert.deepEqual(row, {
-      i: 1,
-      f: 1.5,
-      b: true,
-      ts: String(Date.parse("2024-03-01T08:00:00Z") / 1000),
-      // Naive date-times are read as UTC, as dlt stores them.
-      naive: String(Date.parse("2024-03-01T10:00:00Z") / 1000),
-      d: "2024-03-01",
-      s: "hello",
-    });
-  } finally {
-    r.cleanup();
-  }
+  assert.deepEqual(r.layout.things, [
+    "i BIGINT",
+    "f DOUBLE",
+    // JSON has one number type: 2.0 arrives as 2, an integer, as in dlt.
+    "whole_double BIGINT",
+    "b BOOLEAN",
+    "ts TIMESTAMP WITH TIME ZONE",
+    "naive TIMESTAMP WITH TIME ZONE",
+    "d DATE",
+    "s VARCHAR",
+    "week VARCHAR",
+    ...ROOT_DLT,
+  ]);
+  const [row] = await queryDb(
+    r.db,
+    "select i::int as i, f, b, epoch(ts)::bigint::varchar as ts, epoch(naive)::bigint::varchar as naive, d::varchar as d, s from things",
+  );
+  assert.deepEqual(row, {
+    i: 1,
+    f: 1.5,
+    b: true,
+    ts: String(Date.parse("2024-03-01T08:00:00Z") / 1000),
+    // Naive date-times are read as UTC, as dlt stores them.
+    naive: String(Date.parse("2024-03-01T10:00:00Z") / 1000),
+    d: "2024-03-01",
+    s: "hello",
+  });
 });
 
 test("columns hints set data_type, nullable and precision, and create hinted columns before any value", async () => {
-  const r = await loadFixture(
+  await using r = await loadFixture(
     [
       { id: 1, amount: "12345678901234.5678", code: 42, meta: { a: [1, 2] }, raw: "AAH/", when: "2024-03-01", big: "123456789012345678901234567890" },
       { id: 2, amount: 0.25, code: "x", meta: "plain", raw: "0x0001ff", when: "2024-03-02T00:00:00Z", big: 7 },
@@ -90,53 +83,43 @@ test("columns hints set data_type, nullable and precision, and create hinted col
       },
     },
   );
-  try {
-    assert.deepEqual(r.layout.things, [
-      "amount DECIMAL(20,4)",
-      "code VARCHAR",
-      "meta JSON",
-      "raw BLOB",
-      "when TIMESTAMP WITH TIME ZONE",
-      "big DECIMAL(38,0)",
-      "never_sent BIGINT",
-      "id BIGINT",
-      ...ROOT_DLT,
-      // 1.23456 needs scale 5: it goes to a variant column instead of being rounded to 1.2346.
-      "amount__v_text VARCHAR",
-    ]);
-    const rows = await queryDb(
-      r.db,
-      `select id::int as id, amount::varchar as amount, amount__v_text, code, meta::varchar as meta, hex(raw) as raw, epoch("when")::bigint::varchar as "when", big::varchar as big
-       from things order by id`,
-    );
-    assert.deepEqual(rows, [
-      { id: 1, amount: "12345678901234.5678", amount__v_text: null, code: "42", meta: '{"a":[1,2]}', raw: "0001FF", when: String(Date.parse("2024-03-01T00:00:00Z") / 1000), big: "123456789012345678901234567890" },
-      { id: 2, amount: "0.2500", amount__v_text: null, code: "x", meta: '"plain"', raw: "0001FF", when: String(Date.parse("2024-03-02T00:00:00Z") / 1000), big: "7" },
-      { id: 3, amount: null, amount__v_text: "1.23456", code: null, meta: null, raw: null, when: null, big: null },
-    ]);
-    const nullable = await queryDb(r.db, "select column_name, is_nullable from information_schema.columns where table_schema = 'fx_dataset' and table_name = 'things' and column_name in ('id', 'never_sent', '_dlt_id') order by 1");
-    assert.deepEqual(nullable, [
-      { column_name: "_dlt_id", is_nullable: "NO" },
-      { column_name: "id", is_nullable: "NO" },
-      { column_name: "never_sent", is_nullable: "YES" },
-    ]);
-  } finally {
-    r.cleanup();
-  }
+  assert.deepEqual(r.layout.things, [
+    "amount DECIMAL(20,4)",
+    "code VARCHAR",
+    "meta JSON",
+    "raw BLOB",
+    "when TIMESTAMP WITH TIME ZONE",
+    "big DECIMAL(38,0)",
+    "never_sent BIGINT",
+    "id BIGINT",
+    ...ROOT_DLT,
+    // 1.23456 needs scale 5: it goes to a variant column instead of being rounded to 1.2346.
+    "amount__v_text VARCHAR",
+  ]);
+  const rows = await queryDb(
+    r.db,
+    `select id::int as id, amount::varchar as amount, amount__v_text, code, meta::varchar as meta, hex(raw) as raw, epoch("when")::bigint::varchar as "when", big::varchar as big
+     from things order by id`,
+  );
+  assert.deepEqual(rows, [
+    { id: 1, amount: "12345678901234.5678", amount__v_text: null, code: "42", meta: '{"a":[1,2]}', raw: "0001FF", when: String(Date.parse("2024-03-01T00:00:00Z") / 1000), big: "123456789012345678901234567890" },
+    { id: 2, amount: "0.2500", amount__v_text: null, code: "x", meta: '"plain"', raw: "0001FF", when: String(Date.parse("2024-03-02T00:00:00Z") / 1000), big: "7" },
+    { id: 3, amount: null, amount__v_text: "1.23456", code: null, meta: null, raw: null, when: null, big: null },
+  ]);
+  const nullable = await queryDb(r.db, "select column_name, is_nullable from information_schema.columns where table_schema = 'fx_dataset' and table_name = 'things' and column_name in ('id', 'never_sent', '_dlt_id') order by 1");
+  assert.deepEqual(nullable, [
+    { column_name: "_dlt_id", is_nullable: "NO" },
+    { column_name: "id", is_nullable: "NO" },
+    { column_name: "never_sent", is_nullable: "YES" },
+  ]);
 });
 
 test("a nullable: false hint fails the run on a record without the value, naming resource and column", async () => {
-  const api = await startFixtureApi({ things: [{ id: 1, must: 1 }, { id: 2 }] });
-  const tmp = tempDir();
-  try {
-    await assert.rejects(
-      runPipeline(fixtureConfig(api.url, { things: { columns: { must: { data_type: "bigint", nullable: false } } } }), { database: join(tmp.dir, "n.duckdb") }),
-      /resource things .*non-nullable column must is missing/,
-    );
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ api: { pages: { things: [{ id: 1, must: 1 }, { id: 2 }] } } });
+  await assert.rejects(
+    env.run(fixtureConfig(env.api.url, { things: { columns: { must: { data_type: "bigint", nullable: false } } } })),
+    /resource things .*non-nullable column must is missing/,
+  );
 });
 
 test("big integers, wei and decimal strings, bytes and bigints inside JSON load exactly", async () => {
@@ -189,59 +172,42 @@ test("big integers, wei and decimal strings, bytes and bigints inside JSON load 
 test(
   "an integer literal beyond 2^53 in an API response loads exactly",
   async () => {
-    const r = await loadFixture('{"items": [{"id": 1, "n": 12345678901234567891, "m": 9007199254740993}]}');
-    try {
-      const [row] = await queryDb(r.db, "select n::varchar as n, m::varchar as m from things");
-      assert.deepEqual(row, { n: "12345678901234567891", m: "9007199254740993" });
-    } finally {
-      r.cleanup();
-    }
+    await using r = await loadFixture('{"items": [{"id": 1, "n": 12345678901234567891, "m": 9007199254740993}]}');
+    const [row] = await queryDb(r.db, "select n::varchar as n, m::varchar as m from things");
+    assert.deepEqual(row, { n: "12345678901234567891", m: "9007199254740993" });
   },
 );
 
 test("max_table_nesting from the config keeps deeper values as JSON: source level 1, resource level 0", async () => {
-  const api = await chatApi({ messages: 40 });
-  const tmp = tempDir();
-  try {
-    const one = join(tmp.dir, "one.duckdb");
-    await runPipeline(prepareConfig({ ...seedConfig(api.url), max_table_nesting: 1 }, { env: SEED_ENV, cwd: "/" }), { database: one, pipelineName: "chat" });
-    const layout1 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(one, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
-    assert.deepEqual(Object.keys(layout1), ["chat_messages", "chat_messages__attachments", "chat_messages__reactions"]);
-    assert.deepEqual(layout1.chat_messages__reactions.slice(0, 2), ["emoji VARCHAR", "users JSON"]);
-    const withUsers = api.messages.find((m) => m.reactions.length > 0)!;
-    const [users] = await queryDb(one, `select users::varchar as users from chat_messages__reactions where chat_messages_id = ${withUsers.id} and reactions_idx = 0`);
-    assert.deepEqual(users, { users: JSON.stringify(withUsers.reactions[0].users) });
+  await using env = await testEnv({ chat: { messages: 40 } });
+  const one = env.path("one.duckdb");
+  await runPipeline(prepareConfig({ ...seedConfig(env.chat.url), max_table_nesting: 1 }, { env: SEED_ENV, cwd: "/" }), { database: one, pipelineName: "chat" });
+  const layout1 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(one, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
+  assert.deepEqual(Object.keys(layout1), ["chat_messages", "chat_messages__attachments", "chat_messages__reactions"]);
+  assert.deepEqual(layout1.chat_messages__reactions.slice(0, 2), ["emoji VARCHAR", "users JSON"]);
+  const withUsers = env.chat.messages.find((m) => m.reactions.length > 0)!;
+  const [users] = await queryDb(one, `select users::varchar as users from chat_messages__reactions where chat_messages_id = ${withUsers.id} and reactions_idx = 0`);
+  assert.deepEqual(users, { users: JSON.stringify(withUsers.reactions[0].users) });
 
-    const zero = join(tmp.dir, "zero.duckdb");
-    const config = seedConfig(api.url) as { resources: Record<string, unknown>[] };
-    config.resources[0].max_table_nesting = 0;
-    await runPipeline(prepareConfig({ ...config, max_table_nesting: 5 }, { env: SEED_ENV, cwd: "/" }), { database: zero, pipelineName: "chat" });
-    const layout0 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(zero, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
-    assert.deepEqual(Object.keys(layout0), ["chat_messages"]);
-    for (const col of ["attachments JSON", "reactions JSON", "thread JSON"]) assert.ok(layout0.chat_messages.includes(col), `${col} in ${layout0.chat_messages}`);
-    const [n] = await queryDb(zero, "select sum(json_array_length(reactions))::int as n from chat_messages");
-    assert.deepEqual(n, { n: api.messages.reduce((s, m) => s + m.reactions.length, 0) });
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  const zero = env.path("zero.duckdb");
+  const config = seedConfig(env.chat.url) as { resources: Record<string, unknown>[] };
+  config.resources[0].max_table_nesting = 0;
+  await runPipeline(prepareConfig({ ...config, max_table_nesting: 5 }, { env: SEED_ENV, cwd: "/" }), { database: zero, pipelineName: "chat" });
+  const layout0 = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(zero, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
+  assert.deepEqual(Object.keys(layout0), ["chat_messages"]);
+  for (const col of ["attachments JSON", "reactions JSON", "thread JSON"]) assert.ok(layout0.chat_messages.includes(col), `${col} in ${layout0.chat_messages}`);
+  const [n] = await queryDb(zero, "select sum(json_array_length(reactions))::int as n from chat_messages");
+  assert.deepEqual(n, { n: env.chat.messages.reduce((s, m) => s + m.reactions.length, 0) });
 });
 
 test("a json hint keeps a list whole instead of making a nested table", async () => {
-  const api = await chatApi({ messages: 20 });
-  const tmp = tempDir();
-  try {
-    const db = join(tmp.dir, "hint.duckdb");
-    const config = seedConfig(api.url) as { resources: Record<string, unknown>[] };
-    config.resources[0].columns = { reactions: { data_type: "json" } };
-    await runPipeline(prepareConfig(config, { env: SEED_ENV, cwd: "/" }), { database: db, pipelineName: "chat" });
-    const layout = Object.fromEntries((await queryDb<{ table_name: string; columns: string[] }>(db, LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
-    assert.deepEqual(Object.keys(layout), ["chat_messages", "chat_messages__attachments"]);
-    assert.equal(layout.chat_messages[0], "reactions JSON");
-    const emoji = await queryDb(db, "select reactions->>'$[0].emoji' as e from chat_messages where id = 1");
-    assert.deepEqual(emoji, [{ e: api.messages[0].reactions[0]?.emoji ?? null }]);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 20 } });
+  const config = seedConfig(env.chat.url) as { resources: Record<string, unknown>[] };
+  config.resources[0].columns = { reactions: { data_type: "json" } };
+  await env.run(prepareConfig(config, { env: SEED_ENV, cwd: "/" }), { pipelineName: "chat" });
+  const layout = Object.fromEntries((await env.query<{ table_name: string; columns: string[] }>(LAYOUT_SQL("chat_dataset"))).map((t) => [t.table_name, t.columns]));
+  assert.deepEqual(Object.keys(layout), ["chat_messages", "chat_messages__attachments"]);
+  assert.equal(layout.chat_messages[0], "reactions JSON");
+  const emoji = await env.query("select reactions->>'$[0].emoji' as e from chat_messages where id = 1");
+  assert.deepEqual(emoji, [{ e: env.chat.messages[0].reactions[0]?.emoji ?? null }]);
 });

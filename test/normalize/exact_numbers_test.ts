@@ -6,81 +6,58 @@
  * Infinity, 0 or a rounded double.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { ExactNumber, isExact, parseJsonExact } from "../../src/exact_json.ts";
 import { coerceValue, inferDataType, NO_FIT } from "../../src/normalize/infer.ts";
-import { runPipeline } from "../../src/pipeline/run.ts";
-import { queryDb, tempDir } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
 
 const ISSUE_PAGE = '{"messages":[{"id":1,"big":1e400,"tiny":1e-400,"dec":123456789012345678901234567.5,"id2":12345678901234567890}]}';
 // A column that starts as double, then meets values it cannot hold; and the same numbers kept whole as JSON.
 const READINGS_PAGE = '{"readings":[{"id":1,"v":1.5,"raw":{"x":1}},{"id":2,"v":1e400,"raw":{"x":1e400,"y":[0.1,1e-400]}},{"id":3,"v":123456789012345678901234567.5,"raw":null},{"id":4,"v":-2.5e-3}]}';
 
-async function serve(pages: Record<string, string>): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    const body = pages[new URL(req.url!, "http://127.0.0.1").pathname];
-    res.writeHead(body ? 200 : 404, { "content-type": "application/json" });
-    res.end(body ?? "{}");
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 test("numbers a double cannot hold are loaded exactly, each in a column that can hold it", async () => {
-  const api = await serve({ "/messages": ISSUE_PAGE, "/readings": READINGS_PAGE });
-  const tmp = tempDir("restduck-numbers-");
-  try {
-    const db = join(tmp.dir, "numbers.duckdb");
-    const loaded = prepareConfig({
-      pipeline_name: "numbers",
-      client: { base_url: api.url, paginator: "single_page" },
-      resources: [
-        { name: "messages", endpoint: { path: "/messages", data_selector: "messages" } },
-        { name: "readings", max_table_nesting: 0, endpoint: { path: "/readings", data_selector: "readings" } },
-      ],
-    });
-    await runPipeline(loaded, { database: db });
+  await using env = await testEnv({ api: { pages: { "/messages": ISSUE_PAGE, "/readings": READINGS_PAGE } }, prefix: "restduck-numbers-" });
+  const loaded = prepareConfig({
+    pipeline_name: "numbers",
+    client: { base_url: env.api.url, paginator: "single_page" },
+    resources: [
+      { name: "messages", endpoint: { path: "/messages", data_selector: "messages" } },
+      { name: "readings", max_table_nesting: 0, endpoint: { path: "/readings", data_selector: "readings" } },
+    ],
+  });
+  await env.run(loaded);
 
-    const types = await queryDb<{ table_name: string; column_name: string; data_type: string }>(
-      db,
-      "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'numbers_dataset' AND table_name IN ('messages', 'readings') AND column_name NOT LIKE '\\_dlt%' ESCAPE '\\' ORDER BY table_name, ordinal_position",
-    );
-    assert.deepEqual(
-      types.map((t) => `${t.table_name}.${t.column_name} ${t.data_type}`),
-      [
-        "messages.id BIGINT",
-        "messages.big VARCHAR",
-        "messages.tiny VARCHAR",
-        "messages.dec DECIMAL(38,9)",
-        "messages.id2 DECIMAL(38,0)",
-        "readings.id BIGINT",
-        "readings.v DOUBLE",
-        "readings.raw JSON",
-        "readings.v__v_text VARCHAR",
-        "readings.v__v_decimal DECIMAL(38,9)",
-      ],
-    );
-    const [message] = await queryDb<Record<string, string>>(db, "SELECT big, tiny, dec::VARCHAR AS dec, id2::VARCHAR AS id2 FROM numbers_dataset.messages");
-    assert.deepEqual(message, { big: "1e400", tiny: "1e-400", dec: "123456789012345678901234567.500000000", id2: "12345678901234567890" });
+  const types = await env.query<{ table_name: string; column_name: string; data_type: string }>(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'numbers_dataset' AND table_name IN ('messages', 'readings') AND column_name NOT LIKE '\\_dlt%' ESCAPE '\\' ORDER BY table_name, ordinal_position",
+  );
+  assert.deepEqual(
+    types.map((t) => `${t.table_name}.${t.column_name} ${t.data_type}`),
+    [
+      "messages.id BIGINT",
+      "messages.big VARCHAR",
+      "messages.tiny VARCHAR",
+      "messages.dec DECIMAL(38,9)",
+      "messages.id2 DECIMAL(38,0)",
+      "readings.id BIGINT",
+      "readings.v DOUBLE",
+      "readings.raw JSON",
+      "readings.v__v_text VARCHAR",
+      "readings.v__v_decimal DECIMAL(38,9)",
+    ],
+  );
+  const [message] = await env.query<Record<string, string>>("SELECT big, tiny, dec::VARCHAR AS dec, id2::VARCHAR AS id2 FROM numbers_dataset.messages");
+  assert.deepEqual(message, { big: "1e400", tiny: "1e-400", dec: "123456789012345678901234567.500000000", id2: "12345678901234567890" });
 
-    const readings = await queryDb<Record<string, string | number | null>>(
-      db,
-      "SELECT id::INT AS id, v, v__v_text, v__v_decimal::VARCHAR AS v__v_decimal, raw::VARCHAR AS raw FROM numbers_dataset.readings ORDER BY id",
-    );
-    assert.deepEqual(readings, [
-      { id: 1, v: 1.5, v__v_text: null, v__v_decimal: null, raw: '{"x":1}' },
-      { id: 2, v: null, v__v_text: "1e400", v__v_decimal: null, raw: '{"x":1e400,"y":[0.1,1e-400]}' },
-      { id: 3, v: null, v__v_text: null, v__v_decimal: "123456789012345678901234567.500000000", raw: null },
-      { id: 4, v: -0.0025, v__v_text: null, v__v_decimal: null, raw: null },
-    ]);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  const readings = await env.query<Record<string, string | number | null>>(
+        "SELECT id::INT AS id, v, v__v_text, v__v_decimal::VARCHAR AS v__v_decimal, raw::VARCHAR AS raw FROM numbers_dataset.readings ORDER BY id",
+  );
+  assert.deepEqual(readings, [
+    { id: 1, v: 1.5, v__v_text: null, v__v_decimal: null, raw: '{"x":1}' },
+    { id: 2, v: null, v__v_text: "1e400", v__v_decimal: null, raw: '{"x":1e400,"y":[0.1,1e-400]}' },
+    { id: 3, v: null, v__v_text: null, v__v_decimal: "123456789012345678901234567.500000000", raw: null },
+    { id: 4, v: -0.0025, v__v_text: null, v__v_decimal: null, raw: null },
+  ]);
 });
 
 for (const sourceAccess of [true, false]) {

@@ -13,7 +13,7 @@ import type { ChatApi } from "../../src/demo/chat_api.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { parseWindowSize, splitWindows, type CursorWindow, type WindowSize } from "../../src/extract/windows.ts";
 import { runPipeline, type PipelineEvent } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
 import { seeded, snapshot, spawnCli } from "../robustness/helpers.ts";
 
 const FROM = "2024-03-01T00:00:00Z";
@@ -157,164 +157,119 @@ test("a window without end_value, of size 0, of 100,001 windows, on a child or i
 });
 
 test("the CLI refuses a window without end_value with exit 2 before any request", async () => {
-  const api = await chatApi({ messages: 20 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    const path = writeConfig(tmp.dir, windowConfig(api.url, { to: null }), "w.json");
-    const result = await runCli(["run", path, "--db", join(tmp.dir, "w.duckdb")], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /endpoint\.incremental\.window: a window splits the range \[initial_value, end_value\), so it needs both/);
-    assert.equal(messageRequests(api).length, 0);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 20 }, prefix: "restduck-windows-" });
+  const path = env.config(windowConfig(env.chat.url, { to: null }), "w.json");
+  const result = await env.cli(["run", path, "--db", env.db]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /endpoint\.incremental\.window: a window splits the range \[initial_value, end_value\), so it needs both/);
+  assert.equal(messageRequests(env.chat).length, 0);
 });
 
 // ------------------------------------------------------------------ runs
 
 test("a backfill in 1-day windows loads every message of the range once, with each window's bounds in since/until", async () => {
-  const api = await chatApi({ messages: 300 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    const db = join(tmp.dir, "w.duckdb");
-    const events: PipelineEvent[] = [];
-    const summary = await run(windowConfig(api.url), tmp.dir, db, (e) => events.push(e));
-    assert.equal(summary.status, "completed");
-    assert.deepEqual(await loadedIds(db), inRange(api));
-    const firsts = messageRequests(api).filter((r) => r.query.offset === "0");
-    assert.deepEqual(firsts.map((r) => [r.query.since, r.query.until]).sort(), DAY_STARTS.map((s, i) => [s, DAY_STARTS[i + 1] ?? TO]));
-    // Progress: the resource announces 6 windows, and they finish in order 1..6.
-    const started = events.find((e) => e.type === "resource_started");
-    assert.deepEqual(started?.type === "resource_started" && started.windows, { done: 0, total: 6 });
-    const finished = events.filter((e) => e.type === "window_finished");
-    assert.deepEqual(finished.map((e) => e.type === "window_finished" && `${e.done}/${e.total}`), ["1/6", "2/6", "3/6", "4/6", "5/6", "6/6"]);
-    assert.equal(finished.reduce((n, e) => n + (e.type === "window_finished" ? e.rows : 0), 0), inRange(api).length);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 300 }, prefix: "restduck-windows-" });
+  const events: PipelineEvent[] = [];
+  const summary = await run(windowConfig(env.chat.url), env.dir, env.db, (e) => events.push(e));
+  assert.equal(summary.status, "completed");
+  assert.deepEqual(await loadedIds(env.db), inRange(env.chat));
+  const firsts = messageRequests(env.chat).filter((r) => r.query.offset === "0");
+  assert.deepEqual(firsts.map((r) => [r.query.since, r.query.until]).sort(), DAY_STARTS.map((s, i) => [s, DAY_STARTS[i + 1] ?? TO]));
+  // Progress: the resource announces 6 windows, and they finish in order 1..6.
+  const started = events.find((e) => e.type === "resource_started");
+  assert.deepEqual(started?.type === "resource_started" && started.windows, { done: 0, total: 6 });
+  const finished = events.filter((e) => e.type === "window_finished");
+  assert.deepEqual(finished.map((e) => e.type === "window_finished" && `${e.done}/${e.total}`), ["1/6", "2/6", "3/6", "4/6", "5/6", "6/6"]);
+  assert.equal(finished.reduce((n, e) => n + (e.type === "window_finished" ? e.rows : 0), 0), inRange(env.chat).length);
 });
 
 test("rows exactly on a window boundary load once even when the API ignores the window's end (the cursor keeps [start, end))", async () => {
-  const api = await chatApi({ messages: 300 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    // Three messages sit exactly on boundaries: the range's start, between days 2 and 3, and the range's end (excluded).
-    const [a, b, c] = [api.messages[0].id, api.messages[100].id, api.messages[250].id];
-    api.updateMessage(a, { timestamp: "2024-03-01T00:00:00.000Z" });
-    api.updateMessage(b, { timestamp: "2024-03-03T00:00:00.000Z" });
-    api.updateMessage(c, { timestamp: "2024-03-07T00:00:00.000Z" });
-    const db = join(tmp.dir, "w.duckdb");
-    await run(windowConfig(api.url, { until: false }), tmp.dir, db);
-    const ids = await loadedIds(db);
-    assert.deepEqual(ids, inRange(api));
-    assert.equal(new Set(ids).size, ids.length, "no row twice");
-    assert.ok(ids.includes(a) && ids.includes(b) && !ids.includes(c), "start and inner boundary in, end out");
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 300 }, prefix: "restduck-windows-" });
+  // Three messages sit exactly on boundaries: the range's start, between days 2 and 3, and the range's end (excluded).
+  const [a, b, c] = [env.chat.messages[0].id, env.chat.messages[100].id, env.chat.messages[250].id];
+  env.chat.updateMessage(a, { timestamp: "2024-03-01T00:00:00.000Z" });
+  env.chat.updateMessage(b, { timestamp: "2024-03-03T00:00:00.000Z" });
+  env.chat.updateMessage(c, { timestamp: "2024-03-07T00:00:00.000Z" });
+  await run(windowConfig(env.chat.url, { until: false }), env.dir, env.db);
+  const ids = await loadedIds(env.db);
+  assert.deepEqual(ids, inRange(env.chat));
+  assert.equal(new Set(ids).size, ids.length, "no row twice");
+  assert.ok(ids.includes(a) && ids.includes(b) && !ids.includes(c), "start and inner boundary in, end out");
 });
 
 test("with concurrency 4 the API sees several windows' requests before the first window has finished", async () => {
-  const api = await chatApi({ messages: 300, latencyMs: 5 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    await run(windowConfig(api.url, { concurrency: 4 }), tmp.dir, join(tmp.dir, "w.duckdb"));
-    const log = messageRequests(api);
-    // The arrival order: everything the server saw before window 1's last request.
-    const lastOfFirst = log.findLastIndex((r) => r.query.since === DAY_STARTS[0]);
-    const windowsBefore = new Set(log.slice(0, lastOfFirst).map((r) => r.query.since));
-    assert.ok(windowsBefore.size >= 3, `requests of ${[...windowsBefore].join(", ")} came before window 1 ended`);
-    assert.ok(api.maxInFlight >= 2, `most in flight: ${api.maxInFlight}`);
-    // …and the limit holds: never more than 4 message requests at once (+1 for a window prefetching its next page).
-    assert.ok(api.maxInFlight <= 5, `most in flight: ${api.maxInFlight}`);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 300, latencyMs: 5 }, prefix: "restduck-windows-" });
+  await run(windowConfig(env.chat.url, { concurrency: 4 }), env.dir, env.db);
+  const log = messageRequests(env.chat);
+  // The arrival order: everything the server saw before window 1's last request.
+  const lastOfFirst = log.findLastIndex((r) => r.query.since === DAY_STARTS[0]);
+  const windowsBefore = new Set(log.slice(0, lastOfFirst).map((r) => r.query.since));
+  assert.ok(windowsBefore.size >= 3, `requests of ${[...windowsBefore].join(", ")} came before window 1 ended`);
+  assert.ok(env.chat.maxInFlight >= 2, `most in flight: ${env.chat.maxInFlight}`);
+  // …and the limit holds: never more than 4 message requests at once (+1 for a window prefetching its next page).
+  assert.ok(env.chat.maxInFlight <= 5, `most in flight: ${env.chat.maxInFlight}`);
 });
 
 test("a window that fails fails the run naming the window; the rerun resumes at that window and ends equal to a clean run", async () => {
-  const api = await chatApi({ messages: 300 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    const config = windowConfig(api.url, { concurrency: 2 });
-    const clean = join(tmp.dir, "clean.duckdb");
-    await run(config, tmp.dir, clean);
-    // A 400 (never retried) on the second page of window 3.
-    api.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[2] && query.get("offset") === "10", status: 400 }]);
-    const path = writeConfig(tmp.dir, config, "w.json");
-    const db = join(tmp.dir, "w.duckdb");
-    const failed = await runCli(["run", path, "--db", db], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(failed.code, 1, failed.stderr);
-    assert.match(failed.stderr, /window 3\/6 \[2024-03-03T00:00:00Z, 2024-03-04T00:00:00Z\): .*400/);
-    assert.match(failed.stderr, /a rerun resumes the backfill at this window/);
-    // Windows 1 and 2 and window 3's first page were kept.
-    const kept = await loadedIds(db);
-    const day = (i: number) => inRange(api, DAY_STARTS[i], DAY_STARTS[i + 1] ?? TO);
-    assert.deepEqual(kept, [...day(0), ...day(1), ...day(2).slice(0, 10)]);
+  await using env = await testEnv({ chat: { messages: 300 }, prefix: "restduck-windows-" });
+  const config = windowConfig(env.chat.url, { concurrency: 2 });
+  const clean = env.path("clean.duckdb");
+  await run(config, env.dir, clean);
+  // A 400 (never retried) on the second page of window 3.
+  env.chat.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[2] && query.get("offset") === "10", status: 400 }]);
+  const path = env.config(config, "w.json");
+  const db = env.path("w.duckdb");
+  const failed = await env.cli(["run", path, "--db", db]);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stderr, /window 3\/6 \[2024-03-03T00:00:00Z, 2024-03-04T00:00:00Z\): .*400/);
+  assert.match(failed.stderr, /a rerun resumes the backfill at this window/);
+  // Windows 1 and 2 and window 3's first page were kept.
+  const kept = await loadedIds(db);
+  const day = (i: number) => inRange(env.chat, DAY_STARTS[i], DAY_STARTS[i + 1] ?? TO);
+  assert.deepEqual(kept, [...day(0), ...day(1), ...day(2).slice(0, 10)]);
 
-    const from = api.requests.length;
-    const rerun = await runCli(["run", path, "--db", db], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(rerun.code, 0, rerun.stderr);
-    assert.match(rerun.stderr, /resuming run/);
-    const asked = messageRequests(api, from);
-    assert.deepEqual([asked[0].query.since, asked[0].query.offset], [DAY_STARTS[2], "10"], "resumes at the failed page of window 3");
-    assert.ok(asked.every((r) => r.query.since >= DAY_STARTS[2]), "finished windows are not fetched again");
-    assert.deepEqual(await snapshot(db, ["chat_messages"]), await snapshot(clean, ["chat_messages"]));
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  const from = env.chat.requests.length;
+  const rerun = await env.cli(["run", path, "--db", db]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stderr, /resuming run/);
+  const asked = messageRequests(env.chat, from);
+  assert.deepEqual([asked[0].query.since, asked[0].query.offset], [DAY_STARTS[2], "10"], "resumes at the failed page of window 3");
+  assert.ok(asked.every((r) => r.query.since >= DAY_STARTS[2]), "finished windows are not fetched again");
+  assert.deepEqual(await snapshot(db, ["chat_messages"]), await snapshot(clean, ["chat_messages"]));
 });
 
 test("after a windowed backfill the stored cursor is the highest timestamp loaded, and the next ordinary run starts there", async () => {
-  const api = await chatApi({ messages: 300 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    const db = join(tmp.dir, "w.duckdb");
-    await run(windowConfig(api.url, { disposition: "merge" }), tmp.dir, db);
-    const inside = api.messages.filter((m) => m.timestamp < "2024-03-07");
-    const max = inside.at(-1)!.timestamp;
-    assert.equal(await storedCursor(db), max);
-    // The ordinary config: no end_value, no window.
-    const from = api.requests.length;
-    await run(windowConfig(api.url, { disposition: "merge", window: null, to: null, until: false }), tmp.dir, db);
-    const asked = messageRequests(api, from);
-    assert.equal(asked[0].query.since, max);
-    assert.equal(asked[0].query.until, undefined);
-    assert.deepEqual(await loadedIds(db), api.messages.map((m) => m.id));
-    assert.equal(await storedCursor(db), api.messages.at(-1)!.timestamp);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 300 }, prefix: "restduck-windows-" });
+  await run(windowConfig(env.chat.url, { disposition: "merge" }), env.dir, env.db);
+  const inside = env.chat.messages.filter((m) => m.timestamp < "2024-03-07");
+  const max = inside.at(-1)!.timestamp;
+  assert.equal(await storedCursor(env.db), max);
+  // The ordinary config: no end_value, no window.
+  const from = env.chat.requests.length;
+  await run(windowConfig(env.chat.url, { disposition: "merge", window: null, to: null, until: false }), env.dir, env.db);
+  const asked = messageRequests(env.chat, from);
+  assert.equal(asked[0].query.since, max);
+  assert.equal(asked[0].query.until, undefined);
+  assert.deepEqual(await loadedIds(env.db), env.chat.messages.map((m) => m.id));
+  assert.equal(await storedCursor(env.db), env.chat.messages.at(-1)!.timestamp);
 });
 
 test("the live progress shows the window count; a numeric cursor splits into windows of ids", async () => {
-  const api = await chatApi({ messages: 120 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    // ids as the cursor: since/until do not filter ids on this API, so the cursor keeps each window's ids.
-    const config = windowConfig(api.url, { from: 1, to: 101, window: 25, until: false }) as { resources: { endpoint: { incremental: Record<string, unknown> } }[] };
-    config.resources[0].endpoint.incremental.cursor_path = "id";
-    const path = writeConfig(tmp.dir, config, "w.json");
-    const db = join(tmp.dir, "w.duckdb");
-    const result = await runCli(["run", path, "--db", db, "--verbose"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /chat_messages: paginator offset \(limit 10\), backfill in 4 windows/);
-    assert.match(result.stderr, /chat_messages: window 2\/4 \[26, 51\) finished, 25 rows/);
-    assert.match(result.stderr, /chat_messages: window 3\/4, \d+ pages, 75 rows/);
-    assert.deepEqual(await loadedIds(db), Array.from({ length: 100 }, (_, i) => i + 1));
-    const json = await runCli(["run", path, "--db", join(tmp.dir, "j.duckdb"), "--json"], { cwd: tmp.dir, env: SEED_ENV });
-    const windows = json.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "window_finished");
-    assert.deepEqual(windows.map((e) => [e.done, e.total, e.start, e.end, e.rows]), [[1, 4, 1, 26, 25], [2, 4, 26, 51, 25], [3, 4, 51, 76, 25], [4, 4, 76, 101, 25]]);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 120 }, prefix: "restduck-windows-" });
+  // ids as the cursor: since/until do not filter ids on this API, so the cursor keeps each window's ids.
+  const config = windowConfig(env.chat.url, { from: 1, to: 101, window: 25, until: false }) as { resources: { endpoint: { incremental: Record<string, unknown> } }[] };
+  config.resources[0].endpoint.incremental.cursor_path = "id";
+  const path = env.config(config, "w.json");
+  const db = env.path("w.duckdb");
+  const result = await env.cli(["run", path, "--db", db, "--verbose"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /chat_messages: paginator offset \(limit 10\), backfill in 4 windows/);
+  assert.match(result.stderr, /chat_messages: window 2\/4 \[26, 51\) finished, 25 rows/);
+  assert.match(result.stderr, /chat_messages: window 3\/4, \d+ pages, 75 rows/);
+  assert.deepEqual(await loadedIds(db), Array.from({ length: 100 }, (_, i) => i + 1));
+  const json = await env.cli(["run", path, "--db", env.path("j.duckdb"), "--json"]);
+  const windows = json.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "window_finished");
+  assert.deepEqual(windows.map((e) => [e.done, e.total, e.start, e.end, e.rows]), [[1, 4, 1, 26, 25], [2, 4, 26, 51, 25], [3, 4, 51, 76, 25], [4, 4, 76, 101, 25]]);
 });
 
 test("SIGKILL of the CLI at seeded points of a windowed append backfill, then a rerun, ends equal to a clean run with no row twice", async (t) => {
@@ -368,21 +323,14 @@ test("SIGKILL of the CLI at seeded points of a windowed append backfill, then a 
 });
 
 test("an unfinished backfill is not resumed with other windows: a changed window size starts over, and says so", async () => {
-  const api = await chatApi({ messages: 300 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    api.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[3], status: 400 }]);
-    const db = join(tmp.dir, "w.duckdb");
-    const failed = await runCli(["run", writeConfig(tmp.dir, windowConfig(api.url, { disposition: "merge" }), "w.json"), "--db", db], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(failed.code, 1, failed.stderr);
-    const from = api.requests.length;
-    const rerun = await runCli(["run", writeConfig(tmp.dir, windowConfig(api.url, { disposition: "merge", window: "2d" }), "w.json"), "--db", db], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(rerun.code, 0, rerun.stderr);
-    assert.match(rerun.stderr, /not resuming run .*the config changed since this run stopped/);
-    assert.deepEqual(messageRequests(api, from).filter((r) => r.query.offset === "0").map((r) => r.query.since).sort(), [DAY_STARTS[0], DAY_STARTS[2], DAY_STARTS[4]]);
-    assert.deepEqual(await loadedIds(db), inRange(api));
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: 300 }, prefix: "restduck-windows-" });
+  env.chat.addFaults([{ match: ({ query }) => query.get("since") === DAY_STARTS[3], status: 400 }]);
+  const failed = await env.cli(["run", env.config(windowConfig(env.chat.url, { disposition: "merge" }), "w.json"), "--db", env.db]);
+  assert.equal(failed.code, 1, failed.stderr);
+  const from = env.chat.requests.length;
+  const rerun = await env.cli(["run", env.config(windowConfig(env.chat.url, { disposition: "merge", window: "2d" }), "w.json"), "--db", env.db]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stderr, /not resuming run .*the config changed since this run stopped/);
+  assert.deepEqual(messageRequests(env.chat, from).filter((r) => r.query.offset === "0").map((r) => r.query.since).sort(), [DAY_STARTS[0], DAY_STARTS[2], DAY_STARTS[4]]);
+  assert.deepEqual(await loadedIds(env.db), inRange(env.chat));
 });

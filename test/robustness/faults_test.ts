@@ -14,7 +14,7 @@ import { prepareConfig } from "../../src/config/index.ts";
 import type { ChatApi, ChatApiOptions, Fault } from "../../src/demo/chat_api.ts";
 import { RestduckError } from "../../src/errors.ts";
 import { runPipeline, type RunSummary } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, recordingSleep, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { chatApi, queryDb, recordingSleep, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
 
 const MESSAGES = 50;
 const LIMIT = 10;
@@ -238,25 +238,19 @@ describe("the fault matrix", { concurrency: 4 }, () => {
 // --------------------------------------------------------------------------- through the CLI
 
 test("a failed run exits 1 with the error and hint on stderr, no stack trace, and the next run resumes to every row", async () => {
-  const api = await chatApi({ messages: MESSAGES, faults: onPageTimes(3, 2, { status: 502 }) });
-  const tmp = tempDir("restduck-faults-");
-  try {
-    const config = writeConfig(tmp.dir, faultConfig(api.url, { max_retries: 1, backoff_factor: 0 }));
-    const failed = await runCli(["run", config, "--db", "f.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /error: resource chat_messages: \[GET\] "http:\/\/127\.0\.0\.1:\d+\/v1\/messages\?access_token=\*\*\*&offset=20&limit=10": 502/);
-    assert.match(failed.stderr, /hint: /);
-    assert.doesNotMatch(failed.stderr, /\n\s+at /, "no stack trace");
-    assert.ok(!failed.stderr.includes(PARAM_SECRET) && !failed.stdout.includes(PARAM_SECRET));
-    const from = api.requests.length;
-    const again = await runCli(["run", config, "--db", "f.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(again.code, 0, again.stderr);
-    const offsets = api.requests.slice(from).filter((r) => r.path === "/v1/messages").map((r) => r.query.offset);
-    assert.deepEqual(offsets, ["20", "30", "40"], "resumes after the committed pages");
-    const [counts] = await queryDb<{ n: number; ids: number }>(join(tmp.dir, "f.duckdb"), "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM chat_messages");
-    assert.deepEqual(counts, { n: MESSAGES, ids: MESSAGES });
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ chat: { messages: MESSAGES, faults: onPageTimes(3, 2, { status: 502 }) }, prefix: "restduck-faults-" });
+  const config = env.config(faultConfig(env.chat.url, { max_retries: 1, backoff_factor: 0 }));
+  const failed = await env.cli(["run", config, "--db", "f.duckdb"]);
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /error: resource chat_messages: \[GET\] "http:\/\/127\.0\.0\.1:\d+\/v1\/messages\?access_token=\*\*\*&offset=20&limit=10": 502/);
+  assert.match(failed.stderr, /hint: /);
+  assert.doesNotMatch(failed.stderr, /\n\s+at /, "no stack trace");
+  assert.ok(!failed.stderr.includes(PARAM_SECRET) && !failed.stdout.includes(PARAM_SECRET));
+  const from = env.chat.requests.length;
+  const again = await env.cli(["run", config, "--db", "f.duckdb"]);
+  assert.equal(again.code, 0, again.stderr);
+  const offsets = env.chat.requests.slice(from).filter((r) => r.path === "/v1/messages").map((r) => r.query.offset);
+  assert.deepEqual(offsets, ["20", "30", "40"], "resumes after the committed pages");
+  const [counts] = await queryDb<{ n: number; ids: number }>(env.path("f.duckdb"), "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM chat_messages");
+  assert.deepEqual(counts, { n: MESSAGES, ids: MESSAGES });
 });

@@ -5,11 +5,10 @@
  * the machine.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
-import { runPipeline, type PipelineEvent } from "../../src/pipeline/run.ts";
-import { tempDir } from "../helpers/index.ts";
+import type { PipelineEvent } from "../../src/pipeline/run.ts";
+import { testEnv } from "../helpers/index.ts";
 
 /** Answers the token endpoint and one page of records, whatever the host. */
 const fakeFetch: typeof fetch = async (input) => {
@@ -19,20 +18,15 @@ const fakeFetch: typeof fetch = async (input) => {
 };
 
 async function warningsFor(client: Record<string, unknown>): Promise<string[]> {
-  const tmp = tempDir("restduck-insecure-");
-  try {
-    const events: PipelineEvent[] = [];
-    const config = { client, resources: [{ name: "things", endpoint: { path: "/things", data_selector: "items", paginator: "single_page" } }] };
-    await runPipeline(prepareConfig(config, { env: { CLIENT_ID: "id", CLIENT_SECRET: "secret-value" } }), {
-      database: join(tmp.dir, "x.duckdb"),
-      pipelineName: "insecure",
-      fetch: fakeFetch,
-      onEvent: (e) => events.push(e),
-    });
-    return events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
-  } finally {
-    tmp.cleanup();
-  }
+  await using env = await testEnv({ prefix: "restduck-insecure-" });
+  const events: PipelineEvent[] = [];
+  const config = { client, resources: [{ name: "things", endpoint: { path: "/things", data_selector: "items", paginator: "single_page" } }] };
+  await env.run(prepareConfig(config, { env: { CLIENT_ID: "id", CLIENT_SECRET: "secret-value" } }), {
+    pipelineName: "insecure",
+    fetch: fakeFetch,
+    onEvent: (e) => events.push(e),
+  });
+  return events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
 }
 
 const oauth2 = (tokenUrl: string) => ({ type: "oauth2", client_id: { $secret: "client_id" }, client_secret: { $secret: "client_secret" }, token_url: tokenUrl });

@@ -4,11 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../../src/load/db.ts";
-import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const HOLDER = fileURLToPath(new URL("./hold_db.ts", import.meta.url));
 
@@ -46,77 +45,59 @@ const HELD_READ_ONLY =
 const CLOSE_THE_READER = /hint: close the reading session \(a notebook's read-only connection or restduck pipeline, `restduck query`, duckdb -readonly\), then run again/;
 
 test("run against a file another process writes to fails naming the file, the PID and what to do", async () => {
-  const api = await chatApi({ messages: 20 });
-  const tmp = tempDir("restduck-lock-");
-  const file = join(tmp.dir, "locked.duckdb");
+  await using env = await testEnv({ prefix: "restduck-lock-", chat: { messages: 20 } });
+  const file = env.path("locked.duckdb");
   await seedFile(file);
   const holder = await holdDatabase(file, false);
-  try {
-    const config = writeConfig(tmp.dir, seedConfig(api.url));
-    const result = await runCli(["run", config, "--db", "locked.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(result.code, 1, result.stderr);
-    const m = LOCKED.exec(result.stderr);
-    assert.ok(m, result.stderr);
-    assert.equal(Number(m[2]), holder.pid, "names the process holding it");
-    assert.match(result.stderr, WHAT_TO_DO_TO_WRITE);
-    assert.doesNotMatch(result.stderr, /open it read-only/, "a reader elsewhere would still shut the run out");
-    assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
-    assert.equal(api.requests.length, 0, "no request is sent before the database is open");
-  } finally {
-    await holder.release();
-    await api.close();
-    tmp.cleanup();
-  }
+  env.defer(holder.release);
+  const config = env.config(seedConfig(env.chat.url));
+  const result = await env.cli(["run", config, "--db", "locked.duckdb"]);
+  assert.equal(result.code, 1, result.stderr);
+  const m = LOCKED.exec(result.stderr);
+  assert.ok(m, result.stderr);
+  assert.equal(Number(m[2]), holder.pid, "names the process holding it");
+  assert.match(result.stderr, WHAT_TO_DO_TO_WRITE);
+  assert.doesNotMatch(result.stderr, /open it read-only/, "a reader elsewhere would still shut the run out");
+  assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+  assert.equal(env.chat.requests.length, 0, "no request is sent before the database is open");
 });
 
 test("run against a file a notebook holds read-only says the reader must close, naming its PID", async () => {
-  const tmp = tempDir("restduck-lock-");
-  const file = join(tmp.dir, "locked.duckdb");
+  await using env = await testEnv({ prefix: "restduck-lock-" });
+  const file = env.path("locked.duckdb");
   await seedFile(file);
   const holder = await holdDatabase(file, true);
-  try {
-    const config = writeConfig(tmp.dir, seedConfig("http://127.0.0.1:9"));
-    const result = await runCli(["run", config, "--db", "locked.duckdb"], { cwd: tmp.dir, env: SEED_ENV });
-    assert.equal(result.code, 1, result.stderr);
-    const m = HELD_READ_ONLY.exec(result.stderr);
-    assert.ok(m, result.stderr);
-    assert.equal(Number(m[2]), holder.pid, "names the process holding it");
-    assert.match(result.stderr, CLOSE_THE_READER);
-    assert.doesNotMatch(result.stderr, /open it read-only/, "the holder already reads only; that advice cannot help");
-  } finally {
-    await holder.release();
-    tmp.cleanup();
-  }
+  env.defer(holder.release);
+  const config = env.config(seedConfig("http://127.0.0.1:9"));
+  const result = await env.cli(["run", config, "--db", "locked.duckdb"], { env: SEED_ENV });
+  assert.equal(result.code, 1, result.stderr);
+  const m = HELD_READ_ONLY.exec(result.stderr);
+  assert.ok(m, result.stderr);
+  assert.equal(Number(m[2]), holder.pid, "names the process holding it");
+  assert.match(result.stderr, CLOSE_THE_READER);
+  assert.doesNotMatch(result.stderr, /open it read-only/, "the holder already reads only; that advice cannot help");
 });
 
 test("query against a file another process writes to fails with the same clear error", async () => {
-  const tmp = tempDir("restduck-lock-");
-  const file = join(tmp.dir, "locked.duckdb");
+  await using env = await testEnv({ prefix: "restduck-lock-" });
+  const file = env.path("locked.duckdb");
   await seedFile(file);
   const holder = await holdDatabase(file, false);
-  try {
-    const result = await runCli(["query", "--db", "locked.duckdb", "select * from keep"], { cwd: tmp.dir });
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, LOCKED);
-    assert.match(result.stderr, WHAT_TO_DO);
-    assert.equal(result.stdout, "");
-  } finally {
-    await holder.release();
-    tmp.cleanup();
-  }
+  env.defer(holder.release);
+  const result = await env.cli(["query", "--db", "locked.duckdb", "select * from keep"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, LOCKED);
+  assert.match(result.stderr, WHAT_TO_DO);
+  assert.equal(result.stdout, "");
 });
 
 test("query shares a file another process holds read-only", async () => {
-  const tmp = tempDir("restduck-lock-");
-  const file = join(tmp.dir, "shared.duckdb");
+  await using env = await testEnv({ prefix: "restduck-lock-" });
+  const file = env.path("shared.duckdb");
   await seedFile(file);
   const holder = await holdDatabase(file, true);
-  try {
-    const result = await runCli(["query", "--db", "shared.duckdb", "--format", "csv", "select answer from keep"], { cwd: tmp.dir });
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout, "answer\n42\n");
-  } finally {
-    await holder.release();
-    tmp.cleanup();
-  }
+  env.defer(holder.release);
+  const result = await env.cli(["query", "--db", "shared.duckdb", "--format", "csv", "select answer from keep"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "answer\n42\n");
 });

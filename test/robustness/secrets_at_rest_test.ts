@@ -14,9 +14,8 @@ import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { Loader } from "../../src/load/loader.ts";
-import { runPipeline } from "../../src/pipeline/run.ts";
 import { Redactor } from "../../src/redact.ts";
-import { queryDb, tempDir } from "../helpers/index.ts";
+import { tempDir, testEnv } from "../helpers/index.ts";
 
 // '+', '/' and '=' make the key's URL-encoded forms differ from the raw one: all three are searched.
 const API_KEY = "sk+live/Zq8Wm3Xr=Echo";
@@ -85,106 +84,90 @@ function leaks(db: string): string[] {
 }
 
 test("an api_key echoed into next links never reaches the database file or its WAL, and an interrupted run still resumes", async () => {
+  await using env = await testEnv({ prefix: "restduck-secrets-" });
   const api = await echoApi();
-  const tmp = tempDir("restduck-secrets-");
-  try {
-    const db = join(tmp.dir, "echo.duckdb");
-    const duringRun: string[] = [];
-    const stop = new AbortController();
-    await assert.rejects(
-      runPipeline(echoConfig(api.url), {
-        database: db,
-        batchPages: 1,
-        signal: stop.signal,
-        sleep: async () => {},
-        onEvent: (e) => {
-          if (e.type !== "batch_committed") return;
-          duringRun.push(...leaks(db));
-          if (e.pages === 3) stop.abort("SIGINT");
-        },
-      }),
-      /interrupted/,
-    );
-    assert.deepEqual(duringRun, [], "no spelling of the key in the files while the run commits");
-    assert.deepEqual(leaks(db), [], "no spelling of the key in the files after the interruption");
-
-    const [checkpoint] = await queryDb<{ next_request: string; pages: number }>(db, "SELECT next_request, pages::INT AS pages FROM echo_dataset._restduck_checkpoints");
-    // The batch committing when the signal came may still land: at least three pages are kept.
-    const kept = checkpoint.pages;
-    assert.ok(kept >= 3 && kept < PAGES, `pages kept: ${kept}`);
-    const stored = JSON.parse(checkpoint.next_request) as { url: string };
-    assert.match(stored.url, new RegExp(`page=${kept + 1}`));
-    assert.match(stored.url, /api_key=\{\{secret:0\|url\}\}/, "the key's place in the next link is kept as a placeholder");
-
-    const before = api.requests.length;
-    const duringResume: string[] = [];
-    const summary = await runPipeline(echoConfig(api.url), { database: db, batchPages: 1, sleep: async () => {}, onEvent: (e) => {
-        if (e.type === "batch_committed") duringResume.push(...leaks(db));
+  env.defer(() => api.close());
+  const duringRun: string[] = [];
+  const stop = new AbortController();
+  await assert.rejects(
+    env.run(echoConfig(api.url), {
+      batchPages: 1,
+      signal: stop.signal,
+      sleep: async () => {},
+      onEvent: (e) => {
+        if (e.type !== "batch_committed") return;
+        duringRun.push(...leaks(env.db));
+        if (e.pages === 3) stop.abort("SIGINT");
       },
-    });
-    assert.equal(summary.status, "completed");
-    assert.equal(summary.resumed, true);
-    const resumedRequests = api.requests.slice(before);
-    assert.deepEqual(
-      resumedRequests.map((r) => r.page),
-      Array.from({ length: PAGES - kept }, (_, i) => kept + 1 + i),
-      "the resumed run starts at the stored next link",
-    );
-    assert.ok(resumedRequests.every((r) => r.apiKey === API_KEY), "the live key is put back into the stored link");
-    const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM echo_dataset.messages");
-    assert.deepEqual(counts, { n: PAGES * PER_PAGE, ids: PAGES * PER_PAGE });
-    assert.deepEqual(duringResume, [], "no spelling of the key in the files while the resumed run commits");
-    assert.deepEqual(leaks(db), [], "no spelling of the key in the files after completion");
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+    }),
+    /interrupted/,
+  );
+  assert.deepEqual(duringRun, [], "no spelling of the key in the files while the run commits");
+  assert.deepEqual(leaks(env.db), [], "no spelling of the key in the files after the interruption");
+
+  const [checkpoint] = await env.query<{ next_request: string; pages: number }>("SELECT next_request, pages::INT AS pages FROM echo_dataset._restduck_checkpoints");
+  // The batch committing when the signal came may still land: at least three pages are kept.
+  const kept = checkpoint.pages;
+  assert.ok(kept >= 3 && kept < PAGES, `pages kept: ${kept}`);
+  const stored = JSON.parse(checkpoint.next_request) as { url: string };
+  assert.match(stored.url, new RegExp(`page=${kept + 1}`));
+  assert.match(stored.url, /api_key=\{\{secret:0\|url\}\}/, "the key's place in the next link is kept as a placeholder");
+
+  const before = api.requests.length;
+  const duringResume: string[] = [];
+  const summary = await env.run(echoConfig(api.url), { batchPages: 1, sleep: async () => {}, onEvent: (e) => {
+      if (e.type === "batch_committed") duringResume.push(...leaks(env.db));
+    },
+  });
+  assert.equal(summary.status, "completed");
+  assert.equal(summary.resumed, true);
+  const resumedRequests = api.requests.slice(before);
+  assert.deepEqual(
+    resumedRequests.map((r) => r.page),
+    Array.from({ length: PAGES - kept }, (_, i) => kept + 1 + i),
+    "the resumed run starts at the stored next link",
+  );
+  assert.ok(resumedRequests.every((r) => r.apiKey === API_KEY), "the live key is put back into the stored link");
+  const [counts] = await env.query<{ n: number; ids: number }>("SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM echo_dataset.messages");
+  assert.deepEqual(counts, { n: PAGES * PER_PAGE, ids: PAGES * PER_PAGE });
+  assert.deepEqual(duringResume, [], "no spelling of the key in the files while the resumed run commits");
+  assert.deepEqual(leaks(env.db), [], "no spelling of the key in the files after completion");
 });
 
 test("a failed run whose error echoes the api_key stores its error without the key", async () => {
+  await using env = await testEnv({ prefix: "restduck-secrets-" });
   const api = await echoApi();
-  const tmp = tempDir("restduck-secrets-");
-  try {
-    const db = join(tmp.dir, "echo.duckdb");
-    api.failFrom = 3;
-    await assert.rejects(runPipeline(echoConfig(api.url), { database: db, batchPages: 1, sleep: async () => {} }), (error: Error) => {
-      assert.ok(!FORMS.some((f) => error.message.includes(f)), error.message);
-      return true;
-    });
-    const [run] = await queryDb<{ status: string; error: string }>(db, "SELECT status, error FROM echo_dataset._restduck_runs");
-    assert.equal(run.status, "failed");
-    assert.match(run.error, /500/);
-    assert.deepEqual(leaks(db), []);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  env.defer(() => api.close());
+  api.failFrom = 3;
+  await assert.rejects(env.run(echoConfig(api.url), { batchPages: 1, sleep: async () => {} }), (error: Error) => {
+    assert.ok(!FORMS.some((f) => error.message.includes(f)), error.message);
+    return true;
+  });
+  const [run] = await env.query<{ status: string; error: string }>("SELECT status, error FROM echo_dataset._restduck_runs");
+  assert.equal(run.status, "failed");
+  assert.match(run.error, /500/);
+  assert.deepEqual(leaks(env.db), []);
 });
 
 test("a stored position that needs a token of an earlier run is not resumed: the run starts over and says why", async () => {
+  await using env = await testEnv({ prefix: "restduck-secrets-" });
   const api = await echoApi();
-  const tmp = tempDir("restduck-secrets-");
-  try {
-    const db = join(tmp.dir, "echo.duckdb");
-    const stop = new AbortController();
-    await assert.rejects(
-      runPipeline(echoConfig(api.url), { database: db, batchPages: 1, signal: stop.signal, onEvent: (e) => e.type === "batch_committed" && stop.abort("SIGINT") }),
-      /interrupted/,
-    );
-    // As if the key had been an access token obtained at run time: the next run cannot fill it in.
-    const handle = await openDatabase(db);
-    await handle.run(`UPDATE echo_dataset._restduck_checkpoints SET next_request = replace(next_request::VARCHAR, '{{secret:0|url}}', '{{secret:token}}')::JSON`);
-    handle.close();
-    const warnings: string[] = [];
-    const summary = await runPipeline(echoConfig(api.url), { database: db, onEvent: (e) => e.type === "warning" && warnings.push(e.message) });
-    assert.equal(summary.resumed, false);
-    assert.match(warnings.join("\n"), /not resuming run .*\{\{secret:token\}\}, a secret this run does not have/);
-    const [counts] = await queryDb<{ ids: number }>(db, "SELECT count(DISTINCT id)::INT AS ids FROM echo_dataset.messages");
-    assert.equal(counts.ids, PAGES * PER_PAGE);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  env.defer(() => api.close());
+  const stop = new AbortController();
+  await assert.rejects(
+    env.run(echoConfig(api.url), { batchPages: 1, signal: stop.signal, onEvent: (e) => e.type === "batch_committed" && stop.abort("SIGINT") }),
+    /interrupted/,
+  );
+  // As if the key had been an access token obtained at run time: the next run cannot fill it in.
+  const handle = await openDatabase(env.db);
+  await handle.run(`UPDATE echo_dataset._restduck_checkpoints SET next_request = replace(next_request::VARCHAR, '{{secret:0|url}}', '{{secret:token}}')::JSON`);
+  handle.close();
+  const warnings: string[] = [];
+  const summary = await env.run(echoConfig(api.url), { onEvent: (e) => e.type === "warning" && warnings.push(e.message) });
+  assert.equal(summary.resumed, false);
+  assert.match(warnings.join("\n"), /not resuming run .*\{\{secret:token\}\}, a secret this run does not have/);
+  const [counts] = await env.query<{ ids: number }>("SELECT count(DISTINCT id)::INT AS ids FROM echo_dataset.messages");
+  assert.equal(counts.ids, PAGES * PER_PAGE);
 });
 
 test("the loader seals every text it stores about a run: positions, state, errors, pipeline state", async () => {

@@ -10,7 +10,6 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
@@ -18,7 +17,7 @@ import { InterruptedError } from "../../src/errors.ts";
 import { pipeline, restApiSource } from "../../src/library.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { queryDb, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, testEnv } from "../helpers/index.ts";
 import { spawnCli } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -71,209 +70,174 @@ const tablesOf = async (db: string) =>
 
 describe("a record with thousands of new keys", () => {
   test("2,000 new keys for a table that exists load within DuckDB's 512 MB limit, keeping its rows, columns and constraints", async () => {
-    const tmp = tempDir("restduck-wide-");
-    try {
-      const db = join(tmp.dir, "wide.duckdb");
-      await load(db, "/normal");
-      // A column added by hand, with a default, must survive too.
-      const handle = await openDatabase(db);
-      await handle.run("ALTER TABLE wide_dataset.things ADD COLUMN note VARCHAR DEFAULT 'by hand'");
-      handle.close();
-      const before = await columnsOf(db);
-      const oldRows = `SELECT ${before.map((c) => `"${c.name}"`).join(", ")} FROM wide_dataset.things WHERE id <= 1000 ORDER BY id`;
-      const rowsBefore = await queryDb(db, oldRows);
+    await using env = await testEnv({ prefix: "restduck-wide-" });
+    await load(env.db, "/normal");
+    // A column added by hand, with a default, must survive too.
+    const handle = await openDatabase(env.db);
+    await handle.run("ALTER TABLE wide_dataset.things ADD COLUMN note VARCHAR DEFAULT 'by hand'");
+    handle.close();
+    const before = await columnsOf(env.db);
+    const oldRows = `SELECT ${before.map((c) => `"${c.name}"`).join(", ")} FROM wide_dataset.things WHERE id <= 1000 ORDER BY id`;
+    const rowsBefore = await env.query(oldRows);
 
-      const summary = await load(db, "/wide_2000");
-      assert.equal(summary.status, "completed");
-      const after = await columnsOf(db);
-      assert.deepEqual(after.slice(0, before.length), before, "the columns it had keep their order, types, NOT NULL and defaults");
-      assert.deepEqual(
-        after.slice(before.length).map((c) => `${c.name} ${c.type} ${c.nullable}`),
-        Array.from({ length: 2000 }, (_, i) => `key_${i} BIGINT true`),
-      );
-      assert.equal(rowsBefore.length, 1000);
-      assert.deepEqual(await queryDb(db, oldRows), rowsBefore, "the rows it had are all there, unchanged");
-      const [wide] = await queryDb<Record<string, number | string | null>>(
-        db,
-        "SELECT name, key_0::INT AS a, key_1999::INT AS b, (SELECT count(*) FROM wide_dataset.things WHERE key_0 IS NOT NULL)::INT AS filled FROM wide_dataset.things WHERE id = 1001",
-      );
-      assert.deepEqual(wide, { name: "wide", a: 0, b: 1999, filled: 1 });
-      assert.deepEqual(await tablesOf(db), ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version", "_restduck_checkpoints", "_restduck_runs", "_restduck_table_rows", "things"]);
-      // The next batch appends into the rebuilt table as into any other.
-      const again = await load(db, "/wide_2000");
-      assert.equal(again.status, "completed");
-      const [count] = await queryDb<{ n: number }>(db, "SELECT count(*)::INT AS n FROM wide_dataset.things");
-      assert.equal(count.n, 1001);
-    } finally {
-      tmp.cleanup();
-    }
+    const summary = await load(env.db, "/wide_2000");
+    assert.equal(summary.status, "completed");
+    const after = await columnsOf(env.db);
+    assert.deepEqual(after.slice(0, before.length), before, "the columns it had keep their order, types, NOT NULL and defaults");
+    assert.deepEqual(
+      after.slice(before.length).map((c) => `${c.name} ${c.type} ${c.nullable}`),
+      Array.from({ length: 2000 }, (_, i) => `key_${i} BIGINT true`),
+    );
+    assert.equal(rowsBefore.length, 1000);
+    assert.deepEqual(await env.query(oldRows), rowsBefore, "the rows it had are all there, unchanged");
+    const [wide] = await env.query<Record<string, number | string | null>>(
+            "SELECT name, key_0::INT AS a, key_1999::INT AS b, (SELECT count(*) FROM wide_dataset.things WHERE key_0 IS NOT NULL)::INT AS filled FROM wide_dataset.things WHERE id = 1001",
+    );
+    assert.deepEqual(wide, { name: "wide", a: 0, b: 1999, filled: 1 });
+    assert.deepEqual(await tablesOf(env.db), ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version", "_restduck_checkpoints", "_restduck_runs", "_restduck_table_rows", "things"]);
+    // The next batch appends into the rebuilt table as into any other.
+    const again = await load(env.db, "/wide_2000");
+    assert.equal(again.status, "completed");
+    const [count] = await env.query<{ n: number }>("SELECT count(*)::INT AS n FROM wide_dataset.things");
+    assert.equal(count.n, 1001);
   });
 
   test("a batch that fails after its table was rebuilt leaves the table exactly as it was", async () => {
-    const tmp = tempDir("restduck-wide-");
-    try {
-      const db = join(tmp.dir, "wide.duckdb");
-      await load(db, "/normal");
-      // Made NOT NULL by hand: the wide record, which has no name, fails the batch once the table is rebuilt.
-      const handle = await openDatabase(db);
-      await handle.run("ALTER TABLE wide_dataset.things ALTER COLUMN name SET NOT NULL");
-      handle.close();
-      const before = await columnsOf(db);
-      await assert.rejects(load(db, "/wide_500_bad"), /Loading a batch of things failed: .*NOT NULL constraint failed: things\.name/);
-      assert.deepEqual(await columnsOf(db), before);
-      const [rows] = await queryDb<{ n: number }>(db, "SELECT count(*)::INT AS n FROM wide_dataset.things");
-      assert.equal(rows.n, 1000);
-      assert.ok(!(await tablesOf(db)).includes("_rd_widen"));
-    } finally {
-      tmp.cleanup();
-    }
+    await using env = await testEnv({ prefix: "restduck-wide-" });
+    await load(env.db, "/normal");
+    // Made NOT NULL by hand: the wide record, which has no name, fails the batch once the table is rebuilt.
+    const handle = await openDatabase(env.db);
+    await handle.run("ALTER TABLE wide_dataset.things ALTER COLUMN name SET NOT NULL");
+    handle.close();
+    const before = await columnsOf(env.db);
+    await assert.rejects(load(env.db, "/wide_500_bad"), /Loading a batch of things failed: .*NOT NULL constraint failed: things\.name/);
+    assert.deepEqual(await columnsOf(env.db), before);
+    const [rows] = await env.query<{ n: number }>("SELECT count(*)::INT AS n FROM wide_dataset.things");
+    assert.equal(rows.n, 1000);
+    assert.ok(!(await tablesOf(env.db)).includes("_rd_widen"));
   });
 
   test("a table with an index a rebuild would drop gets its new columns one by one and keeps the index", async () => {
-    const tmp = tempDir("restduck-wide-");
-    try {
-      const db = join(tmp.dir, "wide.duckdb");
-      await load(db, "/normal");
-      const handle = await openDatabase(db);
-      await handle.run("CREATE INDEX things_name ON wide_dataset.things (name)");
-      handle.close();
-      assert.equal((await load(db, "/wide_100")).status, "completed");
-      assert.equal((await columnsOf(db)).filter((c) => c.name.startsWith("key_")).length, 100);
-      const indexes = await queryDb<{ n: string }>(db, "SELECT index_name AS n FROM duckdb_indexes() WHERE table_name = 'things'");
-      assert.deepEqual(indexes, [{ n: "things_name" }]);
-    } finally {
-      tmp.cleanup();
-    }
+    await using env = await testEnv({ prefix: "restduck-wide-" });
+    await load(env.db, "/normal");
+    const handle = await openDatabase(env.db);
+    await handle.run("CREATE INDEX things_name ON wide_dataset.things (name)");
+    handle.close();
+    assert.equal((await load(env.db, "/wide_100")).status, "completed");
+    assert.equal((await columnsOf(env.db)).filter((c) => c.name.startsWith("key_")).length, 100);
+    const indexes = await env.query<{ n: string }>("SELECT index_name AS n FROM duckdb_indexes() WHERE table_name = 'things'");
+    assert.deepEqual(indexes, [{ n: "things_name" }]);
   });
 
   test("the first SIGTERM interrupts a long DuckDB statement: exit 143, run interrupted, the table as it was, no spill files", async () => {
-    const tmp = tempDir("restduck-wide-");
-    try {
-      const db = join(tmp.dir, "wide.duckdb");
-      await load(db, "/normal");
-      // Two million rows make the rebuild for 1,000 new columns write two billion cells: one statement of several minutes.
-      const handle = await openDatabase(db);
-      await handle.run(
-        "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
-      );
-      handle.close();
-      const before = await columnsOf(db);
-      const file = writeConfig(tmp.dir, config("/wide_1000"), "wide.json");
-      const proc = spawnCli(["run", file, "--db", db, "--json"], { cwd: tmp.dir });
-      // SIGTERM once the wide page is in: its batch is being loaded (or about to be).
-      let buffered = "";
-      let signalled = false;
-      proc.child.stdout!.on("data", (chunk) => {
-        buffered += chunk;
-        if (!signalled && /"type":"page"/.test(buffered)) {
-          signalled = true;
-          proc.child.kill("SIGTERM");
-        }
-      });
-      // The bound this asserts: exit 143 before the statement would have ended. Waiting it out (what
-      // restduck did before) takes minutes; interrupting it, a second or two.
-      const safety = setTimeout(() => proc.child.kill("SIGKILL"), 60_000);
-      const exit = await proc.done.finally(() => clearTimeout(safety));
-      assert.ok(signalled, exit.stderr);
-      assert.equal(exit.code, 143, `exit ${exit.code} / ${exit.signal}\n${exit.stderr}`);
-      assert.match(exit.stdout, /"type":"error","code":"INTERRUPTED","message":"run interrupted by SIGTERM"/);
-      const runs = await queryDb<{ status: string }>(db, "SELECT status FROM wide_dataset._restduck_runs ORDER BY started_at");
-      assert.deepEqual(runs.map((r) => r.status), ["completed", "interrupted"]);
-      assert.deepEqual(await columnsOf(db), before, "no column of the interrupted batch");
-      const [rows] = await queryDb<{ n: number; wide: number }>(db, "SELECT count(*)::INT AS n, count(*) FILTER (id = 1001)::INT AS wide FROM wide_dataset.things");
-      assert.deepEqual(rows, { n: 2_001_000, wide: 0 });
-      assert.ok(!(await tablesOf(db)).includes("_rd_widen"));
-      assert.deepEqual(readdirSync(tmp.dir).filter((f) => f.endsWith(".tmp")), []);
-    } finally {
-      tmp.cleanup();
-    }
-  });
-});
-
-test("aborting a library run interrupts its long DuckDB statement, and the pipeline's connection works on", async () => {
-  const tmp = tempDir("restduck-wide-");
-  try {
-    const db = join(tmp.dir, "wide.duckdb");
-    await load(db, "/normal");
-    const handle = await openDatabase(db);
+    await using env = await testEnv({ prefix: "restduck-wide-" });
+    await load(env.db, "/normal");
+    // Two million rows make the rebuild for 1,000 new columns write two billion cells: one statement of several minutes.
+    const handle = await openDatabase(env.db);
     await handle.run(
       "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
     );
     handle.close();
-    const before = await columnsOf(db);
-    await using p = pipeline({ database: db });
-    const controller = new AbortController();
-    // As in the CLI test: waiting the statement out takes minutes, interrupting it a moment.
-    let bound: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([
-      p
-        // Aborted just after the page, when the run is past its last check between pages: only
-        // interrupting DuckDB stops the batch now.
-        .run(restApiSource(config("/wide_1000")), { signal: controller.signal, onProgress: (e) => e.type === "page" && setTimeout(() => controller.abort("SIGTERM"), 0) })
-        .then(
-          () => "completed",
-          (error) => error,
-        ),
-      new Promise((resolve) => (bound = setTimeout(() => resolve("still running after 60 s"), 60_000))),
-    ]).finally(() => clearTimeout(bound));
-    assert.ok(outcome instanceof InterruptedError, String(outcome));
-    assert.equal(outcome.exitCode, 143);
-    // The same open connection: no transaction left open, no statement refused.
-    assert.deepEqual(await p.query("SELECT status FROM wide_dataset._restduck_runs ORDER BY started_at"), [{ status: "completed" }, { status: "interrupted" }]);
-    assert.deepEqual(await p.query("SELECT count(*) AS n FROM wide_dataset.things WHERE id = 1001"), [{ n: 0 }]);
-    p.close();
-    assert.deepEqual(await columnsOf(db), before);
-  } finally {
-    tmp.cleanup();
-  }
+    const before = await columnsOf(env.db);
+    const file = env.config(config("/wide_1000"), "wide.json");
+    const proc = spawnCli(["run", file, "--db", env.db, "--json"], { cwd: env.dir });
+    // SIGTERM once the wide page is in: its batch is being loaded (or about to be).
+    let buffered = "";
+    let signalled = false;
+    proc.child.stdout!.on("data", (chunk) => {
+      buffered += chunk;
+      if (!signalled && /"type":"page"/.test(buffered)) {
+        signalled = true;
+        proc.child.kill("SIGTERM");
+      }
+    });
+    // The bound this asserts: exit 143 before the statement would have ended. Waiting it out (what
+    // restduck did before) takes minutes; interrupting it, a second or two.
+    const safety = setTimeout(() => proc.child.kill("SIGKILL"), 60_000);
+    const exit = await proc.done.finally(() => clearTimeout(safety));
+    assert.ok(signalled, exit.stderr);
+    assert.equal(exit.code, 143, `exit ${exit.code} / ${exit.signal}\n${exit.stderr}`);
+    assert.match(exit.stdout, /"type":"error","code":"INTERRUPTED","message":"run interrupted by SIGTERM"/);
+    const runs = await env.query<{ status: string }>("SELECT status FROM wide_dataset._restduck_runs ORDER BY started_at");
+    assert.deepEqual(runs.map((r) => r.status), ["completed", "interrupted"]);
+    assert.deepEqual(await columnsOf(env.db), before, "no column of the interrupted batch");
+    const [rows] = await env.query<{ n: number; wide: number }>("SELECT count(*)::INT AS n, count(*) FILTER (id = 1001)::INT AS wide FROM wide_dataset.things");
+    assert.deepEqual(rows, { n: 2_001_000, wide: 0 });
+    assert.ok(!(await tablesOf(env.db)).includes("_rd_widen"));
+    assert.deepEqual(readdirSync(env.dir).filter((f) => f.endsWith(".tmp")), []);
+  });
+});
+
+test("aborting a library run interrupts its long DuckDB statement, and the pipeline's connection works on", async () => {
+  await using env = await testEnv({ prefix: "restduck-wide-" });
+  await load(env.db, "/normal");
+  const handle = await openDatabase(env.db);
+  await handle.run(
+    "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
+  );
+  handle.close();
+  const before = await columnsOf(env.db);
+  await using p = pipeline({ database: env.db });
+  const controller = new AbortController();
+  // As in the CLI test: waiting the statement out takes minutes, interrupting it a moment.
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    p
+      // Aborted just after the page, when the run is past its last check between pages: only
+      // interrupting DuckDB stops the batch now.
+      .run(restApiSource(config("/wide_1000")), { signal: controller.signal, onProgress: (e) => e.type === "page" && setTimeout(() => controller.abort("SIGTERM"), 0) })
+      .then(
+        () => "completed",
+        (error) => error,
+      ),
+    new Promise((resolve) => (bound = setTimeout(() => resolve("still running after 60 s"), 60_000))),
+  ]).finally(() => clearTimeout(bound));
+  assert.ok(outcome instanceof InterruptedError, String(outcome));
+  assert.equal(outcome.exitCode, 143);
+  // The same open connection: no transaction left open, no statement refused.
+  assert.deepEqual(await p.query("SELECT status FROM wide_dataset._restduck_runs ORDER BY started_at"), [{ status: "completed" }, { status: "interrupted" }]);
+  assert.deepEqual(await p.query("SELECT count(*) AS n FROM wide_dataset.things WHERE id = 1001"), [{ n: 0 }]);
+  p.close();
+  assert.deepEqual(await columnsOf(env.db), before);
 });
 
 describe("DuckDB's spill files", () => {
   test("spill files a killed process left beside the database are removed by the next open for writing", async () => {
-    const tmp = tempDir("restduck-spill-");
+    await using env = await testEnv({ prefix: "restduck-spill-" });
+    // A real DuckDB spilling a sort to <env.db>.tmp, killed (SIGKILL) once the spill files are there.
+    const script = `
+      import { DuckDBInstance } from "@duckdb/node-api";
+      const instance = await DuckDBInstance.create(${JSON.stringify(env.db)}, { memory_limit: "64MB", threads: "1" });
+      const c = await instance.connect();
+      await c.run("CREATE TABLE t AS SELECT i, md5(i::VARCHAR) AS s FROM range(3000000) r(i)");
+      process.stdout.write("sorting\\n");
+      await c.run("SELECT s, count(*) FROM t GROUP BY s ORDER BY s");
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const spill = `${env.db}.tmp`;
     try {
-      const db = join(tmp.dir, "spill.duckdb");
-      // A real DuckDB spilling a sort to <db>.tmp, killed (SIGKILL) once the spill files are there.
-      const script = `
-        import { DuckDBInstance } from "@duckdb/node-api";
-        const instance = await DuckDBInstance.create(${JSON.stringify(db)}, { memory_limit: "64MB", threads: "1" });
-        const c = await instance.connect();
-        await c.run("CREATE TABLE t AS SELECT i, md5(i::VARCHAR) AS s FROM range(3000000) r(i)");
-        process.stdout.write("sorting\\n");
-        await c.run("SELECT s, count(*) FROM t GROUP BY s ORDER BY s");
-      `;
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-      const spill = `${db}.tmp`;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const poll = setInterval(() => {
-            if (existsSync(spill) && readdirSync(spill).some((f) => f.startsWith("duckdb_temp_"))) {
-              clearInterval(poll);
-              resolve();
-            }
-          }, 20);
-          child.on("exit", (code) => {
+      await new Promise<void>((resolve, reject) => {
+        const poll = setInterval(() => {
+          if (existsSync(spill) && readdirSync(spill).some((f) => f.startsWith("duckdb_temp_"))) {
             clearInterval(poll);
-            reject(new Error(`the spilling process ended (${code}) before it spilled`));
-          });
+            resolve();
+          }
+        }, 20);
+        child.on("exit", (code) => {
+          clearInterval(poll);
+          reject(new Error(`the spilling process ended (${code}) before it spilled`));
         });
-      } finally {
-        child.kill("SIGKILL");
-        await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("close", resolve)));
-      }
-      assert.ok(readdirSync(spill).length > 0, "the killed process left its spill files");
-      mkdirSync(join(tmp.dir, "other.duckdb.tmp"));
-      writeFileSync(join(tmp.dir, "other.duckdb.tmp", "duckdb_temp_storage_S32K-0.tmp"), "another database's");
-
-      const handle = await openDatabase(db);
-      try {
-        assert.equal(existsSync(spill), false, "the next open removed them");
-      } finally {
-        handle.close();
-      }
-      assert.deepEqual(readdirSync(join(tmp.dir, "other.duckdb.tmp")), ["duckdb_temp_storage_S32K-0.tmp"], "another database's folder is not touched");
+      });
     } finally {
-      tmp.cleanup();
+      child.kill("SIGKILL");
+      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("close", resolve)));
     }
+    assert.ok(readdirSync(spill).length > 0, "the killed process left its spill files");
+    mkdirSync(env.path("other.duckdb.tmp"));
+    writeFileSync(env.path("other.duckdb.tmp", "duckdb_temp_storage_S32K-0.tmp"), "another database's");
+
+    const handle = await env.open();
+    assert.equal(existsSync(spill), false, "the next open removed them");
+    assert.deepEqual(readdirSync(env.path("other.duckdb.tmp")), ["duckdb_temp_storage_S32K-0.tmp"], "another database's folder is not touched");
   });
 });

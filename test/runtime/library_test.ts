@@ -4,22 +4,20 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { ConfigError, InterruptedError, pipeline, restApiSource, SecretError, secret, type PipelineEvent, type SourceConfig } from "../../src/index.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const SECRETS = { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET };
 const seedSource = (url: string, extra: Partial<SourceConfig> = {}) => restApiSource({ ...seedConfig(url), ...extra });
 
 test(`a pipeline loads the seed source and queries it back as plain objects (${runtime})`, async () => {
-  const api = await chatApi({ messages: 230 });
-  const tmp = tempDir();
-  const p = pipeline({ database: "chat.duckdb", cwd: tmp.dir, pipelineName: "chat", secrets: SECRETS, env: {} });
+  await using env = await testEnv({ chat: { messages: 230 } });
+  const p = pipeline({ database: "chat.duckdb", cwd: env.dir, pipelineName: "chat", secrets: SECRETS, env: {} });
   try {
     const events: PipelineEvent["type"][] = [];
-    const summary = await p.run(seedSource(api.url), { onProgress: (e) => events.push(e.type) });
+    const summary = await p.run(seedSource(env.chat.url), { onProgress: (e) => events.push(e.type) });
     assert.equal(summary.status, "completed");
     assert.equal(summary.dataset, "chat_dataset");
     assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["chat_messages", 230]]);
@@ -37,35 +35,27 @@ test(`a pipeline loads the seed source and queries it back as plain objects (${r
     JSON.stringify(await p.query("select * from chat_messages limit 3"));
   } finally {
     p.close();
-    await api.close();
-    tmp.cleanup();
   }
 });
 
 test("a config file source is read at run time and finds its secrets in .dlt/secrets.toml", async () => {
-  const api = await chatApi({ messages: 40 });
-  const tmp = tempDir();
+  await using env = await testEnv({ chat: { messages: 40 } });
+  writeFileSync(env.path("Team Chat.json"), JSON.stringify(seedConfig(env.chat.url)));
+  mkdirSync(env.path(".dlt"));
+  writeFileSync(env.path(".dlt", "secrets.toml"), `[sources]\nclient_id = "${SEED_ENV.CLIENT_ID}"\nclient_secret = "${SEED_ENV.CLIENT_SECRET}"\n`);
+  const source = restApiSource("Team Chat.json", { cwd: env.dir });
+  assert.equal(source.path, env.path("Team Chat.json"));
+  assert.deepEqual(source.resources, []);
+  const p = pipeline({ database: "chat.duckdb", cwd: env.dir, env: {} });
   try {
-    writeFileSync(join(tmp.dir, "Team Chat.json"), JSON.stringify(seedConfig(api.url)));
-    mkdirSync(join(tmp.dir, ".dlt"));
-    writeFileSync(join(tmp.dir, ".dlt", "secrets.toml"), `[sources]\nclient_id = "${SEED_ENV.CLIENT_ID}"\nclient_secret = "${SEED_ENV.CLIENT_SECRET}"\n`);
-    const source = restApiSource("Team Chat.json", { cwd: tmp.dir });
-    assert.equal(source.path, join(tmp.dir, "Team Chat.json"));
-    assert.deepEqual(source.resources, []);
-    const p = pipeline({ database: "chat.duckdb", cwd: tmp.dir, env: {} });
-    try {
-      const summary = await p.run(source);
-      assert.equal(summary.pipeline, "team_chat");
-      assert.equal(summary.resources[0].rows, 40);
-    } finally {
-      await p[Symbol.asyncDispose]();
-    }
-    // Disposed: the file is free for another reader.
-    assert.deepEqual(await queryDb(join(tmp.dir, "chat.duckdb"), "select count(*)::int as n from chat_messages"), [{ n: 40 }]);
+    const summary = await p.run(source);
+    assert.equal(summary.pipeline, "team_chat");
+    assert.equal(summary.resources[0].rows, 40);
   } finally {
-    await api.close();
-    tmp.cleanup();
+    await p[Symbol.asyncDispose]();
   }
+  // Disposed: the file is free for another reader.
+  assert.deepEqual(await queryDb(env.path("chat.duckdb"), "select count(*)::int as n from chat_messages"), [{ n: 40 }]);
 });
 
 test("restApiSource rejects an invalid config object at once, naming the path, with secret() refs allowed", () => {
@@ -83,22 +73,20 @@ test("restApiSource rejects an invalid config object at once, naming the path, w
 });
 
 test("a missing secret fails the run with a SecretError that names it", async () => {
-  const tmp = tempDir();
-  const p = pipeline({ database: ":memory:", cwd: tmp.dir, env: {} });
+  await using env = await testEnv();
+  const p = pipeline({ database: ":memory:", cwd: env.dir, env: {} });
   try {
     await assert.rejects(p.run(seedSource("http://127.0.0.1:9")), (error: unknown) => error instanceof SecretError && /CLIENT_ID/.test(error.message));
   } finally {
     p.close();
-    tmp.cleanup();
   }
 });
 
 test("an aborted run keeps its committed batches and the next run resumes to the end", async () => {
-  const api = await chatApi({ messages: 500 });
-  const tmp = tempDir();
-  const p = pipeline({ database: "chat.duckdb", cwd: tmp.dir, secrets: SECRETS, env: {} });
+  await using env = await testEnv({ chat: { messages: 500 } });
+  const p = pipeline({ database: "chat.duckdb", cwd: env.dir, secrets: SECRETS, env: {} });
   try {
-    const source = seedSource(api.url, { batch_pages: 1 });
+    const source = seedSource(env.chat.url, { batch_pages: 1 });
     const controller = new AbortController();
     await assert.rejects(
       p.run(source, { signal: controller.signal, onProgress: (e) => e.type === "batch_committed" && controller.abort() }),
@@ -111,8 +99,6 @@ test("an aborted run keeps its committed batches and the next run resumes to the
     assert.deepEqual(await p.query("select count(*) as n, count(distinct id) as ids from chat_messages"), [{ n: 500, ids: 500 }]);
   } finally {
     p.close();
-    await api.close();
-    tmp.cleanup();
   }
 });
 

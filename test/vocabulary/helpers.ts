@@ -1,5 +1,6 @@
 /**
- * Runs a config against the mock API into a real DuckDB file.
+ * Runs a config against the mock API into a real DuckDB file. `await using h = harness()`
+ * removes the folder when the test ends, like `testEnv`.
  */
 import { join } from "node:path";
 import { prepareConfig } from "../../src/config/index.ts";
@@ -13,6 +14,7 @@ export interface Harness {
   /** What the run slept, in ms; the backoff's jitter is pinned, so computed waits are exact. */
   waits: number[];
   cleanup(): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export function harness(): Harness {
@@ -30,5 +32,6 @@ export function harness(): Harness {
     },
     query: (sql) => queryDb(db, sql),
     cleanup: tmp.cleanup,
+    [Symbol.asyncDispose]: async () => tmp.cleanup(),
   };
 }

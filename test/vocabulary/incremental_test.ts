@@ -129,38 +129,30 @@ test("a second run asks from the stored cursor and loads only new rows, without 
 });
 
 test("legacy start_param and end_param carry the range; end_value rows are filtered client-side", async () => {
-  const h = harness();
-  try {
-    const before = api.requests.length;
-    await h.run(
-      eventsConfig({
-        params: {},
-        incremental: { cursor_path: "updated_at", initial_value: "2024-01-01T01:00:00.000Z", end_value: "2024-01-01T04:00:00.000Z", start_param: "since" },
-      }),
-    );
-    const rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.events order by id");
-    assert.deepEqual(rows.map((r) => r.id), [2, 3, 4]);
-    const req = api.requests.slice(before).find((r) => r.path === "/events")!;
-    assert.equal(req.query.since, "2024-01-01T01:00:00.000Z");
-    assert.equal(req.query.until, undefined);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  const before = api.requests.length;
+  await h.run(
+    eventsConfig({
+      params: {},
+      incremental: { cursor_path: "updated_at", initial_value: "2024-01-01T01:00:00.000Z", end_value: "2024-01-01T04:00:00.000Z", start_param: "since" },
+    }),
+  );
+  const rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.events order by id");
+  assert.deepEqual(rows.map((r) => r.id), [2, 3, 4]);
+  const req = api.requests.slice(before).find((r) => r.path === "/events")!;
+  assert.equal(req.query.since, "2024-01-01T01:00:00.000Z");
+  assert.equal(req.query.until, undefined);
 });
 
 test("the legacy incremental param and convert: unix_seconds", async () => {
-  const h = harness();
-  try {
-    const before = api.requests.length;
-    const config = eventsConfig({ params: { ts: { type: "incremental", cursor_path: "updated_at", initial_value: "2024-01-01T05:00:00Z", convert: "unix_seconds" } }, incremental: undefined });
-    await h.run(config);
-    const req = api.requests.slice(before).find((r) => r.path === "/events")!;
-    assert.equal(req.query.ts, String(Date.UTC(2024, 0, 1, 5) / 1000));
-    const rows = await h.query<{ id: number }>("select min(id)::int as id from vocab_dataset.events");
-    assert.equal(rows[0].id, 6);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  const before = api.requests.length;
+  const config = eventsConfig({ params: { ts: { type: "incremental", cursor_path: "updated_at", initial_value: "2024-01-01T05:00:00Z", convert: "unix_seconds" } }, incremental: undefined });
+  await h.run(config);
+  const req = api.requests.slice(before).find((r) => r.path === "/events")!;
+  assert.equal(req.query.ts, String(Date.UTC(2024, 0, 1, 5) / 1000));
+  const rows = await h.query<{ id: number }>("select min(id)::int as id from vocab_dataset.events");
+  assert.equal(rows[0].id, 6);
 });
 
 test("a child keeps one cursor per parent record", async () => {

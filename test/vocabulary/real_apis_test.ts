@@ -143,29 +143,21 @@ const cases: Case[] = [
 
 for (const c of cases) {
   test(`${c.api}: every record lands once`, async () => {
-    const h = harness();
-    try {
-      const before = api.requests.length;
-      const summary = await h.run({ client: { base_url: api.url }, resources: [c.resource] });
-      const name = c.resource.name as string;
-      const rows = await h.query<{ id: number }>(`select ${c.idSql} as id from vocab_dataset.${name} order by 1`);
-      assert.deepEqual(rows.map((r) => r.id), Array.from({ length: 23 }, (_, i) => i + 1));
-      assert.equal(api.requests.length - before, c.requests);
-      if (c.detected) assert.ok(summary.events.some((e) => e.type === "paginator_detected" && e.paginator === c.detected), JSON.stringify(summary.events.filter((e) => e.type === "paginator_detected")));
-    } finally {
-      h.cleanup();
-    }
+    await using h = harness();
+    const before = api.requests.length;
+    const summary = await h.run({ client: { base_url: api.url }, resources: [c.resource] });
+    const name = c.resource.name as string;
+    const rows = await h.query<{ id: number }>(`select ${c.idSql} as id from vocab_dataset.${name} order by 1`);
+    assert.deepEqual(rows.map((r) => r.id), Array.from({ length: 23 }, (_, i) => i + 1));
+    assert.equal(api.requests.length - before, c.requests);
+    if (c.detected) assert.ok(summary.events.some((e) => e.type === "paginator_detected" && e.paginator === c.detected), JSON.stringify(summary.events.filter((e) => e.type === "paginator_detected")));
   });
 }
 
 test("Discord's 429 with retry_after is waited out via Retry-After, then the run completes", async () => {
-  const h = harness();
-  try {
-    api.queue("/discord/channels/1/messages", { status: 429, body: { message: "You are being rate limited.", retry_after: 1.5, global: false }, headers: { "retry-after": "2" } });
-    const summary = await h.run({ client: { base_url: api.url }, resources: [cases[2].resource] });
-    assert.equal(summary.resources[0].rows, 23);
-    assert.ok(h.waits.includes(2000), `waits: ${h.waits}`);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  api.queue("/discord/channels/1/messages", { status: 429, body: { message: "You are being rate limited.", retry_after: 1.5, global: false }, headers: { "retry-after": "2" } });
+  const summary = await h.run({ client: { base_url: api.url }, resources: [cases[2].resource] });
+  assert.equal(summary.resources[0].rows, 23);
+  assert.ok(h.waits.includes(2000), `waits: ${h.waits}`);
 });

@@ -21,46 +21,38 @@ const offsetResource = (extra: Record<string, unknown> = {}, endpoint: Record<st
 });
 
 test("declarative processing steps filter, rename, drop and set fields, in order", async () => {
-  const h = harness();
-  try {
-    await h.run(
-      offsetResource({
-        processing_steps: [
-          { filter: { field: "group", equals: "odd" } },
-          { filter: { field: "id", not_in: [1, 3] } },
-          { map: { rename: { name: "title" }, drop: ["updated_at"], set: { source: "mock" } } },
-        ],
-      }),
-    );
-    const rows = await h.query<{ id: number; title: string; source: string }>("select id::int as id, title, source from vocab_dataset.items order by id");
-    assert.deepEqual(rows.map((r) => r.id), [5, 7, 9, 11, 13, 15, 17, 19]);
-    assert.equal(rows[0].title, "item 5");
-    assert.equal(rows[0].source, "mock");
-    const cols = await h.query<{ c: string }>("select column_name as c from information_schema.columns where table_schema = 'vocab_dataset' and table_name = 'items'");
-    assert.ok(!cols.some((c) => c.c === "updated_at" || c.c === "name"));
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  await h.run(
+    offsetResource({
+      processing_steps: [
+        { filter: { field: "group", equals: "odd" } },
+        { filter: { field: "id", not_in: [1, 3] } },
+        { map: { rename: { name: "title" }, drop: ["updated_at"], set: { source: "mock" } } },
+      ],
+    }),
+  );
+  const rows = await h.query<{ id: number; title: string; source: string }>("select id::int as id, title, source from vocab_dataset.items order by id");
+  assert.deepEqual(rows.map((r) => r.id), [5, 7, 9, 11, 13, 15, 17, 19]);
+  assert.equal(rows[0].title, "item 5");
+  assert.equal(rows[0].source, "mock");
+  const cols = await h.query<{ c: string }>("select column_name as c from information_schema.columns where table_schema = 'vocab_dataset' and table_name = 'items'");
+  assert.ok(!cols.some((c) => c.c === "updated_at" || c.c === "name"));
 });
 
 test("processing steps given as TS functions filter and map records", async () => {
-  const h = harness();
-  try {
-    await h.run(
-      offsetResource({
-        processing_steps: [{ filter: (r: { id: number }) => r.id <= 4 }, { map: (r: { id: number; name: string }) => ({ ...r, name: r.name.toUpperCase(), double: r.id * 2 }) }],
-      }),
-    );
-    const rows = await h.query<{ name: string; double: number }>("select name, double::int as double from vocab_dataset.items order by id");
-    assert.deepEqual(rows, [
-      { name: "ITEM 1", double: 2 },
-      { name: "ITEM 2", double: 4 },
-      { name: "ITEM 3", double: 6 },
-      { name: "ITEM 4", double: 8 },
-    ]);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  await h.run(
+    offsetResource({
+      processing_steps: [{ filter: (r: { id: number }) => r.id <= 4 }, { map: (r: { id: number; name: string }) => ({ ...r, name: r.name.toUpperCase(), double: r.id * 2 }) }],
+    }),
+  );
+  const rows = await h.query<{ name: string; double: number }>("select name, double::int as double from vocab_dataset.items order by id");
+  assert.deepEqual(rows, [
+    { name: "ITEM 1", double: 2 },
+    { name: "ITEM 2", double: 4 },
+    { name: "ITEM 3", double: 6 },
+    { name: "ITEM 4", double: 8 },
+  ]);
 });
 
 const slack = (actions: unknown[]) => ({
@@ -80,83 +72,59 @@ const slack = (actions: unknown[]) => ({
 });
 
 test("Slack's {ok: false, error: ratelimited} in a 200 body is retried with backoff, then the run completes", async () => {
-  const h = harness();
-  try {
-    api.queue("/slack/conversations.history", { status: 200, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": "3" } });
-    const summary = await h.run(slack([{ body_path: "error", equals: "ratelimited", action: "retry" }, { body_path: "ok", equals: false, action: "error" }]));
-    assert.equal(summary.resources[0].rows, 20);
-    assert.deepEqual(h.waits, [3000]);
-    assert.ok(summary.events.some((e) => e.type === "retry" && /ratelimited/.test(e.reason)));
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  api.queue("/slack/conversations.history", { status: 200, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": "3" } });
+  const summary = await h.run(slack([{ body_path: "error", equals: "ratelimited", action: "retry" }, { body_path: "ok", equals: false, action: "error" }]));
+  assert.equal(summary.resources[0].rows, 20);
+  assert.deepEqual(h.waits, [3000]);
+  assert.ok(summary.events.some((e) => e.type === "retry" && /ratelimited/.test(e.reason)));
 });
 
 test("an error inside a 200 body fails the run with the body's error", async () => {
-  const h = harness();
-  try {
-    api.queue("/slack/conversations.history", { status: 200, body: { ok: false, error: "channel_not_found" } });
-    await assert.rejects(h.run(slack([{ body_path: "ok", equals: false, action: "error" }])), (e: Error) => {
-      assert.ok(e instanceof HttpError);
-      assert.match(e.message, /resource messages: .*200 response reports an error: channel_not_found/);
-      return true;
-    });
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  api.queue("/slack/conversations.history", { status: 200, body: { ok: false, error: "channel_not_found" } });
+  await assert.rejects(h.run(slack([{ body_path: "ok", equals: false, action: "error" }])), (e: Error) => {
+    assert.ok(e instanceof HttpError);
+    assert.match(e.message, /resource messages: .*200 response reports an error: channel_not_found/);
+    return true;
+  });
 });
 
 test("a retry rule that keeps matching gives up after client.retry.max_retries", async () => {
-  const h = harness();
-  try {
-    const busy = { status: 200, body: { ok: false, error: "ratelimited" } };
-    api.queue("/slack/conversations.history", busy, busy, busy);
-    await assert.rejects(h.run(slack([{ body_path: "error", equals: "ratelimited", action: "retry" }])), /ratelimited \(still after 2 retries\)/);
-    assert.deepEqual(h.waits, [2000, 4000]);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  const busy = { status: 200, body: { ok: false, error: "ratelimited" } };
+  api.queue("/slack/conversations.history", busy, busy, busy);
+  await assert.rejects(h.run(slack([{ body_path: "error", equals: "ratelimited", action: "retry" }])), /ratelimited \(still after 2 retries\)/);
+  assert.deepEqual(h.waits, [2000, 4000]);
 });
 
 test("a retry rule also retries a refused response, e.g. GitHub's 403 secondary rate limit", async () => {
-  const h = harness();
-  try {
-    api.queue("/link", { status: 403, body: { message: "You have exceeded a secondary rate limit" } });
-    const summary = await h.run({
-      client: { base_url: api.url, retry: { max_retries: 2 } },
-      resources: [{ name: "issues", endpoint: { path: "/link", paginator: "header_link", response_actions: [{ status_code: 403, content: "secondary rate limit", action: "retry" }] } }],
-    });
-    assert.equal(summary.resources[0].rows, 20);
-    assert.deepEqual(h.waits, [2000]);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  api.queue("/link", { status: 403, body: { message: "You have exceeded a secondary rate limit" } });
+  const summary = await h.run({
+    client: { base_url: api.url, retry: { max_retries: 2 } },
+    resources: [{ name: "issues", endpoint: { path: "/link", paginator: "header_link", response_actions: [{ status_code: 403, content: "secondary rate limit", action: "retry" }] } }],
+  });
+  assert.equal(summary.resources[0].rows, 20);
+  assert.deepEqual(h.waits, [2000]);
 });
 
 test("a content match ignores a response: it counts as an empty last page", async () => {
-  const h = harness();
-  try {
-    api.queue("/offset", { status: 200, body: { items: [], total: 0, note: "maintenance window" } });
-    const summary = await h.run(offsetResource({}, { response_actions: [{ content: "maintenance", action: "ignore" }] }));
-    assert.equal(summary.resources[0].rows, 0);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  api.queue("/offset", { status: 200, body: { items: [], total: 0, note: "maintenance window" } });
+  const summary = await h.run(offsetResource({}, { response_actions: [{ content: "maintenance", action: "ignore" }] }));
+  assert.equal(summary.resources[0].rows, 0);
 });
 
 test("max_pages, table_name and selected: false", async () => {
-  const h = harness();
-  try {
-    const config = offsetResource({ table_name: "things" }, { max_pages: 2 });
-    (config.resources as unknown[]).push({ name: "skipped", endpoint: { path: "/single" }, selected: false });
-    const summary = await h.run(config);
-    assert.deepEqual(summary.resources.map((r) => [r.name, r.table, r.rows]), [["items", "things", 10]]);
-    const [n] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.things");
-    assert.equal(n.n, 10);
-    assert.equal(api.hits("/single").length, 0);
-  } finally {
-    h.cleanup();
-  }
+  await using h = harness();
+  const config = offsetResource({ table_name: "things" }, { max_pages: 2 });
+  (config.resources as unknown[]).push({ name: "skipped", endpoint: { path: "/single" }, selected: false });
+  const summary = await h.run(config);
+  assert.deepEqual(summary.resources.map((r) => [r.name, r.table, r.rows]), [["items", "things", 10]]);
+  const [n] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.things");
+  assert.equal(n.n, 10);
+  assert.equal(api.hits("/single").length, 0);
 });
 
 test("a TS config file's filter, map and convert functions run as in dlt's Python", async () => {
@@ -198,29 +166,25 @@ test("a TS config file's filter, map and convert functions run as in dlt's Pytho
 });
 
 test("client auth applies to every resource, endpoint auth overrides it, and both load rows", async () => {
-  const h = harness();
+  await using h = harness();
   const { CREDENTIALS } = await import("../helpers/mock_api.ts");
-  try {
-    const summary = await h.run({
-      client: { base_url: api.url, auth: { type: "bearer", token: CREDENTIALS.token } },
-      resources: [
-        { name: "with_bearer", endpoint: { path: "/auth/bearer", paginator: "single_page" } },
-        { name: "with_cookie", endpoint: { path: "/auth/cookie", paginator: "single_page", auth: { type: "api_key", name: "session", api_key: CREDENTIALS.apiKey, location: "cookie" } } },
-        { name: "with_basic", endpoint: { path: "/auth/basic", paginator: "single_page", auth: { type: "http_basic", username: CREDENTIALS.username, password: CREDENTIALS.password } } },
-        {
-          name: "with_oauth",
-          endpoint: {
-            path: "/auth/oauth",
-            paginator: "single_page",
-            auth: { type: "oauth2", token_url: `${api.url}/oauth/token`, client_id: CREDENTIALS.clientId, client_secret: CREDENTIALS.clientSecret, client_auth: "basic" },
-          },
+  const summary = await h.run({
+    client: { base_url: api.url, auth: { type: "bearer", token: CREDENTIALS.token } },
+    resources: [
+      { name: "with_bearer", endpoint: { path: "/auth/bearer", paginator: "single_page" } },
+      { name: "with_cookie", endpoint: { path: "/auth/cookie", paginator: "single_page", auth: { type: "api_key", name: "session", api_key: CREDENTIALS.apiKey, location: "cookie" } } },
+      { name: "with_basic", endpoint: { path: "/auth/basic", paginator: "single_page", auth: { type: "http_basic", username: CREDENTIALS.username, password: CREDENTIALS.password } } },
+      {
+        name: "with_oauth",
+        endpoint: {
+          path: "/auth/oauth",
+          paginator: "single_page",
+          auth: { type: "oauth2", token_url: `${api.url}/oauth/token`, client_id: CREDENTIALS.clientId, client_secret: CREDENTIALS.clientSecret, client_auth: "basic" },
         },
-      ],
-    });
-    assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["with_bearer", 3], ["with_cookie", 3], ["with_basic", 3], ["with_oauth", 3]]);
-    const [n] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.with_oauth");
-    assert.equal(n.n, 3);
-  } finally {
-    h.cleanup();
-  }
+      },
+    ],
+  });
+  assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["with_bearer", 3], ["with_cookie", 3], ["with_basic", 3], ["with_oauth", 3]]);
+  const [n] = await h.query<{ n: number }>("select count(*)::int as n from vocab_dataset.with_oauth");
+  assert.equal(n.n, 3);
 });
