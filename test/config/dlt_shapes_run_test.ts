@@ -85,15 +85,15 @@ test("endpoint.data fills parent fields per parent record and keeps {{ }} as lit
     {},
     async ({ api, result }) => {
       assert.equal(result.code, 0, result.stderr);
-      const bodies = api.hits("/single").map((r) => r.body);
-      assert.deepEqual(bodies, [
-        "group=odd&escaped=%7Bliteral%7D",
+      // The two children run side by side, and each fetches for its parent records ahead, so the
+      // server sees their requests in no fixed order: compare what each child sent, not the interleaving.
+      const bodies = api.hits("/single").map((r) => String(r.body));
+      assert.deepEqual(bodies.filter((b) => b.startsWith("group=")).sort(), [
         "group=even&escaped=%7Bliteral%7D",
         "group=gone&escaped=%7Bliteral%7D",
-        "Odd",
-        "Even",
-        "Deleted",
+        "group=odd&escaped=%7Bliteral%7D",
       ]);
+      assert.deepEqual(bodies.filter((b) => !b.startsWith("group=")).sort(), ["Deleted", "Even", "Odd"]);
     },
   );
 });
