@@ -26,7 +26,9 @@ export function stagingType(column: ColumnSchema): "BIGINT" | "DOUBLE" | "BOOLEA
 export function putter(column: ColumnSchema): Put {
   switch (stagingType(column)) {
     case "BIGINT":
-      return (a, v) => (v == null ? a.appendNull() : a.appendBigInt(typeof v === "bigint" ? v : BigInt(v as number)));
+      // A small integer goes in as INTEGER (DuckDB widens it exactly): no BigInt to allocate per value.
+      return (a, v) =>
+        v == null ? a.appendNull() : typeof v === "number" && (v | 0) === v ? a.appendInteger(v) : a.appendBigInt(typeof v === "bigint" ? v : BigInt(v as number));
     case "DOUBLE":
       return (a, v) => (v == null ? a.appendNull() : a.appendDouble(Number(v)));
     case "BOOLEAN":

@@ -245,3 +245,29 @@ test("a json hint keeps a list whole instead of making a nested table", async ()
     tmp.cleanup();
   }
 });
+
+test("integers at the int32 and int64 boundaries load exactly, appended and merged through staging", async () => {
+  // Small integers go to the Appender as INTEGER and the rest as BIGINT (appender.ts): both sides of each edge.
+  const values = [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 53 - 1, -(2 ** 53 - 1), 9_223_372_036_854_775_807n, -9_223_372_036_854_775_808n];
+  const tmp = tempDir();
+  const db = await openDatabase(join(tmp.dir, "ints.duckdb"));
+  try {
+    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
+    const schema: Schema = { name: "p", version: 1, tables: {} };
+    const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
+    const load = async (n: number) => {
+      const rows = normalizer.normalize(values.map((v, id) => ({ id, v, list: [v, n] })));
+      await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: ["id"], disposition: "merge", mergeStrategy: "upsert", schema, rows, checkpoint: { next: null, pages: n, rows: values.length * n } });
+    };
+    await load(1); // new keys: appended straight into the tables
+    const expected = values.map((v, id) => ({ id, v: String(v === -0 ? 0 : v) }));
+    assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
+    await load(2); // the same keys again: merged through a staging table
+    assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
+    const nested = await db.all<{ value: string }>("select value::varchar as value from ds.t__list where _dlt_list_idx = 0 order by _dlt_parent_id");
+    assert.deepEqual(nested.map((r) => r.value).sort(), expected.map((r) => r.v).sort());
+  } finally {
+    db.close();
+    tmp.cleanup();
+  }
+});
