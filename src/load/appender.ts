@@ -52,8 +52,8 @@ export function directPutter(column: ColumnSchema): Put {
   return (a, v) => {
     if (v == null) return a.appendNull();
     // A UTC time (`…Z`, what most APIs send) loses nothing to that cast, which reads the digits as UTC
-    // whatever the session's TimeZone; it costs a third of an instant, whose value object DuckDB
-    // allocates (and finalizes) per row.
+    // whatever the session's TimeZone, and as text costs about a third of an instant: appendTimestampTZ
+    // makes (and later finalizes) a DuckDB value object per row (BENCHMARKS.md, issue #15).
     if (typeof v === "string" && UTC_TIMESTAMP.test(v)) return a.appendVarchar(v);
     const micros = typeof v === "string" ? timestampMicros(v) : undefined;
     if (micros === undefined) throw new DatabaseError(`column ${column.name}: ${JSON.stringify(String(v).slice(0, 60))} is not a timestamp`);
