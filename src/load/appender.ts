@@ -26,7 +26,9 @@ export function stagingType(column: ColumnSchema): "BIGINT" | "DOUBLE" | "BOOLEA
 export function putter(column: ColumnSchema): Put {
   switch (stagingType(column)) {
     case "BIGINT":
-      return (a, v) => (v == null ? a.appendNull() : a.appendBigInt(typeof v === "bigint" ? v : BigInt(v as number)));
+      // A small integer goes in as INTEGER (DuckDB widens it exactly): no BigInt to allocate per value.
+      return (a, v) =>
+        v == null ? a.appendNull() : typeof v === "number" && (v | 0) === v ? a.appendInteger(v) : a.appendBigInt(typeof v === "bigint" ? v : BigInt(v as number));
     case "DOUBLE":
       return (a, v) => (v == null ? a.appendNull() : a.appendDouble(Number(v)));
     case "BOOLEAN":
@@ -49,11 +51,18 @@ export function directPutter(column: ColumnSchema): Put {
   if (column.data_type !== "timestamp") return putter(column);
   return (a, v) => {
     if (v == null) return a.appendNull();
+    // A UTC time (`…Z`, what most APIs send) loses nothing to that cast, which reads the digits as UTC
+    // whatever the session's TimeZone, and as text costs about a third of an instant: appendTimestampTZ
+    // makes (and later finalizes) a DuckDB value object per row (BENCHMARKS.md, issue #15).
+    if (typeof v === "string" && UTC_TIMESTAMP.test(v)) return a.appendVarchar(v);
     const micros = typeof v === "string" ? timestampMicros(v) : undefined;
     if (micros === undefined) throw new DatabaseError(`column ${column.name}: ${JSON.stringify(String(v).slice(0, 60))} is not a timestamp`);
     a.appendTimestampTZ(new DuckDBTimestampTZValue(micros));
   };
 }
+
+/** A date-time as parseIsoTimestamp passes it, in UTC: the normalizer has checked its fields' ranges. */
+const UTC_TIMESTAMP = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
 
 /** The staged value cast to the column's real type. */
 export function castFromStage(column: ColumnSchema, alias?: string): string {

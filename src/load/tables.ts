@@ -108,7 +108,7 @@ export class Tables {
     const names = cols.map((c) => c.name);
     await appendRows(this.db, { table: name, schema: "main", catalog: "temp" }, rows, (appender, row, i) => {
       for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
-      if (withSeq) appender.appendBigInt(BigInt(i));
+      if (withSeq) appender.appendInteger(i);
     });
     return `temp.main.${q(name)}`;
   }

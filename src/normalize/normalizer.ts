@@ -33,7 +33,7 @@ import { ExactNumber } from "../exact_json.ts";
 import { type ContractMode, type ResolvedContract, type SchemaContract, EVOLVE_CONTRACT, resolveContract, SchemaContractError } from "./contract.ts";
 import { coerceValue, DEFAULT_DETECTIONS, inferDataType, NO_FIT, type TypeDetection, valueType } from "./infer.ts";
 import { MAX_IDENTIFIER_LENGTH, NameRegistry, normalizePath, shortenFragments } from "./naming.ts";
-import { keyHashRowId, nestedRowId, randomRowId } from "./row_id.ts";
+import { keyHasher, nestedRowId, randomRowId } from "./row_id.ts";
 import { type ColumnSchema, type DataType, ROOT_ROW, type Row, type RowsByTable, type Schema, type TableSchema } from "./types.ts";
 
 export { type ContractMode, type SchemaContract, SchemaContractError } from "./contract.ts";
@@ -152,7 +152,8 @@ export class Normalizer {
   readonly #hints = new Map<string, RootHint>();
   /** Root columns every root row must have a value for. */
   readonly #required: string[];
-  readonly #keyHashIds: boolean;
+  /** Root `_dlt_id` from the primary key (upsert, insert-only), or undefined for random ids. */
+  readonly #keyHash: ((row: Row) => string) | undefined;
   readonly #propagateRootId: boolean;
   readonly #tableNames: NameRegistry;
   readonly #root: TableState;
@@ -188,7 +189,8 @@ export class Normalizer {
 
     this.#required = [...this.#hints].filter(([, hint]) => hint.nullable === false).map(([name]) => name);
     const strategy = options.mergeStrategy ?? "delete-insert";
-    this.#keyHashIds = options.writeDisposition === "merge" && (strategy === "upsert" || strategy === "insert-only");
+    const keyHashIds = options.writeDisposition === "merge" && (strategy === "upsert" || strategy === "insert-only");
+    this.#keyHash = keyHashIds ? keyHasher(this.primaryKeyColumns) : undefined;
     // dlt propagates the root key for merge strategies that delete nested rows by it — not scd2, whose
     // versions keep theirs — and keeps propagating it once any nested table has it (helpers.requires_root_key).
     this.#propagateRootId =
@@ -308,7 +310,7 @@ export class Normalizer {
     let rowId = row[C_DLT_ID];
     if (!rowId) {
       if (parentId === undefined) {
-        rowId = this.#keyHashIds ? keyHashRowId(Object.fromEntries(this.primaryKeyColumns.map((name) => [name, row[name]]))) : randomRowId();
+        rowId = this.#keyHash !== undefined ? this.#keyHash(row) : randomRowId();
       } else {
         rowId = nestedRowId(parentId, table.name, listIndex);
         this.#put(table, columns, row, C_DLT_PARENT_ID, parentId);
@@ -564,9 +566,16 @@ export class Normalizer {
   }
 }
 
-/** `record[key]` when it is the record's own; `undefined` for absent keys and `Object.prototype` members like `constructor`. */
-function _own<T>(record: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
+/**
+ * `record[key]` when it is the record's own; `undefined` for absent keys and `Object.prototype` members like `constructor`.
+ * The records hold tables and columns, which are objects, while `Object.prototype`'s members are functions (but for
+ * `__proto__`): an object found is the record's own, and only the rest needs `Object.hasOwn` (called for every value
+ * normalized, the second lookup showed in profiles).
+ */
+function _own<T extends object>(record: Record<string, T>, key: string): T | undefined {
+  const value = record[key];
+  if (value === undefined) return undefined;
+  return typeof value === "object" && value !== null && key !== "__proto__" ? value : Object.hasOwn(record, key) ? value : undefined;
 }
 
 function _newEntry(node: KeyNode, key: string): KeyEntry {

@@ -81,6 +81,29 @@ export function keyHashRowId(key: Readonly<Record<string, unknown>>): string {
   return _digest(_sortedJson(key));
 }
 
+/**
+ * Returns {@link keyHashRowId} as a function of a row, for the primary key columns `names`: the
+ * sorted keys and their JSON are worked out once, so a row costs one string and its hash instead of
+ * an object, three arrays and a sort (a root row of an upsert resource pays it).
+ *
+ * @param names Primary key column names, in any order.
+ * @returns `(row) => keyHashRowId({ [name]: row[name], … })`.
+ */
+export function keyHasher(names: readonly string[]): (row: Readonly<Record<string, unknown>>) => string {
+  const sorted = [...new Set(names)].sort();
+  const prefixes = sorted.map((name, i) => `${i === 0 ? "{" : ","}${JSON.stringify(name)}:`);
+  if (sorted.length === 1) {
+    const [name] = sorted;
+    const prefix = prefixes[0];
+    return (row) => _digest(`${prefix}${_sortedJson(row[name])}}`);
+  }
+  return (row) => {
+    let json = sorted.length === 0 ? "{" : "";
+    for (let i = 0; i < sorted.length; i++) json += prefixes[i] + _sortedJson(row[sorted[i]]);
+    return _digest(`${json}}`);
+  };
+}
+
 // SHAKE-128 absorbs 168 bytes per permutation. The state is 25 64-bit lanes, seen from JavaScript
 // as (low, high) 32-bit halves; WebAssembly memory and every platform we run on are little-endian.
 const RATE = 168;

@@ -9,6 +9,7 @@ import { prepareConfig } from "../../src/config/index.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { Loader } from "../../src/load/loader.ts";
 import { Normalizer } from "../../src/normalize/normalizer.ts";
+import { timestampMicros } from "../../src/normalize/infer.ts";
 import type { Schema } from "../../src/normalize/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import { queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
@@ -210,4 +211,67 @@ test("a json hint keeps a list whole instead of making a nested table", async ()
   assert.equal(layout.chat_messages[0], "reactions JSON");
   const emoji = await env.query("select reactions->>'$[0].emoji' as e from chat_messages where id = 1");
   assert.deepEqual(emoji, [{ e: env.chat.messages[0].reactions[0]?.emoji ?? null }]);
+});
+
+test("integers at the int32 and int64 boundaries load exactly, appended and merged through staging", async () => {
+  // Small integers go to the Appender as INTEGER and the rest as BIGINT (appender.ts): both sides of each edge.
+  const values = [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 53 - 1, -(2 ** 53 - 1), 9_223_372_036_854_775_807n, -9_223_372_036_854_775_808n];
+  const tmp = tempDir();
+  const db = await openDatabase(join(tmp.dir, "ints.duckdb"));
+  try {
+    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
+    const schema: Schema = { name: "p", version: 1, tables: {} };
+    const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
+    const load = async (n: number) => {
+      const rows = normalizer.normalize(values.map((v, id) => ({ id, v, list: [v, n] })));
+      await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: ["id"], disposition: "merge", mergeStrategy: "upsert", schema, rows, checkpoint: { next: null, pages: n, rows: values.length * n } });
+    };
+    await load(1); // new keys: appended straight into the tables
+    const expected = values.map((v, id) => ({ id, v: String(v === -0 ? 0 : v) }));
+    assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
+    await load(2); // the same keys again: merged through a staging table
+    assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
+    const nested = await db.all<{ value: string }>("select value::varchar as value from ds.t__list where _dlt_list_idx = 0 order by _dlt_parent_id");
+    assert.deepEqual(nested.map((r) => r.value).sort(), expected.map((r) => r.v).sort());
+  } finally {
+    db.close();
+    tmp.cleanup();
+  }
+});
+
+test("UTC, offset and naive timestamps load as the instants they name, whatever the session time zone", async () => {
+  // UTC texts go to the Appender as text, the others as instants (appender.ts): both must agree with timestampMicros.
+  const texts = [
+    "2024-03-01T08:00:00Z",
+    "2024-03-01 08:00:00.1Z",
+    "2024-02-29T23:59:59.123456Z",
+    "2024-02-29T23:59:59.123456789Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+    "1969-12-31T23:59:59.5Z",
+    "2024-03-01T10:00:00+02:00",
+    "2024-03-01T10:00:00.25-0530",
+    "2024-03-01 10:00",
+  ];
+  const tmp = tempDir();
+  const db = await openDatabase(join(tmp.dir, "ts.duckdb"));
+  try {
+    await db.run("SET TimeZone = 'Asia/Kolkata'");
+    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
+    const schema: Schema = { name: "p", version: 1, tables: {} };
+    const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: [], writeDisposition: "append" });
+    const rows = normalizer.normalize(texts.map((ts, i) => ({ i, ts })));
+    await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: [], disposition: "append", schema, rows, checkpoint: { next: null, pages: 1, rows: texts.length } });
+    const loaded = await db.all<{ us: string }>("select epoch_us(ts)::varchar as us from ds.t order by i");
+    const expected = (rows.get("t") ?? []).map((row) => String(timestampMicros(row.ts as string)));
+    assert.deepEqual(
+      loaded.map((r) => r.us),
+      expected,
+    );
+    assert.equal(expected[0], String(Date.UTC(2024, 2, 1, 8) * 1000));
+    assert.equal(expected[7], String(Date.UTC(2024, 2, 1, 8) * 1000));
+  } finally {
+    db.close();
+    tmp.cleanup();
+  }
 });

@@ -272,6 +272,31 @@ describe("names", () => {
     });
   }
 
+  test("keys named like Object.prototype members are ordinary columns and tables in every batch, and with a schema read back from JSON", () => {
+    const keys = ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"];
+    const columns = ["constructor", "to_string", "value_of", "has_own_property", "proto"];
+    // JSON.parse makes `__proto__` an own key, as a page from an API would have it.
+    const record = JSON.parse(`{${keys.map((k) => `"${k}": "v", "${k}_list": [1]`).join(", ")}}`) as Record<string, unknown>;
+    const later = JSON.parse('{"constructor": 2, "__proto__": 3}') as Record<string, unknown>;
+    const schema = newSchema();
+    const normalizer = new Normalizer(schema, options());
+    const first = normalizer.normalize([record]);
+    assert.deepEqual(layout(schema), [
+      ["chat_messages", [...columns.map((c) => `${c} text`), ...ROOT_DLT]],
+      ...columns.map((c): [string, string[]] => [`chat_messages__${c === "proto" ? "proto__" : c}_list`, ["value bigint", ...NESTED_DLT]]),
+    ]);
+    assert.deepEqual(Object.keys(rowsOf(first, "chat_messages")[0]).slice(0, columns.length), columns);
+    // Later batches find the same columns (and tables), as does a normalizer over the schema stored as JSON.
+    const version = schema.version;
+    const second = normalizer.normalize([record, later]);
+    const reread = new Normalizer(JSON.parse(JSON.stringify(schema)) as Schema, options()).normalize([record, later]);
+    for (const rows of [second, reread]) {
+      assert.equal(rows.size, 1 + columns.length);
+      assert.deepEqual(rowsOf(rows, "chat_messages").map((r) => [r.constructor, r.proto, r.to_string]), [["v", "v", "v"], ["2", "3", undefined]]);
+    }
+    assert.equal(schema.version, version);
+  });
+
   test("normalizes the names of nested tables and their columns", () => {
     const { schema } = run([{ "Reactions List": [{ "User ID": 1, "Meta Data": { "Is Bot": false } }] }]);
     assert.deepEqual(layout(schema)[1], ["chat_messages__reactions_list", ["user_id bigint", "meta_data__is_bot bool", ...NESTED_DLT]]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { _digest, _keccakJs, _keccakWasm, keyHashRowId, nestedRowId, randomRowId } from "../../src/normalize/row_id.ts";
+import { _digest, _keccakJs, _keccakWasm, keyHasher, keyHashRowId, nestedRowId, randomRowId } from "../../src/normalize/row_id.ts";
 
 /** dlt's `digest128(text, 10)`, computed with node:crypto instead of our SHAKE-128. */
 function reference(text: string): string {
@@ -89,6 +89,22 @@ describe("SHAKE-128", () => {
       wasm.permute();
       _keccakJs(state);
       assert.deepEqual([...wasm.state], [...state]);
+    }
+  });
+});
+
+describe("keyHasher", () => {
+  test("gives keyHashRowId's id for one key, several keys in any order, a repeated key, a missing value and odd values", () => {
+    const rows: Record<string, unknown>[] = [
+      { id: 1, a: "x", b: 2n ** 64n, c: null },
+      { id: "é\u{1F600}\"\\", a: 1.5, b: [1, { z: 1, a: [2n] }], c: true },
+      { id: -0, a: { y: 1, x: 2 } },
+      { a: 1e21, b: 10n ** 30n, constructor: 1 },
+    ];
+    const keySets = [["id"], ["b", "a"], ["a", "b", "id"], ["id", "id"], ["c"], ["constructor", "id"], []];
+    for (const names of keySets) {
+      const hash = keyHasher(names);
+      for (const row of rows) assert.equal(hash(row), keyHashRowId(Object.fromEntries(names.map((n) => [n, row[n]]))), `${names.join(",")} of ${Object.keys(row).join(",")}`);
     }
   });
 });
