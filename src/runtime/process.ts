@@ -174,6 +174,14 @@ export const LOADING_MALLOC_ARENAS = "2";
  */
 export const LOADING_SEMI_SPACE_MB = 16;
 
+/**
+ * The RAM JavaScriptCore (Bun, the binary) sizes its heap by, in bytes. JSC grows its heap in
+ * proportion to the machine's memory, so on a 24 GB machine a run's heap holds several times
+ * the little it keeps alive; told 1 GiB it collects sooner (a heuristic, not a cap: a run that
+ * needs more still gets it). Read once at start, from BUN_JSC_forceRAMSize.
+ */
+export const LOADING_JSC_RAM_BYTES = String(1024 ** 3);
+
 /** The commands that load data, and so run long enough for start-up settings to matter. */
 const LOADING_COMMANDS = new Set(["run", "demo"]);
 
@@ -191,8 +199,8 @@ export interface Reexec {
  * there), only where the runtime can replace its own process (Node ≥ 23.11, Bun; not Deno), and
  * never when the user set MALLOC_ARENA_MAX: their value stands, and the copy, which has it, does
  * not start again. `script` is the entry file a runtime runs (none for the compiled binary,
- * whose entry is built in); `flags` are runtime flags for the copy, each dropped when the user
- * already gave that flag (in the runtime's arguments or NODE_OPTIONS).
+ * whose entry is built in); `flags` are runtime flags and `settings` environment variables for
+ * the copy, each dropped when the user already gave it (NODE_OPTIONS counts for flags).
  */
 export function loadingReexec(from: {
   args: readonly string[];
@@ -202,6 +210,8 @@ export function loadingReexec(from: {
   execArgv: readonly string[];
   script?: string;
   flags?: readonly string[];
+  /** Environment settings for the copy, each dropped when the user set that variable. */
+  settings?: Record<string, string>;
   canExec: boolean;
 }): Reexec | undefined {
   if (!from.canExec || from.platform !== "linux" || from.env.MALLOC_ARENA_MAX !== undefined) return undefined;
@@ -210,6 +220,7 @@ export function loadingReexec(from: {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(from.env)) if (value !== undefined) env[name] = value;
   env.MALLOC_ARENA_MAX = LOADING_MALLOC_ARENAS;
+  for (const [name, value] of Object.entries(from.settings ?? {})) env[name] ??= value;
   const given = [...from.execArgv, ...(from.env.NODE_OPTIONS ?? "").split(/\s+/)].map((f) => f.split("=")[0].replace(/_/g, "-"));
   const flags = (from.flags ?? []).filter((f) => !given.includes(f.split("=")[0]));
   const args = [from.execPath, ...from.execArgv, ...flags, ...(from.script === undefined ? [] : [from.script]), ...from.args];
@@ -233,6 +244,7 @@ export function reexecForLoading(options: { compiled?: boolean } = {}): void {
     execArgv: options.compiled ? [] : process.execArgv,
     script: options.compiled ? undefined : process.argv[1],
     flags: node ? [`--max-semi-space-size=${LOADING_SEMI_SPACE_MB}`] : [],
+    settings: node || versions.deno ? {} : { BUN_JSC_forceRAMSize: LOADING_JSC_RAM_BYTES },
     canExec: typeof execve === "function",
   });
   if (!plan) return;

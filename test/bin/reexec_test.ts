@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { LOADING_MALLOC_ARENAS, LOADING_SEMI_SPACE_MB, loadingReexec } from "../../src/runtime/process.ts";
+import { LOADING_JSC_RAM_BYTES, LOADING_MALLOC_ARENAS, LOADING_SEMI_SPACE_MB, loadingReexec } from "../../src/runtime/process.ts";
 import { spawnCli } from "../robustness/helpers.ts";
 import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
 
@@ -32,9 +32,13 @@ test("a heap flag the user gave, on the command line or in NODE_OPTIONS, stands"
   assert.equal(viaEnv?.env.NODE_OPTIONS, "--max_semi_space_size=2 --enable-source-maps");
 });
 
-test("the compiled binary starts again as itself, with only the user's arguments", () => {
-  const plan = loadingReexec({ ...base, execPath: "/opt/restduck", execArgv: [], script: undefined, args: ["demo", "--messages", "10"] });
+test("the compiled binary starts again as itself, with only the user's arguments and its heap setting", () => {
+  const settings = { BUN_JSC_forceRAMSize: LOADING_JSC_RAM_BYTES };
+  const plan = loadingReexec({ ...base, execPath: "/opt/restduck", execArgv: [], script: undefined, settings, args: ["demo", "--messages", "10"] });
   assert.deepEqual(plan?.args, ["/opt/restduck", "demo", "--messages", "10"]);
+  assert.equal(plan?.env.BUN_JSC_forceRAMSize, String(1024 ** 3));
+  const mine = loadingReexec({ ...base, env: { ...base.env, BUN_JSC_forceRAMSize: "123" }, settings, args: ["run", "c.json"] });
+  assert.equal(mine?.env.BUN_JSC_forceRAMSize, "123", "a user's value stands");
 });
 
 test("quick commands, other systems, runtimes without execve and a user's MALLOC_ARENA_MAX are left as they are", () => {

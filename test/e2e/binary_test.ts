@@ -82,7 +82,7 @@ test("the binary runs the seed config into DuckDB and queries it", async () => {
   assert.equal(q.stdout, "n,ids\n230,230\n");
 });
 
-test("the binary's run is the same process started again with MALLOC_ARENA_MAX=2 (runtime/process.ts)", { skip: process.platform !== "linux" && "the setting is glibc's" }, async () => {
+test("the binary's run is the same process started again with MALLOC_ARENA_MAX=2 and JSC sized for 1 GiB (runtime/process.ts)", { skip: process.platform !== "linux" && "the setting is glibc's" }, async () => {
   writeConfig(dir.dir, seedConfig(api.url), "tuned.json");
   const child = spawn(exe, ["run", "tuned.json", "--db", "tuned.duckdb", "--quiet"], {
     cwd: dir.dir,
@@ -101,7 +101,8 @@ test("the binary's run is the same process started again with MALLOC_ARENA_MAX=2
   } finally {
     api.onRequest = undefined;
   }
-  assert.ok(environ.includes("MALLOC_ARENA_MAX=2"), "the process that fetched was started with the setting");
+  assert.ok(environ.includes("MALLOC_ARENA_MAX=2"), "the process that fetched was started with the settings");
+  assert.ok(environ.includes(`BUN_JSC_forceRAMSize=${1024 ** 3}`));
   assert.ok(environ.includes(`CLIENT_SECRET=${SEED_ENV.CLIENT_SECRET}`), "and with the rest of the environment");
 });
 
