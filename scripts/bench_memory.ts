@@ -10,7 +10,7 @@
  *        [--batch-pages 50] [--batch-rows 50000] [--sql "SET threads = 1"]
  *        [--env MALLOC_ARENA_MAX=2] [--node-flags="--max-semi-space-size=8 --expose-gc"] [--label text]
  *        [--v8-runtime="--heap-growing-percent=10"]   # set by v8.setFlagsFromString once the process runs
- *        [--runner binary]                             # the cli stage runs dist/restduck instead of node
+ *        [--runner binary|path]                        # the cli stage runs dist/restduck (or that executable) instead of node
  *
  * Stages (each a fresh process):
  *   fetch      HTTP client + JSON.parse + walkPages (concurrency 16); records dropped
@@ -66,7 +66,7 @@ const { values: opts } = parseArgs({
     // V8 flags set from inside the process (v8.setFlagsFromString) once it runs: what a CLI entry point could do
     "v8-runtime": { type: "string", default: "" },
     concurrency: { type: "string", default: "16" },
-    /** For the cli stage: `node` (src/bin/restduck.ts) or `binary` (dist/restduck, as built). */
+    /** For the cli stage: `node` (src/bin/restduck.ts), `binary` (dist/restduck, as built) or the path of another build. */
     runner: { type: "string", default: "node" },
     /** load stage: call db.releaseMemory() after every batch. */
     release: { type: "boolean", default: false },
@@ -398,7 +398,7 @@ async function parent(): Promise<void> {
           config.client.concurrency = Number(opts.concurrency);
           const path = join(work, "bench.json");
           writeFileSync(path, JSON.stringify(config, null, 2));
-          const cli = opts.runner === "binary" ? [join(root, "dist/restduck")] : [node, ...nodeFlags, join(root, "src/bin/restduck.ts")];
+          const cli = opts.runner === "node" ? [node, ...nodeFlags, join(root, "src/bin/restduck.ts")] : [opts.runner === "binary" ? join(root, "dist/restduck") : resolve(opts.runner)];
           argv = [...cli, "run", path, "--db", db, "--quiet"];
         } else {
           argv = [node, ...nodeFlags, import.meta.filename, "--child", stage, "--messages", String(messages), "--db", db, "--url", server?.url ?? "", "--sql", opts.sql, "--batch-pages", opts["batch-pages"], "--batch-rows", opts["batch-rows"], "--concurrency", opts.concurrency, `--v8-runtime=${opts["v8-runtime"]}`, ...(opts.release ? ["--release"] : [])];

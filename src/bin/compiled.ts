@@ -62,6 +62,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
 }
 const metaOnly = args.length === 0 || args.every((a) => ["--version", "-V", "--help", "-h"].includes(a)) || (args.length === 1 && args[0] === "help");
 
+// A loading command starts again as a tuned copy before the library is unpacked (runtime/process.ts).
+if (!metaOnly) (await import("../runtime/process.ts")).reexecForLoading({ compiled: true });
+
 // Kept referenced for the life of the process so the library stays loaded.
 let preloaded: unknown;
 if (!metaOnly) {

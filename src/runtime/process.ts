@@ -156,3 +156,101 @@ export function tuneHeapForLoading(): void {
     // a runtime without the flag keeps its defaults
   }
 }
+
+/**
+ * glibc's malloc arenas for a loading run. By default glibc gives each thread that allocates
+ * under contention an arena of its own, up to 8 per core (DuckDB's workers, libuv's pool, the
+ * runtime's own threads), and every arena keeps what was freed in it. Two arenas share that
+ * garbage. glibc reads the setting once, when the process starts (mallopt is not reachable
+ * from JavaScript), hence the start-again below.
+ */
+export const LOADING_MALLOC_ARENAS = "2";
+
+/**
+ * V8's young generation for a loading run on Node, in MB per semi-space. Node 24 lets it grow to
+ * 134 MB (`v8.getHeapSpaceStatistics()`: new_space) while a run keeps 22–44 MB alive: the
+ * largest share of a run's peak. V8 fixes the cap when the heap is created, so it too needs the
+ * start-again; setFlagsFromString later changes nothing (scripts/bench_memory.ts).
+ */
+export const LOADING_SEMI_SPACE_MB = 16;
+
+/**
+ * The RAM JavaScriptCore (Bun, the binary) sizes its heap by, in bytes. JSC grows its heap in
+ * proportion to the machine's memory, so on a 24 GB machine a run's heap holds several times
+ * the little it keeps alive; told 1 GiB it collects sooner (a heuristic, not a cap: a run that
+ * needs more still gets it). Read once at start, from BUN_JSC_forceRAMSize.
+ */
+export const LOADING_JSC_RAM_BYTES = String(1024 ** 3);
+
+/** The commands that load data, and so run long enough for start-up settings to matter. */
+const LOADING_COMMANDS = new Set(["run", "demo"]);
+
+/** How the process replaces itself with a tuned copy (execve(2): same PID, same stdio, nothing left behind). */
+export interface Reexec {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * Whether a CLI process should start again with settings only a new process can take, and how.
+ * Only loading commands (`--version`, `query`, … answer at once and are not worth a second
+ * start-up), only on Linux (the arena setting is glibc's; DuckDB's Node bindings need glibc
+ * there), only where the runtime can replace its own process (Node ≥ 23.11, Bun; not Deno), and
+ * never when the user set MALLOC_ARENA_MAX: their value stands, and the copy, which has it, does
+ * not start again. `script` is the entry file a runtime runs (none for the compiled binary,
+ * whose entry is built in); `flags` are runtime flags and `settings` environment variables for
+ * the copy, each dropped when the user already gave it (NODE_OPTIONS counts for flags).
+ */
+export function loadingReexec(from: {
+  args: readonly string[];
+  env: Record<string, string | undefined>;
+  platform: string;
+  execPath: string;
+  execArgv: readonly string[];
+  script?: string;
+  flags?: readonly string[];
+  /** Environment settings for the copy, each dropped when the user set that variable. */
+  settings?: Record<string, string>;
+  canExec: boolean;
+}): Reexec | undefined {
+  if (!from.canExec || from.platform !== "linux" || from.env.MALLOC_ARENA_MAX !== undefined) return undefined;
+  const command = from.args.find((a) => !a.startsWith("-"));
+  if (!command || !LOADING_COMMANDS.has(command)) return undefined;
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(from.env)) if (value !== undefined) env[name] = value;
+  env.MALLOC_ARENA_MAX = LOADING_MALLOC_ARENAS;
+  for (const [name, value] of Object.entries(from.settings ?? {})) env[name] ??= value;
+  const given = [...from.execArgv, ...(from.env.NODE_OPTIONS ?? "").split(/\s+/)].map((f) => f.split("=")[0].replace(/_/g, "-"));
+  const flags = (from.flags ?? []).filter((f) => !given.includes(f.split("=")[0]));
+  const args = [from.execPath, ...from.execArgv, ...flags, ...(from.script === undefined ? [] : [from.script]), ...from.args];
+  return { file: from.execPath, args, env };
+}
+
+/**
+ * Replaces this process with a copy tuned for loading when loadingReexec says so; returns only
+ * when it does not (or when the runtime refuses: then the run goes on untuned). Call it first
+ * thing, before anything is written or a signal handler is set.
+ */
+export function reexecForLoading(options: { compiled?: boolean } = {}): void {
+  const execve = (process as { execve?: (file: string, args: string[], env: Record<string, string>) => never }).execve;
+  const versions = process.versions as Record<string, string | undefined>;
+  const node = !options.compiled && !versions.bun && !versions.deno;
+  const plan = loadingReexec({
+    args: cliArgs(),
+    env: process.env,
+    platform: process.platform,
+    execPath: process.execPath,
+    execArgv: options.compiled ? [] : process.execArgv,
+    script: options.compiled ? undefined : process.argv[1],
+    flags: node ? [`--max-semi-space-size=${LOADING_SEMI_SPACE_MB}`] : [],
+    settings: node || versions.deno ? {} : { BUN_JSC_forceRAMSize: LOADING_JSC_RAM_BYTES },
+    canExec: typeof execve === "function",
+  });
+  if (!plan) return;
+  try {
+    execve!.call(process, plan.file, plan.args, plan.env);
+  } catch {
+    // execve refused (a seccomp filter, a deleted executable): run as we are
+  }
+}

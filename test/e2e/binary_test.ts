@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { chatApi, seedConfig, SEED_ENV, tempDir, writeConfig } from "../helpers/index.ts";
@@ -80,6 +80,30 @@ test("the binary runs the seed config into DuckDB and queries it", async () => {
   const q = await run(["query", "--db", "chat.duckdb", "--format", "csv", "select count(*) as n, count(distinct id) as ids from chat_messages"]);
   assert.equal(q.code, 0, q.stderr);
   assert.equal(q.stdout, "n,ids\n230,230\n");
+});
+
+test("the binary's run is the same process started again with MALLOC_ARENA_MAX=2 and JSC sized for 1 GiB (runtime/process.ts)", { skip: process.platform !== "linux" && "the setting is glibc's" }, async () => {
+  writeConfig(dir.dir, seedConfig(api.url), "tuned.json");
+  const child = spawn(exe, ["run", "tuned.json", "--db", "tuned.duckdb", "--quiet"], {
+    cwd: dir.dir,
+    env: { PATH: "/nonexistent", HOME: dir.dir, XDG_CACHE_HOME: join(dir.dir, ".cache"), ...SEED_ENV },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  let environ: string[] = [];
+  api.onRequest = () => {
+    if (environ.length === 0) environ = readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0");
+  };
+  try {
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    assert.equal(code, 0, stderr);
+  } finally {
+    api.onRequest = undefined;
+  }
+  assert.ok(environ.includes("MALLOC_ARENA_MAX=2"), "the process that fetched was started with the settings");
+  assert.ok(environ.includes(`BUN_JSC_forceRAMSize=${1024 ** 3}`));
+  assert.ok(environ.includes(`CLIENT_SECRET=${SEED_ENV.CLIENT_SECRET}`), "and with the rest of the environment");
 });
 
 test("the binary runs a TS config that imports secret() from restduck", async () => {
