@@ -10,12 +10,11 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { ConfigError, RestduckError } from "../../src/errors.ts";
 import { runPipeline, type PipelineEvent, type RunSummary } from "../../src/pipeline/run.ts";
-import { tempDir } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
 
 const SECRETS = {
   TOKEN: "bearer-SECRET-1111",
@@ -119,7 +118,8 @@ after(async () => {
   await other?.close();
 });
 
-const env = { TOKEN: SECRETS.TOKEN, API_KEY: SECRETS.API_KEY, PASSWORD: SECRETS.PASSWORD, CLIENT_SECRET: SECRETS.CLIENT_SECRET, CUSTOM: SECRETS.CUSTOM };
+/** The secrets the configs' `$secret` refs resolve against. */
+const SECRET_ENV = { TOKEN: SECRETS.TOKEN, API_KEY: SECRETS.API_KEY, PASSWORD: SECRETS.PASSWORD, CLIENT_SECRET: SECRETS.CLIENT_SECRET, CUSTOM: SECRETS.CUSTOM };
 
 const AUTHS: Record<string, (api: string) => Record<string, unknown>> = {
   bearer: () => ({ type: "bearer", token: { $secret: "token" } }),
@@ -150,7 +150,7 @@ interface Outcome {
 }
 
 async function run(client: Record<string, unknown>, endpoint: Record<string, unknown>): Promise<Outcome> {
-  const tmp = tempDir("restduck-origin-");
+  await using env = await testEnv({ prefix: "restduck-origin-" });
   const apiFrom = api.seen.length;
   const otherFrom = other.seen.length;
   const events: PipelineEvent[] = [];
@@ -158,15 +158,13 @@ async function run(client: Record<string, unknown>, endpoint: Record<string, unk
   let error: unknown;
   try {
     const config = { client: { base_url: api.url, ...client }, resources: [{ name: "things", endpoint: { data_selector: "data", ...endpoint } }] };
-    summary = await runPipeline(prepareConfig(config, { env }), {
-      database: join(tmp.dir, "x.duckdb"),
+    summary = await runPipeline(prepareConfig(config, { env: SECRET_ENV }), {
+      database: env.db,
       pipelineName: "origin",
       onEvent: (e) => events.push(e),
     });
   } catch (e) {
     error = e;
-  } finally {
-    tmp.cleanup();
   }
   return {
     summary,
@@ -221,17 +219,13 @@ for (const [routeName, route] of Object.entries(ROUTES)) {
 
 test("the warning comes once per run however many requests go to the other origin", async () => {
   // Resources: three absolute paths on the other origin, one run.
-  const tmp = tempDir("restduck-origin-");
+  await using env = await testEnv({ prefix: "restduck-origin-" });
   const events: PipelineEvent[] = [];
-  try {
-    const resources = ["a", "b", "c"].map((name) => ({ name, endpoint: { path: `${other.url}/page2?r=${name}`, data_selector: "data", paginator: "single_page" } }));
-    await runPipeline(prepareConfig({ client: { base_url: api.url, auth: AUTHS.bearer(api.url) }, resources }, { env }), {
-      database: join(tmp.dir, "x.duckdb"),
-      onEvent: (e) => events.push(e),
-    });
-  } finally {
-    tmp.cleanup();
-  }
+  const resources = ["a", "b", "c"].map((name) => ({ name, endpoint: { path: `${other.url}/page2?r=${name}`, data_selector: "data", paginator: "single_page" } }));
+  await runPipeline(prepareConfig({ client: { base_url: api.url, auth: AUTHS.bearer(api.url) }, resources }, { env: SECRET_ENV }), {
+    database: env.db,
+    onEvent: (e) => events.push(e),
+  });
   const warned = events.filter((e) => e.type === "warning" && e.message.includes("client.trusted_origins"));
   assert.equal(warned.length, 1);
 });
@@ -298,19 +292,15 @@ test("an https API whose redirect leads to plain http sends no credentials there
     if (url.startsWith("https://api.example.test/")) return new Response(null, { status: 302, headers: { location: `${other.url}/page2` } });
     return fetch(input, init);
   };
-  const tmp = tempDir("restduck-origin-");
+  await using env = await testEnv({ prefix: "restduck-origin-" });
   const events: PipelineEvent[] = [];
   const from = other.seen.length;
-  try {
-    const config = {
-      client: { base_url: "https://api.example.test", auth: AUTHS.bearer(api.url), trusted_origins: [other.url] },
-      resources: [{ name: "things", endpoint: { path: "moved", data_selector: "data", paginator: "single_page" } }],
-    };
-    const summary = await runPipeline(prepareConfig(config, { env }), { database: join(tmp.dir, "x.duckdb"), fetch: fetchVia, onEvent: (e) => events.push(e) });
-    assert.equal(summary.resources[0].rows, 1);
-  } finally {
-    tmp.cleanup();
-  }
+  const config = {
+    client: { base_url: "https://api.example.test", auth: AUTHS.bearer(api.url), trusted_origins: [other.url] },
+    resources: [{ name: "things", endpoint: { path: "moved", data_selector: "data", paginator: "single_page" } }],
+  };
+  const summary = await runPipeline(prepareConfig(config, { env: SECRET_ENV }), { database: env.db, fetch: fetchVia, onEvent: (e) => events.push(e) });
+  assert.equal(summary.resources[0].rows, 1);
   assertNoCredentials(other.seen.slice(from), "downgrade");
   const warned = events.flatMap((e) => (e.type === "warning" && e.message.includes("plain http") ? [e.message] : []));
   assert.equal(warned.length, 1, JSON.stringify(events));
