@@ -8,13 +8,13 @@
  * another origin and carries no client.headers.
  */
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { ConfigError, RestduckError } from "../../src/errors.ts";
 import { runPipeline, type PipelineEvent, type RunSummary } from "../../src/pipeline/run.ts";
 import { testEnv } from "../helpers/index.ts";
+import { startMockApi } from "../helpers/mock_api.ts";
 
 const SECRETS = {
   TOKEN: "bearer-SECRET-1111",
@@ -41,33 +41,26 @@ interface Origin {
 
 type Answer = { status?: number; headers?: Record<string, string>; body?: unknown };
 
-/** A server on 127.0.0.1, port 0, that records every request and answers by path. */
+/**
+ * A server on 127.0.0.1, port 0, that records every request (all its headers and its raw body, which the
+ * mock API's own log does not keep) and answers by path: the mock API with one script handler.
+ */
 async function origin(routes: (path: string, req: Seen, self: string) => Answer): Promise<Origin> {
   const seen: Seen[] = [];
   let self = "";
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const entry = { method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers }, body };
-      seen.push(entry);
-      const answer = routes(new URL(entry.url, self).pathname, entry, self);
-      res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
-      res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
-    });
+  const server = await startMockApi({
+    script: [
+      (res: ServerResponse, req: IncomingMessage, body: string) => {
+        const entry = { method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers }, body };
+        seen.push(entry);
+        const answer = routes(new URL(entry.url, self).pathname, entry, self);
+        res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
+        res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
+      },
+    ],
   });
-  const sockets = new Set<Socket>();
-  server.on("connection", (s) => sockets.add(s));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: self,
-    seen,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  self = server.url;
+  return { url: self, seen, close: () => server.close() };
 }
 
 /** A token endpoint: the client secret in the form, or in Basic credentials (`client_auth: basic`). */
