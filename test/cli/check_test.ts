@@ -5,16 +5,13 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { test } from "node:test";
-import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
-import { CREDENTIALS, startMockApi } from "../helpers/mock_api.ts";
+import { runCli, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
+import { CREDENTIALS } from "../helpers/mock_api.ts";
 
-test("check fetches one page of the seed config and shows records, paginator, tables and column types, writing nothing", async (t) => {
-  const api = await chatApi({ messages: 450 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+test("check fetches one page of the seed config and shows records, paginator, tables and column types, writing nothing", async () => {
+  await using env = await testEnv({ chat: { messages: 450 } });
+  const { dir } = env;
+  const api = env.chat;
   writeConfig(dir, seedConfig(api.url));
   const res = await runCli(["check", "chat.json"], { cwd: dir, env: SEED_ENV });
   assert.equal(res.code, 0, res.stderr);
@@ -40,13 +37,10 @@ test("check fetches one page of the seed config and shows records, paginator, ta
   assert.ok(doc.resources[0].tables[0].columns.some((c: { name: string; dataType: string }) => c.name === "id" && c.dataType === "bigint"));
 });
 
-test("check says what auto detection chose, fills a child from its parent's first record, and reports a failing resource without hiding the others", async (t) => {
-  const api = await startMockApi({ items: 30 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+test("check says what auto detection chose, fills a child from its parent's first record, and reports a failing resource without hiding the others", async () => {
+  await using env = await testEnv({ api: { items: 30 } });
+  const { dir } = env;
+  const api = env.api;
   writeConfig(dir, {
     client: { base_url: api.url, auth: { type: "bearer", token: CREDENTIALS.token } },
     resources: [

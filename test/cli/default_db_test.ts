@@ -6,15 +6,12 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
 
-test("run without --db writes <pipeline>.duckdb, and query, info, schema and export find it without --db", async (t) => {
-  const api = await chatApi({ messages: 150 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+test("run without --db writes <pipeline>.duckdb, and query, info, schema and export find it without --db", async () => {
+  await using env = await testEnv({ chat: { messages: 150 } });
+  const { dir } = env;
+  const api = env.chat;
   writeConfig(dir, seedConfig(api.url), "Chat API.json");
   const run = await runCli(["run", "Chat API.json"], { cwd: dir, env: SEED_ENV });
   assert.equal(run.code, 0, run.stderr);
@@ -36,13 +33,10 @@ test("run without --db writes <pipeline>.duckdb, and query, info, schema and exp
   assert.ok(existsSync(join(dir, "other.duckdb")));
 });
 
-test("with several DuckDB files and no --db, a reading command names them and asks; --pipeline picks one", async (t) => {
-  const api = await chatApi({ messages: 50 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+test("with several DuckDB files and no --db, a reading command names them and asks; --pipeline picks one", async () => {
+  await using env = await testEnv({ chat: { messages: 50 } });
+  const { dir } = env;
+  const api = env.chat;
   const empty = await runCli(["query", "select 1"], { cwd: dir });
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /No DuckDB file in .* to open/);

@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { main } from "../../src/cli/main.ts";
 import type { Io } from "../../src/cli/output.ts";
-import { queryDb, runCli, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
 
-test("demo --serve keeps the chat API up with its URL and credentials on stdout until the signal, and a config loads from it", async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
+test("demo --serve keeps the chat API up with its URL and credentials on stdout until the signal, and a config loads from it", async () => {
+  await using env = await testEnv();
+  const { dir } = env;
   let stdout = "";
   let stderr = "";
   let announced!: () => void;
@@ -46,12 +46,10 @@ test("demo --serve keeps the chat API up with its URL and credentials on stdout 
   await assert.rejects(fetch(`${info.url}/v1/messages`), "the server is closed once the signal came");
 });
 
-test("demo --serve on a port in use fails with the port named, exit 1", async (t) => {
-  const { createServer } = await import("node:net");
-  const blocker = createServer();
-  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-  t.after(() => blocker.close());
-  const port = (blocker.address() as { port: number }).port;
+test("demo --serve on a port in use fails with the port named, exit 1", async () => {
+  // The fixture's mock API holds a port on 127.0.0.1: the one the demo is asked for.
+  await using env = await testEnv({ api: true });
+  const port = Number(new URL(env.api.url).port);
   const res = await runCli(["demo", "--serve", "--port", String(port)], { cwd: "/", signal: AbortSignal.abort() });
   assert.equal(res.code, 1);
   assert.match(res.stderr, new RegExp(`127\\.0\\.0\\.1:${port}: the port is in use`));

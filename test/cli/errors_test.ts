@@ -4,24 +4,24 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, testEnv, writeConfig, type TestEnv } from "../helpers/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const tmp = tempDir();
+/** The folder the tests share, with a database loaded once (the chat API is gone once it is loaded). */
+let tmp: TestEnv;
 const DB = "chat.duckdb";
 
 before(async () => {
+  tmp = await testEnv();
   await using env = await testEnv({ chat: { messages: 50 } });
   writeConfig(tmp.dir, seedConfig(env.chat.url));
   const res = await runCli(["run", "chat.json", "--db", DB, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
   assert.equal(res.code, 0, res.stderr);
 });
-after(() => tmp.cleanup());
+after(() => tmp?.[Symbol.asyncDispose]());
 
 test("a YAML syntax error shows the faulty lines with a caret, not a message cut off at its colon", async () => {
   writeFileSync(join(tmp.dir, "bad.yaml"), 'client:\n  base_url: "https://x"\n  headers: {a: 1\nresources:\n  - name: a\n');
@@ -90,11 +90,12 @@ test("a host DNS does not know fails at once, naming the host, without retries",
 
 test("a refused connection is retried, and its first failure says so and why", async () => {
   // A port that was just ours and is closed now: nothing listens there.
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  writeConfig(tmp.dir, plainConfig(`http://127.0.0.1:${port}`), "refused.json");
+  let url: string;
+  {
+    await using gone = await testEnv({ api: true });
+    url = gone.api.url;
+  }
+  writeConfig(tmp.dir, plainConfig(url), "refused.json");
   const res = await runCli(["run", "refused.json", "--db", "refused.duckdb"], { cwd: tmp.dir });
   assert.equal(res.code, 1);
   const lines = res.stderr.split("\n");

@@ -6,17 +6,14 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { chatApi, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
 
 const CLI = join(import.meta.dirname, "..", "..", "src", "bin", "restduck.ts");
 
-test("info into a pipe prints whole cells however wide, and info --json gives pages and rows as numbers", async (t) => {
-  const api = await chatApi({ messages: 150 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+test("info into a pipe prints whole cells however wide, and info --json gives pages and rows as numbers", async () => {
+  await using env = await testEnv({ chat: { messages: 150 } });
+  const { dir } = env;
+  const api = env.chat;
   const long = "chat_messages_with_a_resource_name_long_enough_that_no_terminal_table_would_fit_it_in_one_hundred_and_twenty_columns";
   const config = seedConfig(api.url) as { resources: { name: string }[] };
   config.resources[0].name = long;

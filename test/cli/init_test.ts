@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { queryDb, runCli, SEED_ENV, tempDir, testEnv } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, testEnv } from "../helpers/index.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "openapi");
 
@@ -86,23 +86,19 @@ for (const [fixture, file, env, resources] of [
   ["mattermost.yaml", "mattermost.yml", { API_TOKEN: "t" }, ["teams", "channels"]],
 ] as const) {
   test(`init --openapi ${fixture} writes a config that restduck validate accepts`, async () => {
-    const tmp = tempDir();
-    try {
-      const res = await runCli(["init", "--openapi", join(FIXTURES, fixture), file, "--json"], { cwd: tmp.dir });
-      assert.equal(res.code, 0, res.stderr);
-      const summary = JSON.parse(res.stdout) as { valid: boolean; problems: string[]; resources: { name: string }[]; secrets: string[] };
-      assert.deepEqual(summary.problems, []);
-      assert.equal(summary.valid, true);
-      for (const name of resources) assert.ok(summary.resources.some((r) => r.name === name), `${name} in ${summary.resources.map((r) => r.name)}`);
-      assert.ok(existsSync(join(tmp.dir, ".dlt", "secrets.toml")));
-      const v = await runCli(["validate", file, "--json"], { cwd: tmp.dir, env });
-      assert.equal(v.code, 0, v.stderr);
-      const validated = JSON.parse(v.stdout) as { valid: boolean; resources: { name: string }[] };
-      assert.equal(validated.valid, true);
-      assert.deepEqual(validated.resources.map((r) => r.name).sort(), summary.resources.map((r) => r.name).sort());
-    } finally {
-      tmp.cleanup();
-    }
+    await using tmp = await testEnv(); // `env` is the fixture's secrets here
+    const res = await runCli(["init", "--openapi", join(FIXTURES, fixture), file, "--json"], { cwd: tmp.dir });
+    assert.equal(res.code, 0, res.stderr);
+    const summary = JSON.parse(res.stdout) as { valid: boolean; problems: string[]; resources: { name: string }[]; secrets: string[] };
+    assert.deepEqual(summary.problems, []);
+    assert.equal(summary.valid, true);
+    for (const name of resources) assert.ok(summary.resources.some((r) => r.name === name), `${name} in ${summary.resources.map((r) => r.name)}`);
+    assert.ok(existsSync(join(tmp.dir, ".dlt", "secrets.toml")));
+    const v = await runCli(["validate", file, "--json"], { cwd: tmp.dir, env });
+    assert.equal(v.code, 0, v.stderr);
+    const validated = JSON.parse(v.stdout) as { valid: boolean; resources: { name: string }[] };
+    assert.equal(validated.valid, true);
+    assert.deepEqual(validated.resources.map((r) => r.name).sort(), summary.resources.map((r) => r.name).sort());
   });
 }
 

@@ -7,12 +7,14 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { openDatabase } from "../../src/load/db.ts";
-import { queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, seedConfig, testEnv, writeConfig, type TestEnv } from "../helpers/index.ts";
 
-const tmp = tempDir();
+/** The folder the tests share, with a database loaded twice (the chat API is gone once it is loaded). */
+let tmp: TestEnv;
 const DB = "chat.duckdb";
 
 before(async () => {
+  tmp = await testEnv();
   await using env = await testEnv({ chat: { messages: 150 } });
   writeConfig(tmp.dir, seedConfig(env.chat.url));
   for (let i = 0; i < 2; i++) {
@@ -30,7 +32,7 @@ before(async () => {
     db.close();
   }
 });
-after(() => tmp.cleanup());
+after(() => tmp?.[Symbol.asyncDispose]());
 
 test("info lists runs with status and rows, tables with row counts, and the incremental state", async () => {
   const res = await runCli(["info", "--db", DB], { cwd: tmp.dir });

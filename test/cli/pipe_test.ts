@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, seedConfig, testEnv, writeConfig, type TestEnv } from "../helpers/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const NODE = join(ROOT, "node_modules/.bin/node");
@@ -40,8 +40,9 @@ const SLOW_READER = `setTimeout(() => {
   process.stdin.on("end", () => console.log(JSON.stringify({ bytes, lines, sha256: hash.digest("hex") })));
 }, 300);`;
 
-const tmp = tempDir("restduck-pipe-");
-const DB = join(tmp.dir, "chat.duckdb");
+/** The folder the tests share (set up in `before`), and the database loaded there once. */
+let tmp: TestEnv;
+let DB = "";
 // 2,000 messages × 10 = 20,000 rows of ~200 bytes: megabytes, far past a pipe's 64 KiB buffer.
 const SQL = "select m.id, m.channel, m.sender_id, m.content, r.range as copy from chat_messages m, range(10) r order by m.id, r.range";
 const ROWS = 20_000;
@@ -70,12 +71,14 @@ function pipe(producer: string[], consumer: string[], options: { env?: Record<st
 }
 
 before(async () => {
+  tmp = await testEnv({ prefix: "restduck-pipe-" });
+  DB = tmp.path("chat.duckdb");
   await using env = await testEnv({ chat: { messages: 2000 } });
   writeConfig(tmp.dir, seedConfig(env.chat.url));
   const res = await runCli(["run", "chat.json", "--db", DB, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
   assert.equal(res.code, 0, res.stderr);
 });
-after(() => tmp.cleanup());
+after(() => tmp?.[Symbol.asyncDispose]());
 
 for (const rt of RUNTIMES) {
   describe(`restduck on ${rt.name} into a pipe`, () => {

@@ -10,7 +10,7 @@ import { progressReporter } from "../../src/cli/output.ts";
 import type { PipelineEvent } from "../../src/pipeline/run.ts";
 import { Redactor } from "../../src/redact.ts";
 import { join } from "node:path";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
 
 /** Replays terminal output (\r, \n, erase line, cursor up, colours) and returns the screen's lines. */
 function screen(output: string): string[] {
@@ -193,13 +193,9 @@ test("after a resume the rate counts only this run's rows, and a total gives pag
   assert.match(last, /^chat_messages: 160\/200 pages, 16,000 rows, 1,000 rows\/s, 0 retries, 1\.0 s, ETA 4 s$/);
 });
 
-test("Ctrl-C during a run says how many rows the file kept, which is what a query of the file finds", async (t) => {
-  const api = await chatApi({ messages: 3000 });
-  const tmp = tempDir();
-  t.after(async () => {
-    await api.close();
-    tmp.cleanup();
-  });
+test("Ctrl-C during a run says how many rows the file kept, which is what a query of the file finds", async () => {
+  await using tmp = await testEnv({ chat: { messages: 3000 } });
+  const api = tmp.chat;
   writeConfig(tmp.dir, { ...seedConfig(api.url), batch_pages: 2 });
   const stop = new AbortController();
   api.onRequest = (n) => {

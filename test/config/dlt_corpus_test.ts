@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
-import { runCli, tempDir } from "../helpers/index.ts";
+import { runCli, testEnv } from "../helpers/index.ts";
 
 interface Case {
   name: string;
@@ -37,20 +37,17 @@ const VALID = load("valid.json");
 const INVALID = load("invalid.json");
 
 async function validate(c: Case, json: boolean) {
-  const { dir, cleanup } = tempDir("restduck-dlt-corpus-");
-  try {
-    for (const [path, text] of Object.entries(c.files ?? {})) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), text);
-    }
-    writeFileSync(join(dir, "source.json"), JSON.stringify(c.config));
-    const result = await runCli(["validate", "source.json", ...(json ? ["--json"] : [])], { cwd: dir, env: c.env ?? {} });
-    // validate touches neither network nor database: the folder holds only what the case wrote.
-    assert.deepEqual(readdirSync(dir).sort(), ["source.json", ...Object.keys(c.files ?? {}).map((p) => p.split("/")[0])].sort());
-    return result;
-  } finally {
-    cleanup();
+  await using env = await testEnv({ prefix: "restduck-dlt-corpus-" });
+  const { dir } = env;
+  for (const [path, text] of Object.entries(c.files ?? {})) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
   }
+  writeFileSync(join(dir, "source.json"), JSON.stringify(c.config));
+  const result = await runCli(["validate", "source.json", ...(json ? ["--json"] : [])], { cwd: dir, env: c.env ?? {} });
+  // validate touches neither network nor database: the folder holds only what the case wrote.
+  assert.deepEqual(readdirSync(dir).sort(), ["source.json", ...Object.keys(c.files ?? {}).map((p) => p.split("/")[0])].sort());
+  return result;
 }
 
 describe("configs dlt accepts pass validate", () => {

@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CREDENTIALS, makeItems, startMockApi } from "../helpers/mock_api.ts";
-import { queryDb, runCli, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { CREDENTIALS, makeItems, type MockApi } from "../helpers/mock_api.ts";
+import { queryDb, testEnv, type CliResult } from "../helpers/index.ts";
 import { harness } from "../vocabulary/helpers.ts";
 import { restoreRequest, storableRequest } from "../../src/pipeline/checkpoint_request.ts";
 import { pipeline, restApiSource } from "../../src/index.ts";
@@ -21,23 +21,18 @@ import { pipeline, restApiSource } from "../../src/index.ts";
 async function runConfig(
   config: (url: string) => unknown,
   options: { env?: Record<string, string> | ((url: string) => Record<string, string>); files?: Record<string, string> } = {},
-  check: (ctx: { api: Awaited<ReturnType<typeof startMockApi>>; result: Awaited<ReturnType<typeof runCli>>; db: string }) => Promise<void>,
+  check: (ctx: { api: MockApi; result: CliResult; db: string }) => Promise<void>,
 ): Promise<void> {
-  const api = await startMockApi();
-  const { dir, cleanup } = tempDir("restduck-dlt-run-");
-  try {
-    for (const [path, text] of Object.entries(options.files ?? {})) {
-      mkdirSync(join(dir, path, ".."), { recursive: true });
-      writeFileSync(join(dir, path), text);
-    }
-    writeConfig(dir, config(api.url), "config.json");
-    const db = join(dir, "out.duckdb");
-    const result = await runCli(["run", "config.json", "--db", "out.duckdb", "--json"], { cwd: dir, env: typeof options.env === "function" ? options.env(api.url) : (options.env ?? {}) });
-    await check({ api, result, db });
-  } finally {
-    await api.close();
-    cleanup();
+  await using env = await testEnv({ api: true, prefix: "restduck-dlt-run-" });
+  const { api, dir } = env;
+  for (const [path, text] of Object.entries(options.files ?? {})) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
   }
+  env.config(config(api.url), "config.json");
+  const db = env.path("out.duckdb");
+  const result = await env.cli(["run", "config.json", "--db", "out.duckdb", "--json"], { env: typeof options.env === "function" ? options.env(api.url) : (options.env ?? {}) });
+  await check({ api, result, db });
 }
 
 const form = "application/x-www-form-urlencoded";
@@ -256,20 +251,11 @@ test("run reports the keys that do nothing here as warning events naming their p
 });
 
 test('the library takes auth "bearer" at once and fills it from the credential sections when it runs', async () => {
-  const api = await startMockApi();
-  const { dir, cleanup } = tempDir("restduck-dlt-lib-");
-  try {
-    const source = restApiSource({ client: { base_url: api.url, auth: "bearer" }, resources: [{ name: "secured", endpoint: { path: "/auth/bearer", data_selector: "$", paginator: "single_page" } }] });
-    const p = pipeline({ database: join(dir, "lib.duckdb"), cwd: dir, env: { SOURCES__REST_API__CREDENTIALS__TOKEN: CREDENTIALS.token } });
-    try {
-      const summary = await p.run(source);
-      assert.equal(summary.status, "completed");
-      assert.equal(api.hits("/auth/bearer")[0].headers.authorization, `Bearer ${CREDENTIALS.token}`);
-    } finally {
-      p.close();
-    }
-  } finally {
-    await api.close();
-    cleanup();
-  }
+  await using env = await testEnv({ api: true, prefix: "restduck-dlt-lib-" });
+  const { api, dir } = env;
+  const source = restApiSource({ client: { base_url: api.url, auth: "bearer" }, resources: [{ name: "secured", endpoint: { path: "/auth/bearer", data_selector: "$", paginator: "single_page" } }] });
+  await using p = pipeline({ database: env.path("lib.duckdb"), cwd: dir, env: { SOURCES__REST_API__CREDENTIALS__TOKEN: CREDENTIALS.token } });
+  const summary = await p.run(source);
+  assert.equal(summary.status, "completed");
+  assert.equal(api.hits("/auth/bearer")[0].headers.authorization, `Bearer ${CREDENTIALS.token}`);
 });

@@ -89,9 +89,10 @@ export interface MockApiOptions {
   /**
    * A scripted conversation instead of the routes: the n-th request (1-based) is answered by
    * `script[n-1]`, the last one repeating. Handlers get the raw response, so they can also drop the
-   * connection or answer late (the retry and timeout tests).
+   * connection or answer late (the retry and timeout tests), and the request body as text (the request
+   * stream is already read).
    */
-  script?: ((res: ServerResponse, req: IncomingMessage) => void)[];
+  script?: ((res: ServerResponse, req: IncomingMessage, body: string) => void)[];
 }
 
 export type MockHandler = (ctx: { req: IncomingMessage; url: URL; q: URLSearchParams; body: any; base: string; items: Item[] }) => {
@@ -328,7 +329,7 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
       res.end(JSON.stringify(payload));
     };
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
-    if (options.script?.length) return options.script[Math.min(nth, options.script.length) - 1](res, req);
+    if (options.script?.length) return options.script[Math.min(nth, options.script.length) - 1](res, req, text);
     if (options.auth && req.headers[options.auth.header.toLowerCase()] !== options.auth.value) return send(401, { error: "unauthorized" });
     if (pending?.length) {
       const r = pending.shift()!;

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { createHttpClient } from "../../src/http/client.ts";
 import { createAdaptiveConcurrency, createSlotGate, DEFAULT_CONCURRENCY } from "../../src/http/concurrency.ts";
-import { recordingSleep } from "../helpers/index.ts";
+import { recordingSleep, testEnv } from "../helpers/index.ts";
 
 function clock(start = 0) {
   let t = start;
@@ -78,29 +76,30 @@ test("bad options are refused", () => {
 
 test("the HTTP client tells the limit about 429s and successes", async () => {
   let n = 0;
-  const server: Server = createServer((_req, res) => {
-    n++;
-    const status = n === 1 ? 429 : 200;
-    res.writeHead(status, { "content-type": "application/json", "retry-after": "1" });
-    res.end(JSON.stringify({ n }));
+  await using env = await testEnv({
+    api: {
+      script: [
+        (res) => {
+          n++;
+          const status = n === 1 ? 429 : 200;
+          res.writeHead(status, { "content-type": "application/json", "retry-after": "1" });
+          res.end(JSON.stringify({ n }));
+        },
+      ],
+    },
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  try {
-    const c = clock();
-    const limit = createAdaptiveConcurrency({ max: 2, now: c.now });
-    const { sleep, waits } = recordingSleep();
-    const policy = { max_retries: 2, backoff_factor: 2, max_delay: 60, status_codes: [429], timeout: 30, respect_retry_after: true };
-    const http = createHttpClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, retry: policy, sleep, adaptive: limit });
-    const res = await http.request({ method: "GET", url: "/x" });
-    assert.deepEqual(res.body, { n: 2 });
-    assert.deepEqual(waits, [1000]);
-    assert.equal(limit.current, 1, "halved, and not grown while the Retry-After and the hold after it last");
-    c.advance(1000 + 3000);
-    await http.request({ method: "GET", url: "/x" });
-    assert.equal(limit.current, 2, "one success at 1 grows it back to 2");
-  } finally {
-    await new Promise((r) => server.close(r));
-  }
+  const c = clock();
+  const limit = createAdaptiveConcurrency({ max: 2, now: c.now });
+  const { sleep, waits } = recordingSleep();
+  const policy = { max_retries: 2, backoff_factor: 2, max_delay: 60, status_codes: [429], timeout: 30, respect_retry_after: true };
+  const http = createHttpClient({ baseUrl: env.api.url, retry: policy, sleep, adaptive: limit });
+  const res = await http.request({ method: "GET", url: "/x" });
+  assert.deepEqual(res.body, { n: 2 });
+  assert.deepEqual(waits, [1000]);
+  assert.equal(limit.current, 1, "halved, and not grown while the Retry-After and the hold after it last");
+  c.advance(1000 + 3000);
+  await http.request({ method: "GET", url: "/x" });
+  assert.equal(limit.current, 2, "one success at 1 grows it back to 2");
 });
 
 /** A promise and the function that settles it. */
@@ -142,39 +141,40 @@ test("an attempt waiting for a slot stops when its signal aborts", async () => {
 for (const status of [429, 503]) {
   test(`a ${status} with Retry-After ${status === 429 ? "halves the limit and holds every new request back until it has passed" : "neither shrinks the limit nor holds other requests back"}`, async () => {
     const seen: string[] = [];
-    const server: Server = createServer((req, res) => {
-      seen.push(req.url!);
-      const refuse = req.url === "/a" && seen.filter((u) => u === "/a").length === 1;
-      res.writeHead(refuse ? status : 200, { "content-type": "application/json", "retry-after": "5" }).end("{}");
+    await using env = await testEnv({
+      api: {
+        script: [
+          (res, req) => {
+            seen.push(req.url!);
+            const refuse = req.url === "/a" && seen.filter((u) => u === "/a").length === 1;
+            res.writeHead(refuse ? status : 200, { "content-type": "application/json", "retry-after": "5" }).end("{}");
+          },
+        ],
+      },
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    try {
-      const paused = deferred();
-      const pauseOver = deferred();
-      // The gate waits out the pause with this sleep; request /a's retry waits with the client's.
-      const limit = createAdaptiveConcurrency({ max: 4, sleep: () => (paused.resolve(), pauseOver.promise) });
-      const retrying = deferred();
-      const retryOver = deferred();
-      const policy = { max_retries: 1, backoff_factor: 1, max_delay: 60, status_codes: [429, 503], timeout: 30, respect_retry_after: true };
-      const http = createHttpClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, retry: policy, adaptive: limit, sleep: () => (retrying.resolve(), retryOver.promise) });
-      const a = http.request({ method: "GET", url: "/a" }, { slots: limit });
-      await retrying.promise; // /a was refused and sleeps, holding no slot
-      assert.equal(limit.inUse, 0);
-      const b = http.request({ method: "GET", url: "/b" }, { slots: limit });
-      if (status === 429) {
-        assert.equal(limit.current, 2);
-        await paused.promise; // /b waits at the gate
-        assert.deepEqual(seen, ["/a"]);
-        pauseOver.resolve();
-      } else assert.equal(limit.current, 4);
-      await b;
-      assert.deepEqual(seen, ["/a", "/b"]);
-      retryOver.resolve();
-      await a;
-      assert.deepEqual(seen, ["/a", "/b", "/a"]);
-    } finally {
-      await new Promise((r) => server.close(r));
-    }
+    const paused = deferred();
+    const pauseOver = deferred();
+    // The gate waits out the pause with this sleep; request /a's retry waits with the client's.
+    const limit = createAdaptiveConcurrency({ max: 4, sleep: () => (paused.resolve(), pauseOver.promise) });
+    const retrying = deferred();
+    const retryOver = deferred();
+    const policy = { max_retries: 1, backoff_factor: 1, max_delay: 60, status_codes: [429, 503], timeout: 30, respect_retry_after: true };
+    const http = createHttpClient({ baseUrl: env.api.url, retry: policy, adaptive: limit, sleep: () => (retrying.resolve(), retryOver.promise) });
+    const a = http.request({ method: "GET", url: "/a" }, { slots: limit });
+    await retrying.promise; // /a was refused and sleeps, holding no slot
+    assert.equal(limit.inUse, 0);
+    const b = http.request({ method: "GET", url: "/b" }, { slots: limit });
+    if (status === 429) {
+      assert.equal(limit.current, 2);
+      await paused.promise; // /b waits at the gate
+      assert.deepEqual(seen, ["/a"]);
+      pauseOver.resolve();
+    } else assert.equal(limit.current, 4);
+    await b;
+    assert.deepEqual(seen, ["/a", "/b"]);
+    retryOver.resolve();
+    await a;
+    assert.deepEqual(seen, ["/a", "/b", "/a"]);
   });
 }
 

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config/index.ts";
 import { createHttpClient, type HttpEvent } from "../../src/http/client.ts";
 import { createRateLimiter, parseReset, perSecondWindow, rateLimitOptions } from "../../src/http/rate_limit.ts";
+import { testEnv } from "../helpers/index.ts";
 
 /** A clock that only moves when someone sleeps. */
 function fakeClock(start = 1_700_000_000_000) {
@@ -206,36 +205,33 @@ test("client.rate_limit accepts a rate per second or { requests, per_seconds } a
   assert.throws(() => parseConfig({ ...base, client: { ...base.client, rate_limit: { requests: 100, per: 60 } } }), /unknown key "per"/);
 });
 
-/** A server answering every request with `X-RateLimit-Remaining: 0` and a reset `resetIn` seconds away. */
-async function budgetServer(resetIn: number): Promise<{ url: string; statuses: number[]; close: () => Promise<void> }> {
+/** A test env whose API answers every request with `X-RateLimit-Remaining: 0` and a reset `resetIn` seconds away. */
+async function budgetServer(resetIn: number) {
   const statuses: number[] = [];
-  const server: Server = createServer((_req, res: ServerResponse) => {
-    statuses.push(200);
-    res.writeHead(200, { "content-type": "application/json", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetIn) });
-    res.end(JSON.stringify({ ok: true }));
+  const env = await testEnv({
+    api: {
+      script: [
+        (res) => {
+          statuses.push(200);
+          res.writeHead(200, { "content-type": "application/json", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetIn) });
+          res.end(JSON.stringify({ ok: true }));
+        },
+      ],
+    },
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    statuses,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
+  return Object.assign(env, { url: env.api.url, statuses });
 }
 
 test("the client waits for the server's reset before its next request and reports the throttle", async () => {
-  const srv = await budgetServer(4);
+  await using srv = await budgetServer(4);
   const clock = fakeClock();
   const events: HttpEvent[] = [];
-  try {
-    const policy = { max_retries: 0, backoff_factor: 2, max_delay: 60, status_codes: [429], timeout: 30, respect_retry_after: true };
-    const http = createHttpClient({ baseUrl: srv.url, retry: policy, rateLimit: {}, now: clock.now, sleep: clock.sleep, onEvent: (e) => events.push(e) });
-    await http.request({ method: "GET", url: "/a" });
-    assert.deepEqual(events, []);
-    await http.request({ method: "GET", url: "/b" });
-    assert.equal(srv.statuses.length, 2);
-    assert.deepEqual(clock.waits, [4000]);
-    assert.deepEqual(events, [{ type: "throttle", url: `${srv.url}/b`, delayMs: 4000, reason: "server_budget" }]);
-  } finally {
-    await srv.close();
-  }
+  const policy = { max_retries: 0, backoff_factor: 2, max_delay: 60, status_codes: [429], timeout: 30, respect_retry_after: true };
+  const http = createHttpClient({ baseUrl: srv.url, retry: policy, rateLimit: {}, now: clock.now, sleep: clock.sleep, onEvent: (e) => events.push(e) });
+  await http.request({ method: "GET", url: "/a" });
+  assert.deepEqual(events, []);
+  await http.request({ method: "GET", url: "/b" });
+  assert.equal(srv.statuses.length, 2);
+  assert.deepEqual(clock.waits, [4000]);
+  assert.deepEqual(events, [{ type: "throttle", url: `${srv.url}/b`, delayMs: 4000, reason: "server_budget" }]);
 });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import type { ChatApi } from "../../src/demo/chat_api.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv, type TestEnv } from "../helpers/index.ts";
 import { LAYOUT_SQL } from "./fixture_api.ts";
 
 const ROOT_DLT = ["_dlt_load_id VARCHAR", "_dlt_id VARCHAR"];
@@ -16,22 +16,19 @@ const NESTED_DLT = ["_dlt_root_id VARCHAR", "_dlt_parent_id VARCHAR", "_dlt_list
 
 describe("the chat API in a DuckDB file", () => {
   let api: ChatApi;
-  let tmp: ReturnType<typeof tempDir>;
+  let tmp: TestEnv;
   let db: string;
   let loadId: string;
 
   before(async () => {
-    api = await chatApi({ messages: 250 });
-    tmp = tempDir();
+    tmp = await testEnv({ chat: { messages: 250 } });
+    api = tmp.chat;
     db = join(tmp.dir, "chat.duckdb");
     // batchPages 1: three batches, so linkage holds across batch boundaries too.
     const summary = await runPipeline(prepareConfig(seedConfig(api.url), { env: SEED_ENV, cwd: "/" }), { database: db, pipelineName: "chat", batchPages: 1 });
     loadId = summary.loadId;
   });
-  after(async () => {
-    await api.close();
-    tmp.cleanup();
-  });
+  after(() => tmp?.[Symbol.asyncDispose]());
 
   test("has the root table and one nested table per list, with dlt's columns and DuckDB types", async () => {
     const layout = await queryDb<{ table_name: string; columns: string[] }>(db, LAYOUT_SQL("chat_dataset"));

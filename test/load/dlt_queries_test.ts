@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import type { ChatApi } from "../../src/demo/chat_api.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv, type TestEnv } from "../helpers/index.ts";
 
 /** Counts per key, as [key, count] sorted by key. */
 function countBy<T>(items: T[], key: (item: T) => string): [string, number][] {
@@ -20,14 +20,14 @@ function countBy<T>(items: T[], key: (item: T) => string): [string, number][] {
 
 describe("a dlt user's analysis queries on restduck's file", () => {
   let api: ChatApi;
-  let tmp: ReturnType<typeof tempDir>;
+  let tmp: TestEnv;
   let db: string;
   let loadIds: string[];
   const rows = async (sql: string) => (await queryDb<Record<string, unknown>>(db, sql)).map((r) => Object.values(r));
 
   before(async () => {
-    api = await chatApi({ messages: 320 });
-    tmp = tempDir();
+    tmp = await testEnv({ chat: { messages: 320 } });
+    api = tmp.chat;
     db = join(tmp.dir, "chat.duckdb");
     const config = () => prepareConfig({ ...seedConfig(api.url), pipeline_name: "chat", dataset_name: "chat_dataset" }, { env: SEED_ENV, cwd: "/" });
     const first = await runPipeline(config(), { database: db });
@@ -35,10 +35,7 @@ describe("a dlt user's analysis queries on restduck's file", () => {
     const second = await runPipeline(config(), { database: db });
     loadIds = [first.loadId, second.loadId];
   });
-  after(async () => {
-    await api.close();
-    tmp.cleanup();
-  });
+  after(() => tmp?.[Symbol.asyncDispose]());
 
   test("messages per day", async () => {
     const got = await rows(`

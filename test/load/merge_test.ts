@@ -3,12 +3,11 @@
  * no stale children, whatever the API changed in the record's lists.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
-import { fixtureConfig, startFixtureApi } from "./fixture_api.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
+import { fixtureConfig } from "./fixture_api.ts";
 
 const ORPHANS_SQL = (ds: string) => `select
   (select count(*) from ${ds}.chat_messages__reactions c where c._dlt_parent_id not in (select _dlt_id from ${ds}.chat_messages))::int reactions,
@@ -106,30 +105,25 @@ test("with delete-insert, rerunning replaces a record's nested rows though its r
 test("a record that comes again in a later batch of the same run replaces the first copy and its nested rows", async () => {
   // Batch 1 has no key in the table yet (its rows are appended straight in); batch 2 repeats id 1,
   // so it has to merge: the first copy's row and nested rows must go.
-  const api = await startFixtureApi({});
+  await using env = await testEnv({ api: { items: 0 } });
+  const { api } = env;
   api.pages.set("/p1", JSON.stringify({ items: [{ id: 1, tags: ["a"] }, { id: 2, tags: ["keep"] }], next: `${api.url}/p2` }));
   api.pages.set("/p2", JSON.stringify({ items: [{ id: 1, tags: ["b", "c"], edited: true }, { id: 3, tags: [] }], next: null }));
-  const tmp = tempDir();
-  try {
-    const db = join(tmp.dir, "f.duckdb");
-    const config = fixtureConfig(api.url, {
-      chat_messages: { primary_key: "id", write_disposition: "merge", endpoint: { path: "/p1", data_selector: "items", paginator: { type: "json_link", next_url_path: "next" } } },
-    });
-    await runPipeline(config, { database: db, batchPages: 1 });
-    assert.deepEqual(await queryDb(db, "select id::int as id, edited from fx_dataset.chat_messages order by id"), [
-      { id: 1, edited: true },
-      { id: 2, edited: null },
-      { id: 3, edited: null },
-    ]);
-    // The nested rows, joined to their root by the key, with no orphans left from the first copy.
-    assert.deepEqual(await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx"), [
-      { id: 1, value: "b" },
-      { id: 1, value: "c" },
-      { id: 2, value: "keep" },
-    ]);
-    assert.deepEqual(await queryDb(db, "select count(*)::int as n from fx_dataset.chat_messages__tags"), [{ n: 3 }]);
-  } finally {
-    await api.close();
-    tmp.cleanup();
-  }
+  const db = env.path("f.duckdb");
+  const config = fixtureConfig(api.url, {
+    chat_messages: { primary_key: "id", write_disposition: "merge", endpoint: { path: "/p1", data_selector: "items", paginator: { type: "json_link", next_url_path: "next" } } },
+  });
+  await runPipeline(config, { database: db, batchPages: 1 });
+  assert.deepEqual(await queryDb(db, "select id::int as id, edited from fx_dataset.chat_messages order by id"), [
+    { id: 1, edited: true },
+    { id: 2, edited: null },
+    { id: 3, edited: null },
+  ]);
+  // The nested rows, joined to their root by the key, with no orphans left from the first copy.
+  assert.deepEqual(await queryDb(db, "select chat_messages_id::int as id, value from chat_messages__tags order by 1, tags_idx"), [
+    { id: 1, value: "b" },
+    { id: 1, value: "c" },
+    { id: 2, value: "keep" },
+  ]);
+  assert.deepEqual(await queryDb(db, "select count(*)::int as n from fx_dataset.chat_messages__tags"), [{ n: 3 }]);
 });

@@ -3,16 +3,14 @@
  * `max_table_nesting` change, and that big integers, decimals and bytes arrive exactly.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
-import { openDatabase } from "../../src/load/db.ts";
 import { Loader } from "../../src/load/loader.ts";
 import { Normalizer } from "../../src/normalize/normalizer.ts";
 import { timestampMicros } from "../../src/normalize/infer.ts";
 import type { Schema } from "../../src/normalize/types.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { queryDb, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 import { fixtureConfig, LAYOUT_SQL } from "./fixture_api.ts";
 
 async function loadFixture(items: unknown[] | string, resource: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
@@ -125,49 +123,44 @@ test("a nullable: false hint fails the run on a record without the value, naming
 
 test("big integers, wei and decimal strings, bytes and bigints inside JSON load exactly", async () => {
   // JS values a library user (or a processing step) can hand over: bigint, Uint8Array.
-  const tmp = tempDir();
-  const db = await openDatabase(join(tmp.dir, "exact.duckdb"));
-  try {
-    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
-    const schema: Schema = { name: "p", version: 1, tables: {} };
-    const normalizer = new Normalizer(schema, {
-      loadId: "1.0",
-      table: "t",
-      resource: "t",
-      primaryKey: [],
-      writeDisposition: "append",
-      columns: { amount: { data_type: "decimal", precision: 38, scale: 18 }, bytes: { data_type: "binary" }, meta: { data_type: "json" } },
-    });
-    const rows = normalizer.normalize([
-      {
-        int64: 9_007_199_254_740_993n,
-        max: 9_223_372_036_854_775_807n,
-        beyond: 123_456_789_012_345_678_901_234_567_890n,
-        way_beyond: 10n ** 40n,
-        amount: "12345678901234567890.123456789012345678",
-        bytes: new Uint8Array([0, 1, 255]),
-        meta: { n: 10n ** 30n },
-      },
-    ]);
-    await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: [], disposition: "append", schema, rows, checkpoint: { next: null, pages: 1, rows: 1 } });
-    const [types] = await db.all<{ types: string[] }>("select list(data_type order by ordinal_position) as types from information_schema.columns where table_name = 't'");
-    assert.deepEqual(types.types.slice(0, 7), ["DECIMAL(38,18)", "BLOB", "JSON", "BIGINT", "BIGINT", "DECIMAL(38,0)", "VARCHAR"]);
-    const [row] = await db.all(
-      "select amount::varchar as amount, hex(bytes) as bytes, meta::varchar as meta, int64::varchar as int64, max::varchar as max, beyond::varchar as beyond, way_beyond from ds.t",
-    );
-    assert.deepEqual(row, {
+  await using env = await testEnv();
+  const db = await env.open({ path: env.path("exact.duckdb") });
+  const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
+  const schema: Schema = { name: "p", version: 1, tables: {} };
+  const normalizer = new Normalizer(schema, {
+    loadId: "1.0",
+    table: "t",
+    resource: "t",
+    primaryKey: [],
+    writeDisposition: "append",
+    columns: { amount: { data_type: "decimal", precision: 38, scale: 18 }, bytes: { data_type: "binary" }, meta: { data_type: "json" } },
+  });
+  const rows = normalizer.normalize([
+    {
+      int64: 9_007_199_254_740_993n,
+      max: 9_223_372_036_854_775_807n,
+      beyond: 123_456_789_012_345_678_901_234_567_890n,
+      way_beyond: 10n ** 40n,
       amount: "12345678901234567890.123456789012345678",
-      bytes: "0001FF",
-      meta: '{"n":1000000000000000000000000000000}',
-      int64: "9007199254740993",
-      max: "9223372036854775807",
-      beyond: "123456789012345678901234567890",
-      way_beyond: "10000000000000000000000000000000000000000",
-    });
-  } finally {
-    db.close();
-    tmp.cleanup();
-  }
+      bytes: new Uint8Array([0, 1, 255]),
+      meta: { n: 10n ** 30n },
+    },
+  ]);
+  await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: [], disposition: "append", schema, rows, checkpoint: { next: null, pages: 1, rows: 1 } });
+  const [types] = await db.all<{ types: string[] }>("select list(data_type order by ordinal_position) as types from information_schema.columns where table_name = 't'");
+  assert.deepEqual(types.types.slice(0, 7), ["DECIMAL(38,18)", "BLOB", "JSON", "BIGINT", "BIGINT", "DECIMAL(38,0)", "VARCHAR"]);
+  const [row] = await db.all(
+    "select amount::varchar as amount, hex(bytes) as bytes, meta::varchar as meta, int64::varchar as int64, max::varchar as max, beyond::varchar as beyond, way_beyond from ds.t",
+  );
+  assert.deepEqual(row, {
+    amount: "12345678901234567890.123456789012345678",
+    bytes: "0001FF",
+    meta: '{"n":1000000000000000000000000000000}',
+    int64: "9007199254740993",
+    max: "9223372036854775807",
+    beyond: "123456789012345678901234567890",
+    way_beyond: "10000000000000000000000000000000000000000",
+  });
 });
 
 test(
@@ -216,27 +209,22 @@ test("a json hint keeps a list whole instead of making a nested table", async ()
 test("integers at the int32 and int64 boundaries load exactly, appended and merged through staging", async () => {
   // Small integers go to the Appender as INTEGER and the rest as BIGINT (appender.ts): both sides of each edge.
   const values = [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 53 - 1, -(2 ** 53 - 1), 9_223_372_036_854_775_807n, -9_223_372_036_854_775_808n];
-  const tmp = tempDir();
-  const db = await openDatabase(join(tmp.dir, "ints.duckdb"));
-  try {
-    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
-    const schema: Schema = { name: "p", version: 1, tables: {} };
-    const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
-    const load = async (n: number) => {
-      const rows = normalizer.normalize(values.map((v, id) => ({ id, v, list: [v, n] })));
-      await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: ["id"], disposition: "merge", mergeStrategy: "upsert", schema, rows, checkpoint: { next: null, pages: n, rows: values.length * n } });
-    };
-    await load(1); // new keys: appended straight into the tables
-    const expected = values.map((v, id) => ({ id, v: String(v === -0 ? 0 : v) }));
-    assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
-    await load(2); // the same keys again: merged through a staging table
-    assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
-    const nested = await db.all<{ value: string }>("select value::varchar as value from ds.t__list where _dlt_list_idx = 0 order by _dlt_parent_id");
-    assert.deepEqual(nested.map((r) => r.value).sort(), expected.map((r) => r.v).sort());
-  } finally {
-    db.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await env.open({ path: env.path("ints.duckdb") });
+  const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
+  const schema: Schema = { name: "p", version: 1, tables: {} };
+  const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
+  const load = async (n: number) => {
+    const rows = normalizer.normalize(values.map((v, id) => ({ id, v, list: [v, n] })));
+    await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: ["id"], disposition: "merge", mergeStrategy: "upsert", schema, rows, checkpoint: { next: null, pages: n, rows: values.length * n } });
+  };
+  await load(1); // new keys: appended straight into the tables
+  const expected = values.map((v, id) => ({ id, v: String(v === -0 ? 0 : v) }));
+  assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
+  await load(2); // the same keys again: merged through a staging table
+  assert.deepEqual(await db.all("select id::int as id, v::varchar as v from ds.t order by id"), expected);
+  const nested = await db.all<{ value: string }>("select value::varchar as value from ds.t__list where _dlt_list_idx = 0 order by _dlt_parent_id");
+  assert.deepEqual(nested.map((r) => r.value).sort(), expected.map((r) => r.v).sort());
 });
 
 test("UTC, offset and naive timestamps load as the instants they name, whatever the session time zone", async () => {
@@ -253,25 +241,20 @@ test("UTC, offset and naive timestamps load as the instants they name, whatever 
     "2024-03-01T10:00:00.25-0530",
     "2024-03-01 10:00",
   ];
-  const tmp = tempDir();
-  const db = await openDatabase(join(tmp.dir, "ts.duckdb"));
-  try {
-    await db.run("SET TimeZone = 'Asia/Kolkata'");
-    const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
-    const schema: Schema = { name: "p", version: 1, tables: {} };
-    const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: [], writeDisposition: "append" });
-    const rows = normalizer.normalize(texts.map((ts, i) => ({ i, ts })));
-    await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: [], disposition: "append", schema, rows, checkpoint: { next: null, pages: 1, rows: texts.length } });
-    const loaded = await db.all<{ us: string }>("select epoch_us(ts)::varchar as us from ds.t order by i");
-    const expected = (rows.get("t") ?? []).map((row) => String(timestampMicros(row.ts as string)));
-    assert.deepEqual(
-      loaded.map((r) => r.us),
-      expected,
-    );
-    assert.equal(expected[0], String(Date.UTC(2024, 2, 1, 8) * 1000));
-    assert.equal(expected[7], String(Date.UTC(2024, 2, 1, 8) * 1000));
-  } finally {
-    db.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await env.open({ path: env.path("ts.duckdb") });
+  await db.run("SET TimeZone = 'Asia/Kolkata'");
+  const loader = await Loader.open(db, { dataset: "ds", pipelineName: "p" });
+  const schema: Schema = { name: "p", version: 1, tables: {} };
+  const normalizer = new Normalizer(schema, { loadId: "1.0", table: "t", resource: "t", primaryKey: [], writeDisposition: "append" });
+  const rows = normalizer.normalize(texts.map((ts, i) => ({ i, ts })));
+  await loader.commitBatch({ loadId: "1.0", resource: "t", rootTable: "t", primaryKey: [], disposition: "append", schema, rows, checkpoint: { next: null, pages: 1, rows: texts.length } });
+  const loaded = await db.all<{ us: string }>("select epoch_us(ts)::varchar as us from ds.t order by i");
+  const expected = (rows.get("t") ?? []).map((row) => String(timestampMicros(row.ts as string)));
+  assert.deepEqual(
+    loaded.map((r) => r.us),
+    expected,
+  );
+  assert.equal(expected[0], String(Date.UTC(2024, 2, 1, 8) * 1000));
+  assert.equal(expected[7], String(Date.UTC(2024, 2, 1, 8) * 1000));
 });

@@ -3,13 +3,11 @@
  * reported without undoing the load, and `_restduck_runs` with one row per run.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
-import { openDatabase } from "../../src/load/db.ts";
 import { refreshViews } from "../../src/load/views.ts";
 import type { PipelineEvent } from "../../src/pipeline/run.ts";
-import { SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
+import { SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const withViews = (url: string, views: Record<string, string>) => prepareConfig({ ...seedConfig(url), views }, { env: SEED_ENV, cwd: "/" });
 
@@ -95,26 +93,21 @@ test("_restduck_runs has one row per run with start, end, status and rows per ta
 });
 
 test("refreshViews refuses a config view that is not one read-only SELECT, even when called without the run's check", async () => {
-  const tmp = tempDir();
-  const db = await openDatabase(join(tmp.dir, "direct.duckdb"));
-  try {
-    await db.run("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS id");
-    const result = await refreshViews(db, {
-      dataset: "ds",
-      schema: { name: "s", version: 1, tables: {} },
-      resources: [],
-      views: {
-        ok: "select id from ds.t",
-        rider: "select 1 as x; create table main.rode as select 1 as x",
-        reader: "select * from read_text('/etc/hostname')",
-      },
-    });
-    assert.ok(result.created.includes("ok"));
-    assert.deepEqual(result.failed.map((f) => f.name).filter((n) => n !== "_restduck_runs").sort(), ["reader", "rider"]);
-    assert.match(result.failed.find((f) => f.name === "reader")!.error, /^refused: table function read_text\(\) is not allowed/);
-    assert.deepEqual(await db.all("select table_name from information_schema.tables where table_name in ('rode', 'rider', 'reader')"), []);
-  } finally {
-    db.close();
-    tmp.cleanup();
-  }
+  await using env = await testEnv();
+  const db = await env.open({ path: env.path("direct.duckdb") });
+  await db.run("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS id");
+  const result = await refreshViews(db, {
+    dataset: "ds",
+    schema: { name: "s", version: 1, tables: {} },
+    resources: [],
+    views: {
+      ok: "select id from ds.t",
+      rider: "select 1 as x; create table main.rode as select 1 as x",
+      reader: "select * from read_text('/etc/hostname')",
+    },
+  });
+  assert.ok(result.created.includes("ok"));
+  assert.deepEqual(result.failed.map((f) => f.name).filter((n) => n !== "_restduck_runs").sort(), ["reader", "rider"]);
+  assert.match(result.failed.find((f) => f.name === "reader")!.error, /^refused: table function read_text\(\) is not allowed/);
+  assert.deepEqual(await db.all("select table_name from information_schema.tables where table_name in ('rode', 'rider', 'reader')"), []);
 });

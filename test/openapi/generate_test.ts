@@ -3,13 +3,13 @@
  * API specs (Discord, Twilio Conversations, Mattermost) and on edge cases.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config/index.ts";
 import { generateConfig } from "../../src/openapi/generate.ts";
 import { readOpenApiFile } from "../../src/openapi/read.ts";
+import { testEnv } from "../helpers/index.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "openapi");
 const load = (name: string) => readOpenApiFile(join(FIXTURES, name));
@@ -202,17 +202,14 @@ test("a document split over several files is bundled: paths, schemas and paramet
 });
 
 test("a $ref to a missing file or to nothing is an error naming the file and the reference", async () => {
-  const tmp = mkdtempSync(join(tmpdir(), "restduck-openapi-"));
-  try {
-    const doc = (ref: string) => JSON.stringify({ openapi: "3.0.0", info: { title: "x" }, paths: { "/a": { $ref: ref } } });
-    writeFileSync(join(tmp, "missing.json"), doc("paths/a.yaml"));
-    await assert.rejects(readOpenApiFile("missing.json", tmp), (e: any) => e.exitCode === 2 && /^Cannot read OpenAPI file paths\/a\.yaml: no such file$/.test(e.message) && /missing\.json refers to it with \$ref/.test(e.hint));
-    writeFileSync(join(tmp, "nothing.json"), doc("parts.json#/nope"));
-    writeFileSync(join(tmp, "parts.json"), "{}");
-    await assert.rejects(readOpenApiFile("nothing.json", tmp), /Cannot resolve \$ref "parts\.json#\/nope" in nothing\.json: parts\.json has nothing at "#\/nope"/);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  await using env = await testEnv({ prefix: "restduck-openapi-" });
+  const tmp = env.dir;
+  const doc = (ref: string) => JSON.stringify({ openapi: "3.0.0", info: { title: "x" }, paths: { "/a": { $ref: ref } } });
+  writeFileSync(join(tmp, "missing.json"), doc("paths/a.yaml"));
+  await assert.rejects(readOpenApiFile("missing.json", tmp), (e: any) => e.exitCode === 2 && /^Cannot read OpenAPI file paths\/a\.yaml: no such file$/.test(e.message) && /missing\.json refers to it with \$ref/.test(e.hint));
+  writeFileSync(join(tmp, "nothing.json"), doc("parts.json#/nope"));
+  writeFileSync(join(tmp, "parts.json"), "{}");
+  await assert.rejects(readOpenApiFile("nothing.json", tmp), /Cannot resolve \$ref "parts\.json#\/nope" in nothing\.json: parts\.json has nothing at "#\/nope"/);
 });
 
 test("a total the API sends only on request (total=true) is asked for; an opaque string offset is a cursor, not a number", () => {

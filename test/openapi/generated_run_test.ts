@@ -5,12 +5,10 @@
  * false). A real HTTP server on 127.0.0.1, a real DuckDB file.
  */
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
-import { queryDb, runCli, tempDir } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
 
 const json = (body: unknown) => ({ "application/json": { schema: body } });
 const array = (properties: Record<string, unknown>) => ({ type: "array", items: { type: "object", properties } });
@@ -53,7 +51,7 @@ const SPEC = {
   },
 };
 
-/** The API the document describes: GitHub-style Link pages and Stripe-style keyset pages. */
+/** The API the document describes (a mock API script handler): GitHub-style Link pages and Stripe-style keyset pages. */
 function forge() {
   const requests: string[] = [];
   const repos = [1, 2, 3].map((i) => ({ id: 100 + i, name: `repo-${i}`, owner: { login: i === 3 ? "acme" : "octo", id: i === 3 ? 9 : 8, name: null } }));
@@ -70,7 +68,7 @@ function forge() {
     const more = n * size < items.length;
     send(res, 200, items.slice((n - 1) * size, n * size), more ? { link: `<${next}>; rel="next"` } : {});
   };
-  const server = createServer((req, res) => {
+  const answer = (res: ServerResponse, req: IncomingMessage) => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
     requests.push(`${url.pathname}${url.search}`);
     if (req.headers.authorization !== "Bearer t0ken") return send(res, 401, { message: "Bad credentials" });
@@ -94,38 +92,32 @@ function forge() {
       return send(res, 200, { object: "list", data, has_more: start + limit < customers.length, url: "/v1/customers" });
     }
     send(res, 404, { message: "Not Found" });
-  });
-  return { server, requests };
+  };
+  return { answer, requests };
 }
 
 test("a config generated from a GitHub- and Stripe-shaped document loads every comment through the chain and every customer by keyset", async () => {
-  const { server, requests } = forge();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const tmp = tempDir();
-  try {
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    writeFileSync(join(tmp.dir, "forge.json"), JSON.stringify({ ...SPEC, servers: [{ url: base }] }));
-    const init = await runCli(["init", "--openapi", "forge.json", "forge.yaml"], { cwd: tmp.dir });
-    assert.equal(init.code, 0, init.stderr + init.stdout);
-    assert.match(init.stdout, /comments: GET \/repos\/\{resources\.issues\._repos_owner\.login\}\/\{resources\.issues\._repos_name\}\/issues\/\{resources\.issues\.number\}\/comments, paginator header_link/);
-    assert.match(init.stdout, /customers: GET \/v1\/customers, paginator cursor/);
-    const run = await runCli(["run", "forge.yaml", "--db", "forge.duckdb"], { cwd: tmp.dir, env: { TOKEN: "t0ken" } });
-    assert.equal(run.code, 0, run.stderr);
-    const count = async (table: string) => (await queryDb<{ n: number }>(join(tmp.dir, "forge.duckdb"), `select count(distinct id)::INT as n from ${table}`))[0].n;
-    assert.equal(await count("repos"), 3);
-    assert.equal(await count("issues"), 6);
-    assert.equal(await count("comments"), 18);
-    assert.equal(await count("customers"), 25);
-    // Owner logins and repository names in the paths, never ids or whole objects.
-    assert.ok(requests.includes("/repos/acme/repo-3/issues/2/comments?per_page=100"), requests.join("\n"));
-    // Keyset pages: the last id of each page, until has_more is false.
-    assert.deepEqual(requests.filter((r) => r.startsWith("/v1/customers")), [
-      "/v1/customers?limit=10",
-      "/v1/customers?limit=10&starting_after=cus_010",
-      "/v1/customers?limit=10&starting_after=cus_020",
-    ]);
-  } finally {
-    await new Promise((done) => server.close(done));
-    tmp.cleanup();
-  }
+  const { answer, requests } = forge();
+  await using env = await testEnv({ api: { script: [answer] } });
+  const base = env.api.url;
+  writeFileSync(env.path("forge.json"), JSON.stringify({ ...SPEC, servers: [{ url: base }] }));
+  const init = await env.cli(["init", "--openapi", "forge.json", "forge.yaml"]);
+  assert.equal(init.code, 0, init.stderr + init.stdout);
+  assert.match(init.stdout, /comments: GET \/repos\/\{resources\.issues\._repos_owner\.login\}\/\{resources\.issues\._repos_name\}\/issues\/\{resources\.issues\.number\}\/comments, paginator header_link/);
+  assert.match(init.stdout, /customers: GET \/v1\/customers, paginator cursor/);
+  const run = await env.cli(["run", "forge.yaml", "--db", "forge.duckdb"], { env: { TOKEN: "t0ken" } });
+  assert.equal(run.code, 0, run.stderr);
+  const count = async (table: string) => (await env.query<{ n: number }>(`select count(distinct id)::INT as n from ${table}`, env.path("forge.duckdb")))[0].n;
+  assert.equal(await count("repos"), 3);
+  assert.equal(await count("issues"), 6);
+  assert.equal(await count("comments"), 18);
+  assert.equal(await count("customers"), 25);
+  // Owner logins and repository names in the paths, never ids or whole objects.
+  assert.ok(requests.includes("/repos/acme/repo-3/issues/2/comments?per_page=100"), requests.join("\n"));
+  // Keyset pages: the last id of each page, until has_more is false.
+  assert.deepEqual(requests.filter((r) => r.startsWith("/v1/customers")), [
+    "/v1/customers?limit=10",
+    "/v1/customers?limit=10&starting_after=cus_010",
+    "/v1/customers?limit=10&starting_after=cus_020",
+  ]);
 });

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pipeline, restApiSource } from "../../src/index.ts";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 /** The seed config as an incremental merge on id, with quick retries, so a recording holds faults without long waits. */
 function config(url: string, limit = 100): Record<string, unknown> {
@@ -28,32 +28,30 @@ async function content(db: string): Promise<string> {
   return JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
-test("a run recorded with faults and a token refresh replays offline, without secrets, into the same tables, and the recording holds no secret", async (t) => {
-  const api = await chatApi({
-    messages: 640,
-    faults: [
-      { nth: 2, status: 503 },
-      { nth: 4, status: 429, retryAfter: 0 },
-    ],
+test("a run recorded with faults and a token refresh replays offline, without secrets, into the same tables, and the recording holds no secret", async () => {
+  await using env = await testEnv({
+    chat: {
+      messages: 640,
+      faults: [
+        { nth: 2, status: 503 },
+        { nth: 4, status: 429, retryAfter: 0 },
+      ],
+    },
   });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+  const api = env.chat;
   // Every token is refused once, mid-run: the recording holds the 401 and the second token request.
   api.onRequest = (n) => {
     if (n === 5) api.expireTokens();
   };
-  writeConfig(dir, config(api.url));
-  const recorded = await runCli(["run", "chat.json", "--db", "recorded.duckdb", "--record", "rec"], { cwd: dir, env: SEED_ENV });
+  env.config(config(api.url));
+  const recorded = await env.cli(["run", "chat.json", "--db", "recorded.duckdb", "--record", "rec"]);
   assert.equal(recorded.code, 0, recorded.stderr);
   assert.match(recorded.stderr, /recording to .*rec\/chat\.har/);
   assert.ok(api.tokensIssued >= 2, "the run refreshed its token");
   await api.close();
 
   // The recording: HAR 1.2, the token requests, the faults and the retries, in order; no secret or token anywhere.
-  const bytes = readFileSync(join(dir, "rec", "chat.har"), "utf8");
+  const bytes = readFileSync(env.path("rec", "chat.har"), "utf8");
   const har = JSON.parse(bytes);
   assert.equal(har.log.version, "1.2");
   const entries = har.log.entries as { request: { method: string; url: string }; response: { status: number } }[];
@@ -66,46 +64,39 @@ test("a run recorded with faults and a token refresh replays offline, without se
   assert.ok(!bytes.includes(Buffer.from(`${SEED_ENV.CLIENT_ID}:${SEED_ENV.CLIENT_SECRET}`).toString("base64")));
 
   // The replay: the API is closed and no secret is set.
-  const replayed = await runCli(["run", "chat.json", "--db", "replayed.duckdb", "--replay", "rec"], { cwd: dir, env: {} });
+  const replayed = await env.cli(["run", "chat.json", "--db", "replayed.duckdb", "--replay", "rec"], { env: {} });
   assert.equal(replayed.code, 0, replayed.stderr);
   assert.match(replayed.stderr, /replaying .*chat\.har/);
-  assert.equal(await content(join(dir, "replayed.duckdb")), await content(join(dir, "recorded.duckdb")));
-  const rows = await queryDb<{ n: bigint }>(join(dir, "replayed.duckdb"), "select count(*) as n from chat_messages");
+  assert.equal(await content(env.path("replayed.duckdb")), await content(env.path("recorded.duckdb")));
+  const rows = await env.query<{ n: bigint }>("select count(*) as n from chat_messages", env.path("replayed.duckdb"));
   assert.equal(Number(rows[0].n), 640);
 });
 
-test("a replay refuses a request the recording does not hold, naming it, and never reaches the network", async (t) => {
-  const api = await chatApi({ messages: 150 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
-  writeConfig(dir, config(api.url));
-  assert.equal((await runCli(["run", "chat.json", "--db", "a.duckdb", "--record", "rec"], { cwd: dir, env: SEED_ENV })).code, 0);
+test("a replay refuses a request the recording does not hold, naming it, and never reaches the network", async () => {
+  await using env = await testEnv({ chat: { messages: 150 } });
+  const api = env.chat;
+  env.config(config(api.url));
+  assert.equal((await env.cli(["run", "chat.json", "--db", "a.duckdb", "--record", "rec"])).code, 0);
   const before = api.requests.length;
   // The config changed since (limit 50): its first page was never recorded. The API is still up, and must not be asked.
-  writeConfig(dir, config(api.url, 50));
-  const res = await runCli(["run", "chat.json", "--db", "b.duckdb", "--replay", "rec"], { cwd: dir, env: {} });
+  env.config(config(api.url, 50));
+  const res = await env.cli(["run", "chat.json", "--db", "b.duckdb", "--replay", "rec"], { env: {} });
   assert.equal(res.code, 1);
   assert.match(res.stderr, /holds no answer for \[GET\] "http:\/\/127\.0\.0\.1:\d+\/v1\/messages\?offset=0&limit=50"; replay never goes to the network/);
   assert.equal(api.requests.length, before, "no request reached the API");
 
-  const none = await runCli(["run", "chat.json", "--replay", "nowhere"], { cwd: dir, env: {} });
+  const none = await env.cli(["run", "chat.json", "--replay", "nowhere"], { env: {} });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /No recording of pipeline chat in .*nowhere/);
-  const both = await runCli(["run", "chat.json", "--replay", "rec", "--record", "rec2"], { cwd: dir, env: {} });
+  const both = await env.cli(["run", "chat.json", "--replay", "rec", "--record", "rec2"], { env: {} });
   assert.equal(both.code, 2);
   assert.match(both.stderr, /mutually exclusive/);
 });
 
-test("the library records and replays too: a notebook reruns offline", async (t) => {
-  const api = await chatApi({ messages: 120 });
-  const { dir, cleanup } = tempDir();
-  t.after(async () => {
-    await api.close();
-    cleanup();
-  });
+test("the library records and replays too: a notebook reruns offline", async () => {
+  await using env = await testEnv({ chat: { messages: 120 } });
+  const api = env.chat;
+  const { dir } = env;
   const source = restApiSource(config(api.url));
   {
     await using p = pipeline({ database: join(dir, "live.duckdb"), pipelineName: "chat", secrets: { client_id: SEED_ENV.CLIENT_ID, client_secret: SEED_ENV.CLIENT_SECRET } });

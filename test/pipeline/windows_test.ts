@@ -13,7 +13,7 @@ import type { ChatApi } from "../../src/demo/chat_api.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { parseWindowSize, splitWindows, type CursorWindow, type WindowSize } from "../../src/extract/windows.ts";
 import { runPipeline, type PipelineEvent } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, testEnv, writeConfig } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
 import { seeded, snapshot, spawnCli } from "../robustness/helpers.ts";
 
 const FROM = "2024-03-01T00:00:00Z";
@@ -275,51 +275,46 @@ test("the live progress shows the window count; a numeric cursor splits into win
 test("SIGKILL of the CLI at seeded points of a windowed append backfill, then a rerun, ends equal to a clean run with no row twice", async (t) => {
   const SEED = Number(process.env.RESTDUCK_CRASH_SEED ?? 20261206);
   const random = seeded(SEED);
-  const api = await chatApi({ messages: 600, latencyMs: 5 });
-  const tmp = tempDir("restduck-windows-");
-  try {
-    const to = "2024-03-15T00:00:00Z";
-    const config = { ...windowConfig(api.url, { concurrency: 3, to, window: "12h", limit: 5 }), batch_pages: 3 };
-    const clean = join(tmp.dir, "clean.duckdb");
-    await run(config, tmp.dir, clean);
-    const expected = await snapshot(clean, ["chat_messages"]);
-    const cleanCursor = await storedCursor(clean);
-    const path = writeConfig(tmp.dir, config, "w.json");
-    const db = join(tmp.dir, "w.duckdb");
-    let landed = 0;
-    const points: string[] = [];
-    for (let attempt = 0; attempt < 8 && landed < 4; attempt++) {
-      const k = 5 + Math.floor(random() * 40);
-      const delay = Math.floor(random() * 40);
-      let seen = 0;
-      const proc = spawnCli(["run", path, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
-      api.onRequest = () => {
-        if (++seen === k) setTimeout(() => proc.child.kill("SIGKILL"), delay);
-      };
-      const exit = await proc.done;
-      api.onRequest = undefined;
-      if (exit.signal !== "SIGKILL") {
-        assert.equal(exit.code, 0, exit.stderr);
-        break;
-      }
-      landed++;
-      points.push(`${k}+${delay}ms`);
-      // After any kill: the rows committed are whole windows' prefixes, never a row twice.
-      const ids = await loadedIds(db).catch(() => [] as number[]);
-      assert.equal(new Set(ids).size, ids.length, `no row twice after kill ${landed} (seed ${SEED}, ${points.join(", ")})`);
-    }
-    const final = await spawnCli(["run", path, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV }).done;
-    assert.equal(final.code, 0, final.stderr);
-    assert.ok(landed >= 2, `only ${landed} kills landed`);
-    assert.deepEqual(await snapshot(db, ["chat_messages"]), expected, `seed ${SEED}: kills at ${points.join(", ")}`);
-    assert.deepEqual(await loadedIds(db), inRange(api, FROM, to));
-    assert.equal(await storedCursor(db), cleanCursor);
-    t.diagnostic(`kills landed: ${landed} (${points.join(", ")})`);
-  } finally {
+  await using env = await testEnv({ chat: { messages: 600, latencyMs: 5 }, prefix: "restduck-windows-" });
+  const api = env.chat;
+  env.defer(() => void (api.onRequest = undefined));
+  const to = "2024-03-15T00:00:00Z";
+  const config = { ...windowConfig(api.url, { concurrency: 3, to, window: "12h", limit: 5 }), batch_pages: 3 };
+  const clean = join(env.dir, "clean.duckdb");
+  await run(config, env.dir, clean);
+  const expected = await snapshot(clean, ["chat_messages"]);
+  const cleanCursor = await storedCursor(clean);
+  const path = writeConfig(env.dir, config, "w.json");
+  const db = join(env.dir, "w.duckdb");
+  let landed = 0;
+  const points: string[] = [];
+  for (let attempt = 0; attempt < 8 && landed < 4; attempt++) {
+    const k = 5 + Math.floor(random() * 40);
+    const delay = Math.floor(random() * 40);
+    let seen = 0;
+    const proc = spawnCli(["run", path, "--db", db, "--quiet"], { cwd: env.dir, env: SEED_ENV });
+    api.onRequest = () => {
+      if (++seen === k) setTimeout(() => proc.child.kill("SIGKILL"), delay);
+    };
+    const exit = await proc.done;
     api.onRequest = undefined;
-    await api.close();
-    tmp.cleanup();
+    if (exit.signal !== "SIGKILL") {
+      assert.equal(exit.code, 0, exit.stderr);
+      break;
+    }
+    landed++;
+    points.push(`${k}+${delay}ms`);
+    // After any kill: the rows committed are whole windows' prefixes, never a row twice.
+    const ids = await loadedIds(db).catch(() => [] as number[]);
+    assert.equal(new Set(ids).size, ids.length, `no row twice after kill ${landed} (seed ${SEED}, ${points.join(", ")})`);
   }
+  const final = await spawnCli(["run", path, "--db", db, "--quiet"], { cwd: env.dir, env: SEED_ENV }).done;
+  assert.equal(final.code, 0, final.stderr);
+  assert.ok(landed >= 2, `only ${landed} kills landed`);
+  assert.deepEqual(await snapshot(db, ["chat_messages"]), expected, `seed ${SEED}: kills at ${points.join(", ")}`);
+  assert.deepEqual(await loadedIds(db), inRange(api, FROM, to));
+  assert.equal(await storedCursor(db), cleanCursor);
+  t.diagnostic(`kills landed: ${landed} (${points.join(", ")})`);
 });
 
 test("an unfinished backfill is not resumed with other windows: a changed window size starts over, and says so", async () => {

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openDatabase } from "../../src/load/db.ts";
-import { runCli, SEED_ENV, seedConfig, tempDir } from "../helpers/index.ts";
+import { runCli, SEED_ENV, seedConfig, testEnv, type TestEnv } from "../helpers/index.ts";
 
 interface BadConfigCase {
   name: string;
@@ -60,17 +60,19 @@ function setPath(root: Record<string, unknown>, path: string, value: unknown, re
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 describe("the bad-config corpus", () => {
-  const shared = tempDir("restduck-badcfg-");
-  const existing = join(shared.dir, "existing.duckdb");
+  let shared: TestEnv;
+  let existing = "";
   let existingHash = "";
 
   before(async () => {
+    shared = await testEnv({ prefix: "restduck-badcfg-" });
+    existing = shared.path("existing.duckdb");
     const db = await openDatabase(existing);
     await db.run("CREATE TABLE keep AS SELECT 42 AS answer");
     db.close();
     existingHash = sha256(existing);
   });
-  after(() => shared.cleanup());
+  after(() => shared?.[Symbol.asyncDispose]());
 
   test(`holds at least 100 cases with unique names (${CASES.length})`, () => {
     assert.ok(CASES.length >= 100);

@@ -15,7 +15,7 @@ import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import type { ChatApi } from "../../src/demo/chat_api.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv, writeConfig } from "../helpers/index.ts";
 import { seeded, snapshot, spawnCli } from "./helpers.ts";
 
 const SEED = Number(process.env.RESTDUCK_CRASH_SEED ?? 20261128);
@@ -87,72 +87,67 @@ const messageOffsets = (api: ChatApi, from: number) =>
 async function crashScenario(scenario: Scenario, log: (message: string) => void): Promise<{ landed: number; reruns: number; afterCommit: number }> {
   const random = seeded(scenario.seed);
   // api.onRequest sees every authorized messages request: the hook that times the kills.
-  const api = await chatApi({ messages: scenario.messages, latencyMs: 10 });
-  const tmp = tempDir("restduck-crash-");
-  try {
-    const config = writeConfig(tmp.dir, crashConfig(api.url, scenario.disposition), "crash.json");
-    const db = join(tmp.dir, "crash.duckdb");
-    const cleanDb = join(tmp.dir, "clean.duckdb");
-    const totalPages = Math.ceil(scenario.messages / LIMIT);
+  await using env = await testEnv({ chat: { messages: scenario.messages, latencyMs: 10 }, prefix: "restduck-crash-" });
+  const api = env.chat;
+  env.defer(() => void (api.onRequest = undefined));
+  const config = writeConfig(env.dir, crashConfig(api.url, scenario.disposition), "crash.json");
+  const db = join(env.dir, "crash.duckdb");
+  const cleanDb = join(env.dir, "clean.duckdb");
+  const totalPages = Math.ceil(scenario.messages / LIMIT);
 
-    // The reference: the same config run once without interruption.
-    await runPipeline(prepareConfig(crashConfig(api.url, scenario.disposition), { env: SEED_ENV, cwd: tmp.dir }), { database: cleanDb, pipelineName: "crash" });
-    const expected = await snapshot(cleanDb, VIEWS);
+  // The reference: the same config run once without interruption.
+  await runPipeline(prepareConfig(crashConfig(api.url, scenario.disposition), { env: SEED_ENV, cwd: env.dir }), { database: cleanDb, pipelineName: "crash" });
+  const expected = await snapshot(cleanDb, VIEWS);
 
-    let landed = 0;
-    let reruns = 0;
-    const points: string[] = [];
-    while (landed < scenario.kills) {
-      const before = await committed(db);
-      const k = 1 + Math.floor(random() * 24); // the k-th page request of this run (2 in flight, up to 8 fetched ahead)…
-      const delay = Math.floor(random() * 60); // …plus up to 60 ms, so kills land in commits as well as in requests
-      const from = api.requests.length;
-      let seen = 0;
-      const proc = spawnCli(["run", config, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV });
-      api.onRequest = () => {
-        if (++seen === k) setTimeout(() => proc.child.kill("SIGKILL"), delay);
-      };
-      const exit = await proc.done;
-      api.onRequest = undefined;
-      reruns++;
-      const where = `seed ${scenario.seed}, ${scenario.disposition}, kill ${landed + 1} (request ${k} + ${delay} ms)`;
-      const offsets = messageOffsets(api, from);
-      if (before.pages > 0 && !before.done) {
-        // Resumed: the first page asked for is the one after the last committed batch; nothing before it again.
-        assert.equal(offsets[0] ?? before.offset, before.offset, `${where}: resumes at the checkpoint`);
-        assert.ok(offsets.every((o) => o >= before.offset), `${where}: committed pages are not fetched again (asked ${offsets.join(",")}, committed below ${before.offset})`);
-      }
-      if (exit.signal !== "SIGKILL") {
-        assert.equal(exit.code, 0, `${where}: a run the kill missed completed\n${exit.stderr}`);
-        break; // the data ran out before the kill landed
-      }
-      landed++;
-      points.push(`${k}+${delay}ms@page${before.pages}`);
-      await assertConsistent(db, scenario, where);
-    }
-
-    // Run to completion; then the data must equal the clean run's.
+  let landed = 0;
+  let reruns = 0;
+  const points: string[] = [];
+  while (landed < scenario.kills) {
     const before = await committed(db);
+    const k = 1 + Math.floor(random() * 24); // the k-th page request of this run (2 in flight, up to 8 fetched ahead)…
+    const delay = Math.floor(random() * 60); // …plus up to 60 ms, so kills land in commits as well as in requests
     const from = api.requests.length;
-    const final = await spawnCli(["run", config, "--db", db, "--quiet"], { cwd: tmp.dir, env: SEED_ENV }).done;
-    assert.equal(final.code, 0, final.stderr);
-    const offsets = messageOffsets(api, from);
-    if (before.pages > 0 && !before.done && before.status !== "completed") {
-      assert.ok(offsets.every((o) => o >= before.offset), `final run refetched committed pages: ${offsets.join(",")} < ${before.offset}`);
-    }
-    assert.deepEqual(await snapshot(db, VIEWS), expected, `seed ${scenario.seed}: final tables equal a clean run's (kills at ${points.join(", ")})`);
-    const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM crash_dataset.chat_messages");
-    assert.deepEqual(counts, { n: scenario.messages, ids: scenario.messages }, "0 lost, 0 duplicated");
-    const [run] = await queryDb<{ status: string }>(db, "SELECT status FROM crash_dataset._restduck_runs ORDER BY started_at DESC LIMIT 1");
-    assert.equal(run.status, "completed");
-    assert.ok(new Set(messageOffsets(api, 0)).size >= totalPages, "every page was fetched");
-    log(`kills landed: ${landed} (${points.join(", ")}); final run resumed at page ${before.pages}`);
-    return { landed, reruns, afterCommit: points.filter((p) => !p.endsWith("@page0")).length };
-  } finally {
+    let seen = 0;
+    const proc = spawnCli(["run", config, "--db", db, "--quiet"], { cwd: env.dir, env: SEED_ENV });
+    api.onRequest = () => {
+      if (++seen === k) setTimeout(() => proc.child.kill("SIGKILL"), delay);
+    };
+    const exit = await proc.done;
     api.onRequest = undefined;
-    await api.close();
-    tmp.cleanup();
+    reruns++;
+    const where = `seed ${scenario.seed}, ${scenario.disposition}, kill ${landed + 1} (request ${k} + ${delay} ms)`;
+    const offsets = messageOffsets(api, from);
+    if (before.pages > 0 && !before.done) {
+      // Resumed: the first page asked for is the one after the last committed batch; nothing before it again.
+      assert.equal(offsets[0] ?? before.offset, before.offset, `${where}: resumes at the checkpoint`);
+      assert.ok(offsets.every((o) => o >= before.offset), `${where}: committed pages are not fetched again (asked ${offsets.join(",")}, committed below ${before.offset})`);
+    }
+    if (exit.signal !== "SIGKILL") {
+      assert.equal(exit.code, 0, `${where}: a run the kill missed completed\n${exit.stderr}`);
+      break; // the data ran out before the kill landed
+    }
+    landed++;
+    points.push(`${k}+${delay}ms@page${before.pages}`);
+    await assertConsistent(db, scenario, where);
   }
+
+  // Run to completion; then the data must equal the clean run's.
+  const before = await committed(db);
+  const from = api.requests.length;
+  const final = await spawnCli(["run", config, "--db", db, "--quiet"], { cwd: env.dir, env: SEED_ENV }).done;
+  assert.equal(final.code, 0, final.stderr);
+  const offsets = messageOffsets(api, from);
+  if (before.pages > 0 && !before.done && before.status !== "completed") {
+    assert.ok(offsets.every((o) => o >= before.offset), `final run refetched committed pages: ${offsets.join(",")} < ${before.offset}`);
+  }
+  assert.deepEqual(await snapshot(db, VIEWS), expected, `seed ${scenario.seed}: final tables equal a clean run's (kills at ${points.join(", ")})`);
+  const [counts] = await queryDb<{ n: number; ids: number }>(db, "SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids FROM crash_dataset.chat_messages");
+  assert.deepEqual(counts, { n: scenario.messages, ids: scenario.messages }, "0 lost, 0 duplicated");
+  const [run] = await queryDb<{ status: string }>(db, "SELECT status FROM crash_dataset._restduck_runs ORDER BY started_at DESC LIMIT 1");
+  assert.equal(run.status, "completed");
+  assert.ok(new Set(messageOffsets(api, 0)).size >= totalPages, "every page was fetched");
+  log(`kills landed: ${landed} (${points.join(", ")}); final run resumed at page ${before.pages}`);
+  return { landed, reruns, afterCommit: points.filter((p) => !p.endsWith("@page0")).length };
 }
 
 test(`SIGKILL at 10 seeded points of a merge run loses and duplicates nothing, and resumes without refetching (seed ${SEED})`, async (t) => {

@@ -8,14 +8,13 @@
  * another origin and carries no client.headers.
  */
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import { join } from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { ConfigError, RestduckError } from "../../src/errors.ts";
 import { runPipeline, type PipelineEvent, type RunSummary } from "../../src/pipeline/run.ts";
-import { tempDir } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
+import { startMockApi } from "../helpers/mock_api.ts";
 
 const SECRETS = {
   TOKEN: "bearer-SECRET-1111",
@@ -42,33 +41,26 @@ interface Origin {
 
 type Answer = { status?: number; headers?: Record<string, string>; body?: unknown };
 
-/** A server on 127.0.0.1, port 0, that records every request and answers by path. */
+/**
+ * A server on 127.0.0.1, port 0, that records every request (all its headers and its raw body, which the
+ * mock API's own log does not keep) and answers by path: the mock API with one script handler.
+ */
 async function origin(routes: (path: string, req: Seen, self: string) => Answer): Promise<Origin> {
   const seen: Seen[] = [];
   let self = "";
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const entry = { method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers }, body };
-      seen.push(entry);
-      const answer = routes(new URL(entry.url, self).pathname, entry, self);
-      res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
-      res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
-    });
+  const server = await startMockApi({
+    script: [
+      (res: ServerResponse, req: IncomingMessage, body: string) => {
+        const entry = { method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers }, body };
+        seen.push(entry);
+        const answer = routes(new URL(entry.url, self).pathname, entry, self);
+        res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
+        res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
+      },
+    ],
   });
-  const sockets = new Set<Socket>();
-  server.on("connection", (s) => sockets.add(s));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: self,
-    seen,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  self = server.url;
+  return { url: self, seen, close: () => server.close() };
 }
 
 /** A token endpoint: the client secret in the form, or in Basic credentials (`client_auth: basic`). */
@@ -119,7 +111,8 @@ after(async () => {
   await other?.close();
 });
 
-const env = { TOKEN: SECRETS.TOKEN, API_KEY: SECRETS.API_KEY, PASSWORD: SECRETS.PASSWORD, CLIENT_SECRET: SECRETS.CLIENT_SECRET, CUSTOM: SECRETS.CUSTOM };
+/** The secrets the configs' `$secret` refs resolve against. */
+const SECRET_ENV = { TOKEN: SECRETS.TOKEN, API_KEY: SECRETS.API_KEY, PASSWORD: SECRETS.PASSWORD, CLIENT_SECRET: SECRETS.CLIENT_SECRET, CUSTOM: SECRETS.CUSTOM };
 
 const AUTHS: Record<string, (api: string) => Record<string, unknown>> = {
   bearer: () => ({ type: "bearer", token: { $secret: "token" } }),
@@ -150,7 +143,7 @@ interface Outcome {
 }
 
 async function run(client: Record<string, unknown>, endpoint: Record<string, unknown>): Promise<Outcome> {
-  const tmp = tempDir("restduck-origin-");
+  await using env = await testEnv({ prefix: "restduck-origin-" });
   const apiFrom = api.seen.length;
   const otherFrom = other.seen.length;
   const events: PipelineEvent[] = [];
@@ -158,15 +151,13 @@ async function run(client: Record<string, unknown>, endpoint: Record<string, unk
   let error: unknown;
   try {
     const config = { client: { base_url: api.url, ...client }, resources: [{ name: "things", endpoint: { data_selector: "data", ...endpoint } }] };
-    summary = await runPipeline(prepareConfig(config, { env }), {
-      database: join(tmp.dir, "x.duckdb"),
+    summary = await runPipeline(prepareConfig(config, { env: SECRET_ENV }), {
+      database: env.db,
       pipelineName: "origin",
       onEvent: (e) => events.push(e),
     });
   } catch (e) {
     error = e;
-  } finally {
-    tmp.cleanup();
   }
   return {
     summary,
@@ -221,17 +212,13 @@ for (const [routeName, route] of Object.entries(ROUTES)) {
 
 test("the warning comes once per run however many requests go to the other origin", async () => {
   // Resources: three absolute paths on the other origin, one run.
-  const tmp = tempDir("restduck-origin-");
+  await using env = await testEnv({ prefix: "restduck-origin-" });
   const events: PipelineEvent[] = [];
-  try {
-    const resources = ["a", "b", "c"].map((name) => ({ name, endpoint: { path: `${other.url}/page2?r=${name}`, data_selector: "data", paginator: "single_page" } }));
-    await runPipeline(prepareConfig({ client: { base_url: api.url, auth: AUTHS.bearer(api.url) }, resources }, { env }), {
-      database: join(tmp.dir, "x.duckdb"),
-      onEvent: (e) => events.push(e),
-    });
-  } finally {
-    tmp.cleanup();
-  }
+  const resources = ["a", "b", "c"].map((name) => ({ name, endpoint: { path: `${other.url}/page2?r=${name}`, data_selector: "data", paginator: "single_page" } }));
+  await runPipeline(prepareConfig({ client: { base_url: api.url, auth: AUTHS.bearer(api.url) }, resources }, { env: SECRET_ENV }), {
+    database: env.db,
+    onEvent: (e) => events.push(e),
+  });
   const warned = events.filter((e) => e.type === "warning" && e.message.includes("client.trusted_origins"));
   assert.equal(warned.length, 1);
 });
@@ -298,19 +285,15 @@ test("an https API whose redirect leads to plain http sends no credentials there
     if (url.startsWith("https://api.example.test/")) return new Response(null, { status: 302, headers: { location: `${other.url}/page2` } });
     return fetch(input, init);
   };
-  const tmp = tempDir("restduck-origin-");
+  await using env = await testEnv({ prefix: "restduck-origin-" });
   const events: PipelineEvent[] = [];
   const from = other.seen.length;
-  try {
-    const config = {
-      client: { base_url: "https://api.example.test", auth: AUTHS.bearer(api.url), trusted_origins: [other.url] },
-      resources: [{ name: "things", endpoint: { path: "moved", data_selector: "data", paginator: "single_page" } }],
-    };
-    const summary = await runPipeline(prepareConfig(config, { env }), { database: join(tmp.dir, "x.duckdb"), fetch: fetchVia, onEvent: (e) => events.push(e) });
-    assert.equal(summary.resources[0].rows, 1);
-  } finally {
-    tmp.cleanup();
-  }
+  const config = {
+    client: { base_url: "https://api.example.test", auth: AUTHS.bearer(api.url), trusted_origins: [other.url] },
+    resources: [{ name: "things", endpoint: { path: "moved", data_selector: "data", paginator: "single_page" } }],
+  };
+  const summary = await runPipeline(prepareConfig(config, { env: SECRET_ENV }), { database: env.db, fetch: fetchVia, onEvent: (e) => events.push(e) });
+  assert.equal(summary.resources[0].rows, 1);
   assertNoCredentials(other.seen.slice(from), "downgrade");
   const warned = events.flatMap((e) => (e.type === "warning" && e.message.includes("plain http") ? [e.message] : []));
   assert.equal(warned.length, 1, JSON.stringify(events));

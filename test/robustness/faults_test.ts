@@ -8,13 +8,12 @@
  * is pinned (`random: () => 0`), so the waits are the documented ones.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import type { ChatApi, ChatApiOptions, Fault } from "../../src/demo/chat_api.ts";
 import { RestduckError } from "../../src/errors.ts";
 import { runPipeline, type RunSummary } from "../../src/pipeline/run.ts";
-import { chatApi, queryDb, recordingSleep, SEED_ENV, seedConfig, tempDir, testEnv } from "../helpers/index.ts";
+import { queryDb, recordingSleep, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const MESSAGES = 50;
 const LIMIT = 10;
@@ -63,30 +62,26 @@ interface Outcome {
 async function runWith(options: ChatApiOptions & { retry?: Record<string, unknown>; hook?: (api: ChatApi, count: number) => void }): Promise<Outcome> {
   let api: ChatApi | undefined;
   const hookFault: Fault[] = options.hook ? [{ match: ({ count }) => (options.hook!(api!, count), false) }] : [];
-  api = await chatApi({ messages: MESSAGES, ...options, faults: [...(options.faults ?? []), ...hookFault] });
-  const tmp = tempDir("restduck-faults-");
+  // The API is closed and the folder removed on return; the outcome keeps the API's request log.
+  await using env = await testEnv({ chat: { messages: MESSAGES, ...options, faults: [...(options.faults ?? []), ...hookFault] }, prefix: "restduck-faults-" });
+  api = env.chat;
   const { sleep, waits } = recordingSleep();
+  const db = env.path("faults.duckdb");
+  const loaded = prepareConfig(faultConfig(api.url, options.retry), { env: SEED_ENV, cwd: env.dir });
+  let summary: RunSummary | undefined;
+  let error: RestduckError | undefined;
   try {
-    const db = join(tmp.dir, "faults.duckdb");
-    const loaded = prepareConfig(faultConfig(api.url, options.retry), { env: SEED_ENV, cwd: tmp.dir });
-    let summary: RunSummary | undefined;
-    let error: RestduckError | undefined;
-    try {
-      summary = await runPipeline(loaded, { database: db, pipelineName: "faults", sleep, now: () => NOW, random: () => 0 });
-    } catch (e) {
-      assert.ok(e instanceof RestduckError, `a fault ends in a RestduckError, not ${String(e)}`);
-      error = e;
-    }
-    const tables = await queryDb<{ n: number }>(db, "SELECT count(*)::INT AS n FROM information_schema.tables WHERE table_schema = 'faults_dataset' AND table_name = 'chat_messages'");
-    const [counts] = tables[0].n
-      ? await queryDb<{ n: number; hi: number | null }>(db, "SELECT count(*)::INT AS n, max(id)::INT AS hi FROM faults_dataset.chat_messages")
-      : [{ n: 0, hi: null }];
-    const [run] = await queryDb<{ status: string; error: string | null }>(db, "SELECT status, error FROM faults_dataset._restduck_runs ORDER BY started_at DESC LIMIT 1");
-    return { api, summary, error, waits, rows: counts.n, maxId: counts.hi, run };
-  } finally {
-    await api.close();
-    tmp.cleanup();
+    summary = await runPipeline(loaded, { database: db, pipelineName: "faults", sleep, now: () => NOW, random: () => 0 });
+  } catch (e) {
+    assert.ok(e instanceof RestduckError, `a fault ends in a RestduckError, not ${String(e)}`);
+    error = e;
   }
+  const tables = await queryDb<{ n: number }>(db, "SELECT count(*)::INT AS n FROM information_schema.tables WHERE table_schema = 'faults_dataset' AND table_name = 'chat_messages'");
+  const [counts] = tables[0].n
+    ? await queryDb<{ n: number; hi: number | null }>(db, "SELECT count(*)::INT AS n, max(id)::INT AS hi FROM faults_dataset.chat_messages")
+    : [{ n: 0, hi: null }];
+  const [run] = await queryDb<{ status: string; error: string | null }>(db, "SELECT status, error FROM faults_dataset._restduck_runs ORDER BY started_at DESC LIMIT 1");
+  return { api, summary, error, waits, rows: counts.n, maxId: counts.hi, run };
 }
 
 function assertRecovered(o: Outcome, waits?: number[]): void {

@@ -12,18 +12,17 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { checkConfigViews } from "../../src/load/view_sql.ts";
 import { openDatabase } from "../../src/load/db.ts";
-import { chatApi, queryDb, runCli, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
+import { queryDb, runCli, SEED_ENV, seedConfig, testEnv, writeConfig, type TestEnv } from "../helpers/index.ts";
 import type { ChatApi } from "../../src/demo/chat_api.ts";
 
-const tmp = tempDir();
+/** One env for the file: its chat API is only counted, never changed, and each test works in a folder of its own inside. */
+let tmp: TestEnv;
 let api: ChatApi;
 before(async () => {
-  api = await chatApi({ messages: 30 });
+  tmp = await testEnv({ chat: { messages: 30 } });
+  api = tmp.chat;
 });
-after(async () => {
-  await api.close();
-  tmp.cleanup();
-});
+after(() => tmp?.[Symbol.asyncDispose]());
 
 /** The seed config with `patch` applied to its top level and first resource. */
 function config(patch: { views?: Record<string, string>; resource?: Record<string, unknown> } = {}): Record<string, unknown> {

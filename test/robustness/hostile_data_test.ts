@@ -9,13 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { RestduckError } from "../../src/errors.ts";
 import { openDatabase, quoteIdent } from "../../src/load/db.ts";
 import { runPipeline, type RunSummary } from "../../src/pipeline/run.ts";
-import { queryDb, tempDir } from "../helpers/index.ts";
+import { queryDb, testEnv } from "../helpers/index.ts";
 import { startMockApi, type MockApi, type MockHandler } from "../helpers/mock_api.ts";
 
 const TEN_MB = "€".repeat((10 * 1024 * 1024) / 3) + "end"; // ~10 MB of 3-byte characters
@@ -65,7 +64,6 @@ interface Loaded {
   db: string;
   summary?: RunSummary;
   error?: RestduckError;
-  cleanup: () => void;
   /** `await using r = await load(…)` removes the folder when the test ends. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -75,8 +73,9 @@ async function load(
   path: string,
   options: { name?: string; disposition?: "merge" | "append"; paginator?: unknown; prepare?: (db: string) => Promise<void> } = {},
 ): Promise<Loaded> {
-  const tmp = tempDir("restduck-hostile-");
-  const db = join(tmp.dir, "hostile.duckdb");
+  const env = await testEnv({ prefix: "restduck-hostile-" });
+  const db = env.path("hostile.duckdb");
+  const dispose = async () => env[Symbol.asyncDispose]();
   if (options.prepare) await options.prepare(db);
   const config = {
     pipeline_name: "hostile",
@@ -87,10 +86,10 @@ async function load(
   };
   try {
     const summary = await runPipeline(prepareConfig(config, { env: {} }), { database: db });
-    return { db, summary, cleanup: tmp.cleanup, [Symbol.asyncDispose]: async () => tmp.cleanup() };
+    return { db, summary, [Symbol.asyncDispose]: dispose };
   } catch (error) {
     assert.ok(error instanceof RestduckError, `hostile data ends in a RestduckError, not ${String(error)}`);
-    return { db, error, cleanup: tmp.cleanup, [Symbol.asyncDispose]: async () => tmp.cleanup() };
+    return { db, error, [Symbol.asyncDispose]: dispose };
   }
 }
 

@@ -7,15 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { Loader } from "../../src/load/loader.ts";
 import { Redactor } from "../../src/redact.ts";
-import { tempDir, testEnv } from "../helpers/index.ts";
+import { testEnv, type TestEnv } from "../helpers/index.ts";
 
 // '+', '/' and '=' make the key's URL-encoded forms differ from the raw one: all three are searched.
 const API_KEY = "sk+live/Zq8Wm3Xr=Echo";
@@ -28,13 +26,12 @@ interface EchoApi {
   requests: { page: number; apiKey: string | null }[];
   /** Makes every request from this page on fail with a 500 whose body echoes the key. */
   failFrom: number | undefined;
-  close(): Promise<void>;
 }
 
-/** An API that echoes its query string, api_key included, into the next link (as many real APIs do). */
-async function echoApi(): Promise<EchoApi> {
-  const api: EchoApi = { url: "", requests: [], failFrom: undefined, close: async () => {} };
-  const server = createServer((req, res) => {
+/** A test env whose API (`env.echo`) echoes its query string, api_key included, into the next link (as many real APIs do). */
+async function echoEnv(): Promise<TestEnv & { echo: EchoApi }> {
+  const api: EchoApi = { url: "", requests: [], failFrom: undefined };
+  const answer = (res: ServerResponse, req: IncomingMessage) => {
     const url = new URL(req.url!, "http://127.0.0.1");
     const page = Number(url.searchParams.get("page") ?? 1);
     const apiKey = url.searchParams.get("api_key");
@@ -52,11 +49,10 @@ async function echoApi(): Promise<EchoApi> {
     const next = new URL(url.href);
     next.searchParams.set("page", String(page + 1));
     res.end(JSON.stringify({ messages, next: page < PAGES ? `${api.url}${next.pathname}${next.search}` : null }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  api.close = () => new Promise((resolve) => server.close(() => resolve()));
-  return api;
+  };
+  const env = await testEnv({ prefix: "restduck-secrets-", api: { script: [answer] } });
+  api.url = env.api.url;
+  return Object.assign(env, { echo: api });
 }
 
 function echoConfig(url: string) {
@@ -84,9 +80,8 @@ function leaks(db: string): string[] {
 }
 
 test("an api_key echoed into next links never reaches the database file or its WAL, and an interrupted run still resumes", async () => {
-  await using env = await testEnv({ prefix: "restduck-secrets-" });
-  const api = await echoApi();
-  env.defer(() => api.close());
+  await using env = await echoEnv();
+  const api = env.echo;
   const duringRun: string[] = [];
   const stop = new AbortController();
   await assert.rejects(
@@ -135,9 +130,8 @@ test("an api_key echoed into next links never reaches the database file or its W
 });
 
 test("a failed run whose error echoes the api_key stores its error without the key", async () => {
-  await using env = await testEnv({ prefix: "restduck-secrets-" });
-  const api = await echoApi();
-  env.defer(() => api.close());
+  await using env = await echoEnv();
+  const api = env.echo;
   api.failFrom = 3;
   await assert.rejects(env.run(echoConfig(api.url), { batchPages: 1, sleep: async () => {} }), (error: Error) => {
     assert.ok(!FORMS.some((f) => error.message.includes(f)), error.message);
@@ -150,9 +144,8 @@ test("a failed run whose error echoes the api_key stores its error without the k
 });
 
 test("a stored position that needs a token of an earlier run is not resumed: the run starts over and says why", async () => {
-  await using env = await testEnv({ prefix: "restduck-secrets-" });
-  const api = await echoApi();
-  env.defer(() => api.close());
+  await using env = await echoEnv();
+  const api = env.echo;
   const stop = new AbortController();
   await assert.rejects(
     env.run(echoConfig(api.url), { batchPages: 1, signal: stop.signal, onEvent: (e) => e.type === "batch_committed" && stop.abort("SIGINT") }),
@@ -171,8 +164,8 @@ test("a stored position that needs a token of an earlier run is not resumed: the
 });
 
 test("the loader seals every text it stores about a run: positions, state, errors, pipeline state", async () => {
-  const tmp = tempDir("restduck-secrets-");
-  const file = join(tmp.dir, "sealed.duckdb");
+  await using env = await testEnv({ prefix: "restduck-secrets-" });
+  const file = env.path("sealed.duckdb");
   const redactor = new Redactor([API_KEY]);
   const db = await openDatabase(file);
   try {
@@ -195,7 +188,6 @@ test("the loader seals every text it stores about a run: positions, state, error
     db.close();
   }
   assert.deepEqual(leaks(file), []);
-  tmp.cleanup();
 });
 
 test("sealing puts every spelling of a secret back exactly, and never rescans its own placeholders", () => {

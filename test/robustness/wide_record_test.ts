@@ -8,8 +8,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
@@ -18,6 +16,7 @@ import { pipeline, restApiSource } from "../../src/library.ts";
 import { openDatabase } from "../../src/load/db.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
 import { queryDb, testEnv } from "../helpers/index.ts";
+import { startMockApi, type MockApi } from "../helpers/mock_api.ts";
 import { spawnCli } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,17 +29,15 @@ function records(path: string): Record<string, unknown>[] {
   return [{ id: 1001, ...(wide[2] ? {} : { name: "wide" }), ...Object.fromEntries(Array.from({ length: Number(wide[1]) }, (_, i) => [`key_${i}`, i])) }];
 }
 
-let server: Server;
+/** One API for the whole file (the mock API, routes by path): the tests only read from it. */
+let server: MockApi;
 let base = "";
 before(async () => {
-  server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: records(path) }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const serve = ({ url }: { url: URL }) => ({ body: { items: records(url.pathname) } });
+  server = await startMockApi({ routes: { "/normal": serve, "/wide_:n": serve } });
+  base = server.url;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => server.close());
 
 const config = (path: string) => ({
   pipeline_name: "wide",
@@ -154,7 +151,8 @@ describe("a record with thousands of new keys", () => {
     // The bound this asserts: exit 143 before the statement would have ended. Waiting it out (what
     // restduck did before) takes minutes; interrupting it, a second or two.
     const safety = setTimeout(() => proc.child.kill("SIGKILL"), 60_000);
-    const exit = await proc.done.finally(() => clearTimeout(safety));
+    env.defer(() => clearTimeout(safety));
+    const exit = await proc.done;
     assert.ok(signalled, exit.stderr);
     assert.equal(exit.code, 143, `exit ${exit.code} / ${exit.signal}\n${exit.stderr}`);
     assert.match(exit.stdout, /"type":"error","code":"INTERRUPTED","message":"run interrupted by SIGTERM"/);
@@ -181,6 +179,7 @@ test("aborting a library run interrupts its long DuckDB statement, and the pipel
   const controller = new AbortController();
   // As in the CLI test: waiting the statement out takes minutes, interrupting it a moment.
   let bound: ReturnType<typeof setTimeout> | undefined;
+  env.defer(() => clearTimeout(bound));
   const outcome = await Promise.race([
     p
       // Aborted just after the page, when the run is past its last check between pages: only
@@ -191,7 +190,7 @@ test("aborting a library run interrupts its long DuckDB statement, and the pipel
         (error) => error,
       ),
     new Promise((resolve) => (bound = setTimeout(() => resolve("still running after 60 s"), 60_000))),
-  ]).finally(() => clearTimeout(bound));
+  ]);
   assert.ok(outcome instanceof InterruptedError, String(outcome));
   assert.equal(outcome.exitCode, 143);
   // The same open connection: no transaction left open, no statement refused.
@@ -214,24 +213,25 @@ describe("DuckDB's spill files", () => {
       await c.run("SELECT s, count(*) FROM t GROUP BY s ORDER BY s");
     `;
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const spill = `${env.db}.tmp`;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const poll = setInterval(() => {
-          if (existsSync(spill) && readdirSync(spill).some((f) => f.startsWith("duckdb_temp_"))) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 20);
-        child.on("exit", (code) => {
-          clearInterval(poll);
-          reject(new Error(`the spilling process ended (${code}) before it spilled`));
-        });
-      });
-    } finally {
+    const kill = async () => {
       child.kill("SIGKILL");
       await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on("close", resolve)));
-    }
+    };
+    env.defer(kill); // should the wait below fail, the child still goes
+    const spill = `${env.db}.tmp`;
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (existsSync(spill) && readdirSync(spill).some((f) => f.startsWith("duckdb_temp_"))) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+      child.on("exit", (code) => {
+        clearInterval(poll);
+        reject(new Error(`the spilling process ended (${code}) before it spilled`));
+      });
+    });
+    await kill(); // spilled: killed now, mid-sort, so its spill files stay behind
     assert.ok(readdirSync(spill).length > 0, "the killed process left its spill files");
     mkdirSync(env.path("other.duckdb.tmp"));
     writeFileSync(env.path("other.duckdb.tmp", "duckdb_temp_storage_S32K-0.tmp"), "another database's");

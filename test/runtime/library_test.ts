@@ -15,27 +15,24 @@ const seedSource = (url: string, extra: Partial<SourceConfig> = {}) => restApiSo
 test(`a pipeline loads the seed source and queries it back as plain objects (${runtime})`, async () => {
   await using env = await testEnv({ chat: { messages: 230 } });
   const p = pipeline({ database: "chat.duckdb", cwd: env.dir, pipelineName: "chat", secrets: SECRETS, env: {} });
-  try {
-    const events: PipelineEvent["type"][] = [];
-    const summary = await p.run(seedSource(env.chat.url), { onProgress: (e) => events.push(e.type) });
-    assert.equal(summary.status, "completed");
-    assert.equal(summary.dataset, "chat_dataset");
-    assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["chat_messages", 230]]);
-    assert.ok(summary.views.includes("chat_messages"));
-    assert.equal(events[0], "run_started");
-    assert.equal(events.at(-1), "run_finished");
-    assert.equal(events.filter((t) => t === "page").length, 3);
+  env.defer(() => p.close()); // close() is the library's own API: the fixture calls it, however the test ends
+  const events: PipelineEvent["type"][] = [];
+  const summary = await p.run(seedSource(env.chat.url), { onProgress: (e) => events.push(e.type) });
+  assert.equal(summary.status, "completed");
+  assert.equal(summary.dataset, "chat_dataset");
+  assert.deepEqual(summary.resources.map((r) => [r.name, r.rows]), [["chat_messages", 230]]);
+  assert.ok(summary.views.includes("chat_messages"));
+  assert.equal(events[0], "run_started");
+  assert.equal(events.at(-1), "run_finished");
+  assert.equal(events.filter((t) => t === "page").length, 3);
 
-    const [row] = await p.query("select count(*) as n, sum(id) as total, min(timestamp) as first, 1.5 as ratio, [1, 2] as ids from chat_messages");
-    assert.deepEqual(row, { n: 230, total: (230 * 231) / 2, first: row.first, ratio: 1.5, ids: [1, 2] });
-    assert.match(String(row.first), /^2024-03-01 /);
-    // Values too large for a double stay exact, as strings.
-    const [big] = await p.query("select 12345678901234567::bigint as big, $1::int as param", [7]);
-    assert.deepEqual(big, { big: "12345678901234567", param: 7 });
-    JSON.stringify(await p.query("select * from chat_messages limit 3"));
-  } finally {
-    p.close();
-  }
+  const [row] = await p.query("select count(*) as n, sum(id) as total, min(timestamp) as first, 1.5 as ratio, [1, 2] as ids from chat_messages");
+  assert.deepEqual(row, { n: 230, total: (230 * 231) / 2, first: row.first, ratio: 1.5, ids: [1, 2] });
+  assert.match(String(row.first), /^2024-03-01 /);
+  // Values too large for a double stay exact, as strings.
+  const [big] = await p.query("select 12345678901234567::bigint as big, $1::int as param", [7]);
+  assert.deepEqual(big, { big: "12345678901234567", param: 7 });
+  JSON.stringify(await p.query("select * from chat_messages limit 3"));
 });
 
 test("a config file source is read at run time and finds its secrets in .dlt/secrets.toml", async () => {
@@ -46,13 +43,11 @@ test("a config file source is read at run time and finds its secrets in .dlt/sec
   const source = restApiSource("Team Chat.json", { cwd: env.dir });
   assert.equal(source.path, env.path("Team Chat.json"));
   assert.deepEqual(source.resources, []);
-  const p = pipeline({ database: "chat.duckdb", cwd: env.dir, env: {} });
-  try {
+  {
+    await using p = pipeline({ database: "chat.duckdb", cwd: env.dir, env: {} });
     const summary = await p.run(source);
     assert.equal(summary.pipeline, "team_chat");
     assert.equal(summary.resources[0].rows, 40);
-  } finally {
-    await p[Symbol.asyncDispose]();
   }
   // Disposed: the file is free for another reader.
   assert.deepEqual(await queryDb(env.path("chat.duckdb"), "select count(*)::int as n from chat_messages"), [{ n: 40 }]);
@@ -75,38 +70,30 @@ test("restApiSource rejects an invalid config object at once, naming the path, w
 test("a missing secret fails the run with a SecretError that names it", async () => {
   await using env = await testEnv();
   const p = pipeline({ database: ":memory:", cwd: env.dir, env: {} });
-  try {
-    await assert.rejects(p.run(seedSource("http://127.0.0.1:9")), (error: unknown) => error instanceof SecretError && /CLIENT_ID/.test(error.message));
-  } finally {
-    p.close();
-  }
+  env.defer(() => p.close());
+  await assert.rejects(p.run(seedSource("http://127.0.0.1:9")), (error: unknown) => error instanceof SecretError && /CLIENT_ID/.test(error.message));
 });
 
 test("an aborted run keeps its committed batches and the next run resumes to the end", async () => {
   await using env = await testEnv({ chat: { messages: 500 } });
   const p = pipeline({ database: "chat.duckdb", cwd: env.dir, secrets: SECRETS, env: {} });
-  try {
-    const source = seedSource(env.chat.url, { batch_pages: 1 });
-    const controller = new AbortController();
-    await assert.rejects(
-      p.run(source, { signal: controller.signal, onProgress: (e) => e.type === "batch_committed" && controller.abort() }),
-      InterruptedError,
-    );
-    const [partial] = await p.query<{ n: number }>("select count(*) as n from restduck_dataset.chat_messages");
-    assert.ok(partial.n > 0 && partial.n < 500, `partial load, got ${partial.n}`);
-    const summary = await p.run(source);
-    assert.equal(summary.resumed, true);
-    assert.deepEqual(await p.query("select count(*) as n, count(distinct id) as ids from chat_messages"), [{ n: 500, ids: 500 }]);
-  } finally {
-    p.close();
-  }
+  env.defer(() => p.close());
+  const source = seedSource(env.chat.url, { batch_pages: 1 });
+  const controller = new AbortController();
+  await assert.rejects(
+    p.run(source, { signal: controller.signal, onProgress: (e) => e.type === "batch_committed" && controller.abort() }),
+    InterruptedError,
+  );
+  const [partial] = await p.query<{ n: number }>("select count(*) as n from restduck_dataset.chat_messages");
+  assert.ok(partial.n > 0 && partial.n < 500, `partial load, got ${partial.n}`);
+  const summary = await p.run(source);
+  assert.equal(summary.resumed, true);
+  assert.deepEqual(await p.query("select count(*) as n, count(distinct id) as ids from chat_messages"), [{ n: 500, ids: 500 }]);
 });
 
 test("run rejects something that is not a source", async () => {
+  await using env = await testEnv();
   const p = pipeline({ database: ":memory:" });
-  try {
-    await assert.rejects(p.run({ kind: "rest_api_source", resources: [] }), /expects a source made by restApiSource/);
-  } finally {
-    p.close();
-  }
+  env.defer(() => p.close());
+  await assert.rejects(p.run({ kind: "rest_api_source", resources: [] }), /expects a source made by restApiSource/);
 });

@@ -7,13 +7,16 @@ import { prepareConfig } from "../../src/config/index.ts";
 import type { IncrementalPlan } from "../../src/config/plan.ts";
 import { applyLag, compareCursor, Incremental } from "../../src/extract/incremental.ts";
 import { makeItems, startMockApi, type MockApi } from "../helpers/mock_api.ts";
+import { testEnv } from "../helpers/index.ts";
 import { harness } from "./helpers.ts";
 
+/** The API the tests share; a test that changes its items runs on an API of its own (`apiEnv`). */
 let api: MockApi;
 before(async () => {
   api = await startMockApi({ items: 10 });
 });
 after(() => api.close());
+const apiEnv = () => testEnv({ api: { items: 10 } });
 
 const plan = (over: Partial<IncrementalPlan> = {}): IncrementalPlan => ({
   cursorPath: "updated_at",
@@ -85,8 +88,8 @@ test("row_order desc stops the walk at the first row before the start", () => {
   assert.deepEqual(r.records.map((x) => x.id), [1]);
 });
 
-const eventsConfig = (endpoint: Record<string, unknown> = {}, disposition = "append") => ({
-  client: { base_url: api.url },
+const eventsConfig = (endpoint: Record<string, unknown> = {}, disposition = "append", url = api.url) => ({
+  client: { base_url: url },
   resources: [
     {
       name: "events",
@@ -105,27 +108,24 @@ const eventsConfig = (endpoint: Record<string, unknown> = {}, disposition = "app
 });
 
 test("a second run asks from the stored cursor and loads only new rows, without duplicating the boundary row", async () => {
-  const h = harness();
+  await using env = await apiEnv();
+  const { api } = env;
+  await using h = harness();
   api.setItems(makeItems(10));
-  try {
-    const before = api.requests.length;
-    await h.run(eventsConfig());
-    let rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.events order by id");
-    assert.deepEqual(rows.map((r) => r.id), [3, 4, 5, 6, 7, 8, 9, 10]);
-    api.setItems(makeItems(13));
-    await h.run(eventsConfig());
-    rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.events order by id");
-    // Append: row 10 (the stored last value) comes back from the API but is not loaded twice.
-    assert.deepEqual(rows.map((r) => r.id), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
-    const sinces = api.requests.slice(before).filter((r) => r.path === "/events").map((r) => r.query.since);
-    assert.deepEqual(sinces, ["2024-01-01T02:00:00.000Z", "2024-01-01T09:00:00.000Z"]);
-    // The cursor is stored next to the rows, and in dlt's _dlt_pipeline_state.
-    const [st] = await h.query<{ state: string }>("select state from vocab_dataset._dlt_pipeline_state order by version desc limit 1");
-    assert.equal(JSON.parse(st.state).sources.vocab.resources.events.incremental.updated_at.last_value, "2024-01-01T12:00:00.000Z");
-  } finally {
-    h.cleanup();
-    api.setItems(makeItems(10));
-  }
+  const before = api.requests.length;
+  await h.run(eventsConfig({}, "append", api.url));
+  let rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.events order by id");
+  assert.deepEqual(rows.map((r) => r.id), [3, 4, 5, 6, 7, 8, 9, 10]);
+  api.setItems(makeItems(13));
+  await h.run(eventsConfig({}, "append", api.url));
+  rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.events order by id");
+  // Append: row 10 (the stored last value) comes back from the API but is not loaded twice.
+  assert.deepEqual(rows.map((r) => r.id), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+  const sinces = api.requests.slice(before).filter((r) => r.path === "/events").map((r) => r.query.since);
+  assert.deepEqual(sinces, ["2024-01-01T02:00:00.000Z", "2024-01-01T09:00:00.000Z"]);
+  // The cursor is stored next to the rows, and in dlt's _dlt_pipeline_state.
+  const [st] = await h.query<{ state: string }>("select state from vocab_dataset._dlt_pipeline_state order by version desc limit 1");
+  assert.equal(JSON.parse(st.state).sources.vocab.resources.events.incremental.updated_at.last_value, "2024-01-01T12:00:00.000Z");
 });
 
 test("legacy start_param and end_param carry the range; end_value rows are filtered client-side", async () => {
@@ -156,39 +156,36 @@ test("the legacy incremental param and convert: unix_seconds", async () => {
 });
 
 test("a child keeps one cursor per parent record", async () => {
-  const h = harness();
-  try {
-    const config = {
-      client: { base_url: api.url },
-      resources: [
-        { name: "groups", endpoint: { path: "/groups", paginator: "single_page" }, selected: false },
-        {
-          name: "group_items",
-          primary_key: "id",
-          endpoint: {
-            path: "/groups/{resources.groups.name}/items",
-            data_selector: "items",
-            paginator: { type: "offset", limit: 5 },
-            response_actions: [{ status_code: 404, action: "ignore" }],
-            incremental: { cursor_path: "id", initial_value: 0 },
-          },
+  await using env = await apiEnv();
+  const { api } = env;
+  await using h = harness();
+  const config = {
+    client: { base_url: api.url },
+    resources: [
+      { name: "groups", endpoint: { path: "/groups", paginator: "single_page" }, selected: false },
+      {
+        name: "group_items",
+        primary_key: "id",
+        endpoint: {
+          path: "/groups/{resources.groups.name}/items",
+          data_selector: "items",
+          paginator: { type: "offset", limit: 5 },
+          response_actions: [{ status_code: 404, action: "ignore" }],
+          incremental: { cursor_path: "id", initial_value: 0 },
         },
-      ],
-    };
-    await h.run(config);
-    const [cp] = await h.query<{ state: string }>("select state from vocab_dataset._restduck_checkpoints where resource = 'group_items' and done");
-    const parents = JSON.parse(cp.state).parents as Record<string, { incremental: { last_value: number } }>;
-    const lasts = Object.entries(parents).map(([k, v]) => [JSON.parse(k)[0][1], v.incremental?.last_value]);
-    assert.deepEqual(Object.fromEntries(lasts), { odd: 9, even: 10, gone: 0 });
-    // A new odd item only: the even chain's cursor does not hide it, and nothing is loaded twice.
-    api.setItems(makeItems(11));
-    await h.run(config);
-    const rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.group_items order by id");
-    assert.deepEqual(rows.map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  } finally {
-    h.cleanup();
-    api.setItems(makeItems(10));
-  }
+      },
+    ],
+  };
+  await h.run(config);
+  const [cp] = await h.query<{ state: string }>("select state from vocab_dataset._restduck_checkpoints where resource = 'group_items' and done");
+  const parents = JSON.parse(cp.state).parents as Record<string, { incremental: { last_value: number } }>;
+  const lasts = Object.entries(parents).map(([k, v]) => [JSON.parse(k)[0][1], v.incremental?.last_value]);
+  assert.deepEqual(Object.fromEntries(lasts), { odd: 9, even: 10, gone: 0 });
+  // A new odd item only: the even chain's cursor does not hide it, and nothing is loaded twice.
+  api.setItems(makeItems(11));
+  await h.run(config);
+  const rows = await h.query<{ id: number }>("select id::int as id from vocab_dataset.group_items order by id");
+  assert.deepEqual(rows.map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 });
 
 test("an {incremental.*} placeholder without endpoint.incremental is a config error naming the path", () => {
@@ -197,28 +194,25 @@ test("an {incremental.*} placeholder without endpoint.incremental is a config er
 });
 
 test("an interrupted incremental run resumes with the cursor of its committed rows, and the next run starts after it", async () => {
-  const h = harness();
+  await using env = await apiEnv();
+  const { api } = env;
+  await using h = harness();
   api.setItems(makeItems(20));
-  try {
-    const config = {
-      client: { base_url: api.url, retry: { max_retries: 0 }, concurrency: 1 },
-      batch_pages: 1,
-      resources: [{ name: "numbered", endpoint: { path: "/offset", data_selector: "items", paginator: { type: "offset", limit: 5 }, incremental: { cursor_path: "id", initial_value: 0 } } }],
-    };
-    api.queue("/offset", { status: 200, body: { items: makeItems(5), total: 20 } }, { status: 503, body: { error: "down" } });
-    await assert.rejects(h.run(config), /503/);
-    const [cp] = await h.query<{ state: string }>("select state from vocab_dataset._restduck_checkpoints where resource = 'numbered'");
-    assert.equal(JSON.parse(cp.state).incremental.last_value, 5);
-    const resumed = await h.run(config);
-    assert.equal(resumed.resumed, true);
-    let rows = await h.query<{ n: number; d: number }>("select count(*)::int as n, count(distinct id)::int as d from vocab_dataset.numbered");
-    assert.deepEqual(rows, [{ n: 20, d: 20 }]);
-    // The next run filters everything up to the stored 20: nothing new, nothing twice.
-    await h.run(config);
-    rows = await h.query<{ n: number; d: number }>("select count(*)::int as n, count(distinct id)::int as d from vocab_dataset.numbered");
-    assert.deepEqual(rows, [{ n: 20, d: 20 }]);
-  } finally {
-    h.cleanup();
-    api.setItems(makeItems(10));
-  }
+  const config = {
+    client: { base_url: api.url, retry: { max_retries: 0 }, concurrency: 1 },
+    batch_pages: 1,
+    resources: [{ name: "numbered", endpoint: { path: "/offset", data_selector: "items", paginator: { type: "offset", limit: 5 }, incremental: { cursor_path: "id", initial_value: 0 } } }],
+  };
+  api.queue("/offset", { status: 200, body: { items: makeItems(5), total: 20 } }, { status: 503, body: { error: "down" } });
+  await assert.rejects(h.run(config), /503/);
+  const [cp] = await h.query<{ state: string }>("select state from vocab_dataset._restduck_checkpoints where resource = 'numbered'");
+  assert.equal(JSON.parse(cp.state).incremental.last_value, 5);
+  const resumed = await h.run(config);
+  assert.equal(resumed.resumed, true);
+  let rows = await h.query<{ n: number; d: number }>("select count(*)::int as n, count(distinct id)::int as d from vocab_dataset.numbered");
+  assert.deepEqual(rows, [{ n: 20, d: 20 }]);
+  // The next run filters everything up to the stored 20: nothing new, nothing twice.
+  await h.run(config);
+  rows = await h.query<{ n: number; d: number }>("select count(*)::int as n, count(distinct id)::int as d from vocab_dataset.numbered");
+  assert.deepEqual(rows, [{ n: 20, d: 20 }]);
 });

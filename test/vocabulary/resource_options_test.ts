@@ -128,16 +128,15 @@ test("max_pages, table_name and selected: false", async () => {
 });
 
 test("a TS config file's filter, map and convert functions run as in dlt's Python", async () => {
-  const h = harness();
+  await using h = harness();
   const { writeFileSync } = await import("node:fs");
   const { dirname, join } = await import("node:path");
   const { loadConfig } = await import("../../src/config/index.ts");
   const { runPipeline } = await import("../../src/pipeline/run.ts");
-  try {
-    const file = join(dirname(h.db), "items.ts");
-    writeFileSync(
-      file,
-      `export default {
+  const file = join(dirname(h.db), "items.ts");
+  writeFileSync(
+    file,
+    `export default {
   client: { base_url: ${JSON.stringify(api.url)} },
   resources: [{
     name: "items",
@@ -150,19 +149,16 @@ test("a TS config file's filter, map and convert functions run as in dlt's Pytho
   }],
 };
 `,
-    );
-    const before = api.requests.length;
-    await runPipeline(await loadConfig(file, { env: {} }), { database: h.db, pipelineName: "vocab" });
-    assert.equal(api.requests.slice(before).find((r) => r.path === "/events")?.query.since, "2024-01-01T09:00:00.000Z");
-    const rows = await h.query<{ id: number; name: string }>("select id::int as id, name from vocab_dataset.items order by id");
-    assert.deepEqual(rows, [
-      { id: 10, name: "thing 10" },
-      { id: 15, name: "thing 15" },
-      { id: 20, name: "thing 20" },
-    ]);
-  } finally {
-    h.cleanup();
-  }
+  );
+  const before = api.requests.length;
+  await runPipeline(await loadConfig(file, { env: {} }), { database: h.db, pipelineName: "vocab" });
+  assert.equal(api.requests.slice(before).find((r) => r.path === "/events")?.query.since, "2024-01-01T09:00:00.000Z");
+  const rows = await h.query<{ id: number; name: string }>("select id::int as id, name from vocab_dataset.items order by id");
+  assert.deepEqual(rows, [
+    { id: 10, name: "thing 10" },
+    { id: 15, name: "thing 15" },
+    { id: 20, name: "thing 20" },
+  ]);
 });
 
 test("client auth applies to every resource, endpoint auth overrides it, and both load rows", async () => {
