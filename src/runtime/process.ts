@@ -170,7 +170,8 @@ export const LOADING_MALLOC_ARENAS = "2";
  * V8's young generation for a loading run on Node, in MB per semi-space. Node 24 lets it grow to
  * 134 MB (`v8.getHeapSpaceStatistics()`: new_space) while a run keeps 22–44 MB alive: the
  * largest share of a run's peak. V8 fixes the cap when the heap is created, so it too needs the
- * start-again; setFlagsFromString later changes nothing (scripts/bench_memory.ts).
+ * start-again; setFlagsFromString later changes nothing (scripts/bench_memory.ts). The Node CLI
+ * does not start again (see reexecForLoading): this is the figure README suggests for NODE_OPTIONS.
  */
 export const LOADING_SEMI_SPACE_MB = 16;
 
@@ -236,6 +237,11 @@ export function reexecForLoading(options: { compiled?: boolean } = {}): void {
   const execve = (process as { execve?: (file: string, args: string[], env: Record<string, string>) => never }).execve;
   const versions = process.versions as Record<string, string | undefined>;
   const node = !options.compiled && !versions.bun && !versions.deno;
+  // On Node the start-again costs more than it saves: a second start-up with type stripping
+  // (+0.3 s on an incremental rerun) and, from the young-generation cap, +20% CPU at 100k and a
+  // 1M run 14% slower, for 130–155 MB less peak (BENCHMARKS.md, fourth round). The binary's
+  // start-again costs ~0.1 s and no throughput, so there it stays. NODE_OPTIONS still works.
+  if (node) return;
   const plan = loadingReexec({
     args: cliArgs(),
     env: process.env,
@@ -243,8 +249,7 @@ export function reexecForLoading(options: { compiled?: boolean } = {}): void {
     execPath: process.execPath,
     execArgv: options.compiled ? [] : process.execArgv,
     script: options.compiled ? undefined : process.argv[1],
-    flags: node ? [`--max-semi-space-size=${LOADING_SEMI_SPACE_MB}`] : [],
-    settings: node || versions.deno ? {} : { BUN_JSC_forceRAMSize: LOADING_JSC_RAM_BYTES },
+    settings: versions.deno ? {} : { BUN_JSC_forceRAMSize: LOADING_JSC_RAM_BYTES },
     canExec: typeof execve === "function",
   });
   if (!plan) return;

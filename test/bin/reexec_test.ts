@@ -12,9 +12,13 @@ import { spawnCli } from "../robustness/helpers.ts";
 import { chatApi, queryDb, SEED_ENV, seedConfig, tempDir, writeConfig } from "../helpers/index.ts";
 
 const linux = process.platform === "linux";
-/** The CLI child runs on this test's runtime: Deno has no process.execve, so its runs never start again (README says so). */
-const restarts = linux && typeof (process as { execve?: unknown }).execve === "function";
-const noRestart = !linux ? "the re-exec is Linux only" : "this runtime has no process.execve, so the CLI runs as it is (Deno)";
+/**
+ * The CLI child runs on this test's runtime. Under Bun it starts again, as the binary does; Node's CLI
+ * does not (the cost outweighs the gain there: runtime/process.ts), and Deno has no process.execve.
+ */
+const restarts = linux && (process.versions as Record<string, string | undefined>).bun !== undefined;
+const noRestart = !linux ? "the re-exec is Linux only" : "only Bun's CLI (and the binary, test/e2e/binary_test.ts) starts again; this runtime's does not";
+const onNode = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 const base = { env: { PATH: "/bin", HOME: "/home/u" }, platform: "linux", execPath: "/usr/bin/node", execArgv: ["--enable-source-maps"], script: "/app/restduck.js", canExec: true };
 
 test("a run starts again with two malloc arenas, its runtime flags, script and arguments in order", () => {
@@ -96,6 +100,15 @@ test("the CLI's run is the same process, started again with MALLOC_ARENA_MAX=2, 
   assert.equal(seen.MALLOC_ARENA_MAX, "2", "the process that fetched (same PID) was started with the setting");
   assert.equal(seen.CLIENT_SECRET, SEED_ENV.CLIENT_SECRET, "the rest of the environment carries over");
   assert.equal(rows, 60, "paths with spaces arrived whole");
+});
+
+test("Node's CLI run is not started again: the same process runs with the environment it was given", { skip: !(linux && onNode) && "checks Node's CLI on Linux" }, async () => {
+  let seen: Record<string, string> = {};
+  const { exit, rows } = await runWatched({}, (pid) => (seen = environ(pid)));
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.equal(seen.MALLOC_ARENA_MAX, undefined, "no start-again added the arena setting");
+  assert.equal(seen.CLIENT_SECRET, SEED_ENV.CLIENT_SECRET);
+  assert.equal(rows, 60);
 });
 
 test("a user's MALLOC_ARENA_MAX stands", { skip: !linux && "MALLOC_ARENA_MAX is glibc's" }, async () => {
