@@ -7,21 +7,9 @@ import { test } from "node:test";
 import * as v from "valibot";
 import { prepareConfig } from "../../src/config/index.ts";
 import { ConfigSchema, formatIssues } from "../../src/config/schema.ts";
-import { ConfigError, SecretError } from "../../src/errors.ts";
-import { seedConfig } from "../helpers/index.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { base, problemsOf, SECRETS } from "./problems.ts";
 
-const base = () => seedConfig("https://api.example.com") as any;
-const SECRETS = { CLIENT_ID: "id-1234", CLIENT_SECRET: "secret-5678" };
-const problemsOf = (config: unknown): string[] => {
-  try {
-    prepareConfig(config, { env: SECRETS, cwd: "/nonexistent" });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.length ? [...error.problems] : [error.message];
-    if (error instanceof SecretError) return [error.message];
-    throw error;
-  }
-  return [];
-};
 
 test("dlt's own spelling oauth2_client_credentials with access_token_url is accepted too", () => {
   const c = base();

@@ -8,20 +8,9 @@ import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
 import { credentialSections, isSecretRef, resolveSecrets, secret, secretEnvName } from "../../src/config/secrets.ts";
 import { ConfigError, SecretError } from "../../src/errors.ts";
-import { seedConfig, testEnv } from "../helpers/index.ts";
+import { testEnv } from "../helpers/index.ts";
+import { base, problemsOf } from "./problems.ts";
 
-const base = () => seedConfig("https://api.example.com") as any;
-const SECRETS = { CLIENT_ID: "id-1234", CLIENT_SECRET: "secret-5678" };
-const problemsOf = (config: unknown): string[] => {
-  try {
-    prepareConfig(config, { env: SECRETS, cwd: "/nonexistent" });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.length ? [...error.problems] : [error.message];
-    if (error instanceof SecretError) return [error.message];
-    throw error;
-  }
-  return [];
-};
 
 test("a missing secret names it, its environment variable and every file looked at", async () => {
   await using env = await testEnv();
