@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { queryDb, SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
+import { queryDb, SEED_ENV, seedConfig, testEnv, type TestEnv } from "../helpers/index.ts";
 import { spawnCli } from "./helpers.ts";
 
 const MESSAGES = 400;
@@ -32,8 +32,8 @@ async function rowCounts(db: string): Promise<{ n: number; ids: number }> {
   return counts;
 }
 
-async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: number, delayMs: number): Promise<void> {
-  await using env = await testEnv({ chat: { messages: MESSAGES, latencyMs: 15 }, prefix: "restduck-signal-" });
+/** A CLI run of the signal config as a child process on `env`'s slow chat API; the child and the API's hook go with `env`. */
+function startSignalRun(env: TestEnv) {
   const api = env.chat;
   env.defer(() => void (api.onRequest = undefined));
   const config = env.config(signalConfig(api.url), "sig.json");
@@ -41,6 +41,12 @@ async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: nu
   const proc = spawnCli(["run", config, "--db", db], { cwd: env.dir, env: SEED_ENV });
   // Should an assertion throw before the child ends, the child does not outlive the test.
   env.defer(() => proc.child.exitCode === null && proc.child.signalCode === null && proc.child.kill("SIGKILL"));
+  return { api, config, db, proc };
+}
+
+async function interruptAndResume(signal: "SIGINT" | "SIGTERM", afterRequest: number, delayMs: number): Promise<void> {
+  await using env = await testEnv({ chat: { messages: MESSAGES, latencyMs: 15 }, prefix: "restduck-signal-" });
+  const { api, config, db, proc } = startSignalRun(env);
   let seen = 0;
   api.onRequest = () => {
     if (++seen === afterRequest) setTimeout(() => proc.child.kill(signal), delayMs);
@@ -90,13 +96,7 @@ test("SIGTERM mid-run exits 143 and is resumable the same way", async () => {
 test("a second Ctrl-C quits at once with 130, and the file still holds only whole batches", async () => {
   // Page 6 never answers in time: the first Ctrl-C aborts it, the second one does not wait for the cleanup.
   await using env = await testEnv({ chat: { messages: MESSAGES, latencyMs: 15 }, prefix: "restduck-signal-" });
-  const api = env.chat;
-  env.defer(() => void (api.onRequest = undefined));
-  const config = env.config(signalConfig(api.url), "sig.json");
-  const db = env.path("sig.duckdb");
-  const proc = spawnCli(["run", config, "--db", db], { cwd: env.dir, env: SEED_ENV });
-  // Should an assertion throw before the child ends, the child does not outlive the test.
-  env.defer(() => proc.child.exitCode === null && proc.child.signalCode === null && proc.child.kill("SIGKILL"));
+  const { api, config, db, proc } = startSignalRun(env);
   let seen = 0;
   api.onRequest = () => {
     if (++seen === 6) {
