@@ -309,7 +309,13 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      for await (const c of req) chunks.push(c as Buffer);
+    } catch {
+      // The client went away mid-request (a run stopped or failed while it was in flight): there is no
+      // one to answer. Deno's node:http rejects the body's iterator with "aborted" where Node ends it quietly.
+      return;
+    }
     const text = Buffer.concat(chunks).toString();
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     let body: unknown = text;
