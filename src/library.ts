@@ -22,8 +22,7 @@ import { isSecretRef, loadConfig, parseConfig, prepareConfig, secretEnvName, wit
 import { planConfig } from "./config/plan.ts";
 import { RestduckError } from "./errors.ts";
 import { isLocalPath, openDatabase, type Database } from "./load/db.ts";
-import type { RefreshMode } from "./load/refresh.ts";
-import { runPipeline, type PipelineEvent, type RunSummary } from "./pipeline/run.ts";
+import { runPipeline, type PipelineEvent, type RunOptions, type RunSummary } from "./pipeline/run.ts";
 
 /** A config value as written in code: any string may instead be a `secret("name")` reference. */
 export type WithSecrets<T> = T extends string
@@ -124,28 +123,11 @@ export interface PipelineOptions {
   env?: Record<string, string | undefined>;
 }
 
-export interface PipelineRunOptions {
-  /** Aborting stops the run within moments: the DuckDB statement in flight is interrupted and the batch under way rolls back; committed batches are kept and the next run resumes. */
-  signal?: AbortSignal;
+/** What one `pipeline.run` takes: the run options a notebook sets, and `onProgress` for every event. */
+export type PipelineRunOptions = Pick<RunOptions, "signal" | "resources" | "restart" | "refresh" | "maxPages" | "record" | "replay"> & {
   /** Called with every progress event (pages, committed batches, retries, warnings). */
   onProgress?: (event: PipelineEvent) => void;
-  /** Only these resources (by name). */
-  resources?: string[];
-  /** Start over instead of resuming an unfinished run. */
-  restart?: boolean;
-  /**
-   * dlt's `refresh`: `"drop_sources"` drops every table and all stored state of the pipeline before loading,
-   * `"drop_resources"` only those of the resources being loaded, `"drop_data"` empties their tables and
-   * forgets their incremental state but keeps the tables.
-   */
-  refresh?: RefreshMode;
-  /** Stop each resource after this many pages (overrides `endpoint.max_pages`). */
-  maxPages?: number;
-  /** Write every HTTP exchange (secrets masked) to `<record>/<pipeline>.har` as it happens (HAR 1.2). */
-  record?: string;
-  /** Serve the run from a recording folder: no network, secrets not needed (stand-ins fill missing ones). */
-  replay?: string;
-}
+};
 
 /** A JSON-safe row: column name → value. */
 export type QueryRow = Record<string, unknown>;

@@ -101,8 +101,12 @@ export interface RunOptions {
   maxPages?: number;
   /** Write every HTTP exchange of the run, secrets masked, to `<record>/<pipeline>.har` (HAR 1.2) as it happens. */
   record?: string;
-  /** Serve the run from `<replay>/<pipeline>.har` (or the folder's only .har file), with no network and no waiting. */
+  /**
+   * Serve the run from `<replay>/<pipeline>.har` (or the folder's only .har file), with no network and no
+   * waiting; secrets are not needed (stand-ins fill missing ones).
+   */
   replay?: string;
+  /** Aborting stops the run within moments: the DuckDB statement in flight is interrupted and the batch under way rolls back; committed batches are kept and the next run resumes. */
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
   /** Commit a batch every N pages (default: config's batch_pages, else 50). */
