@@ -7,7 +7,7 @@
  *   npm run bench -- --quick           # 1 run each, no 1M, no token-expiry scenario
  *   npm run bench -- --only 100k,faults --runs 5 --runner binary
  *   npm run bench -- --only faults --concurrency 16      # adds a row with client.concurrency: 16
- *   npm run bench -- --only faults --baseline /tmp/main  # adds that checkout's CLI, runs interleaved
+ *   npm run bench -- --only faults --baseline /tmp/main  # adds that checkout's CLI (its dist/restduck with --runner binary), runs interleaved
  *
  * restduck runs the seed config exactly as written (src/demo/chat_api.ts's seedConfig, no tuning
  * keys: issue #15 sets its targets for that); `--concurrency N` is an extra row beside it.
@@ -53,7 +53,7 @@ interface Variant {
 }
 const variants: Variant[] = [
   { label: `${opts.runner}, seed config`, root: resolve(import.meta.dirname, "..") },
-  ...(opts.baseline ? [{ label: `node, seed config, baseline ${opts.baseline}`, root: resolve(opts.baseline) }] : []),
+  ...(opts.baseline ? [{ label: `${opts.runner}, seed config, baseline ${opts.baseline}`, root: resolve(opts.baseline) }] : []),
   ...(opts.concurrency ? [{ label: `${opts.runner}, concurrency ${opts.concurrency}`, root: resolve(import.meta.dirname, ".."), concurrency: Number(opts.concurrency) }] : []),
 ];
 const only = opts.only ? new Set(opts.only.split(",")) : undefined;
@@ -195,8 +195,9 @@ async function withServer<T>(args: Parameters<typeof startServer>[0], fn: (s: Se
 
 // -------------------------------------------------------------- restduck
 
+// With --runner binary a baseline runs its own checkout's dist/restduck (build it there first).
 const restduckCmd = (variant: Variant = variants[0]): [string, string[]] =>
-  opts.runner === "binary" && variant.root === root ? [join(root, "dist/restduck"), []] : [node, [join(variant.root, "src/bin/restduck.ts")]];
+  opts.runner === "binary" ? [join(variant.root, "dist/restduck"), []] : [node, [join(variant.root, "src/bin/restduck.ts")]];
 
 function writeBenchConfig(url: string, name: string, extra: { concurrency?: number; incremental?: boolean; rateLimit?: unknown } = {}): string {
   const config = seedConfig(url) as { client: Record<string, unknown>; resources: { endpoint: Record<string, unknown> }[]; pipeline_name?: string };
