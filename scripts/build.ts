@@ -147,6 +147,11 @@ async function build(name: string, outfile: string): Promise<string> {
     compile: { target: target.bun as never, outfile },
     minify: values.minify,
     sourcemap: "none",
+    // JavaScriptCore bytecode compiled now, so no start-up parses the bundle: a loading run starts
+    // twice (src/runtime/process.ts), and each start spent ~70 ms parsing before its first line ran
+    // (`--version` 100 → 25 ms, BENCHMARKS.md, issue #15). ESM, since compiled.ts awaits at top level.
+    bytecode: true,
+    format: "esm",
     // The full hash is what the binary checks a cached library against before every load.
     define: { RESTDUCK_LIB_SHA: JSON.stringify(packed.sha), RESTDUCK_LIB_SHA256: JSON.stringify(packed.sha256) },
     plugins: [
