@@ -24,6 +24,7 @@ import type { Schema, TableSchema } from "../normalize/types.ts";
 import { quoteIdent as q, quoteString as s, type Database } from "./db.ts";
 import { builtinFunctions, checkViewSql } from "./view_sql.ts";
 import { SCD2_TO } from "./strategies/scd2.ts";
+import { columnsOf, tablesIn } from "./tables.ts";
 
 /** What {@link refreshViews} did. */
 export interface ViewResult {
@@ -67,11 +68,10 @@ export async function refreshViews(
 
   // Only columns that exist: a table's schema can name columns a failed batch never created.
   const physical = new Map<string, Set<string>>();
-  const rows = await db.all<{ table_name: string; column_name: string }>(
-    `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?`,
-    [options.dataset],
-  );
-  for (const r of rows) (physical.get(r.table_name) ?? physical.set(r.table_name, new Set()).get(r.table_name)!).add(r.column_name);
+  const listed = await tablesIn(db, options.dataset);
+  for (const name of Object.keys(options.schema.tables)) {
+    if (listed.has(name)) physical.set(name, new Set(await columnsOf(db, options.dataset, name)));
+  }
 
   const resourceOf = new Map(options.resources.map((r) => [r.table, r]));
   for (const table of Object.values(options.schema.tables)) {
