@@ -90,10 +90,11 @@ export class Batcher {
     this.#pendingPages = 0;
     this.#pendingRecords = 0;
     await this.#committing;
-    // Releasing DuckDB's cached blocks after each commit keeps memory flat however many rows a run writes.
+    // Releasing DuckDB's cached blocks after each commit keeps memory flat however many rows a run
+    // writes; a batch of no rows (a rerun with nothing new) wrote no blocks, so its four statements are saved.
     this.#committing = loader
       .commitBatch(batch)
-      .then(() => loader.releaseMemory())
+      .then(() => (batchRows > 0 ? loader.releaseMemory() : undefined))
       .then(() => onCommitted({ pages: checkpoint.pages, rows: checkpoint.rows, batchRows }));
     this.#committing.catch(() => {}); // surfaced by the next await
   }

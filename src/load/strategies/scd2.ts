@@ -111,7 +111,8 @@ async function retire(tables: Tables, batch: Omit<Batch, "rows">): Promise<void>
 
 /** Forgets the versions a stopped attempt saw. */
 async function reset(tables: Tables, schema: Schema, resource: string): Promise<void> {
-  for (const table of tablesOf(schema, resource)) await tables.db.run(`DROP TABLE IF EXISTS ${tables.staging}.${q(seenTable(table.name))}`);
+  const seen = tablesOf(schema, resource).map((table) => `DROP TABLE IF EXISTS ${tables.staging}.${q(seenTable(table.name))};`);
+  if (seen.length) await tables.db.run(seen.join("\n"));
 }
 
 /** The `merge` / `scd2` strategy: versions written per batch, retired when the resource finishes. */
