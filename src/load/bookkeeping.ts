@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { DatabaseError } from "../errors.ts";
 import type { Schema } from "../normalize/types.ts";
 import { mapStrings } from "../redact.ts";
-import { quoteIdent as q, type Database } from "./db.ts";
+import { quoteIdent as q, quoteString, type Database } from "./db.ts";
 
 /** dlt's schema engine version that `_dlt_version.engine_version` carries. */
 export const SCHEMA_ENGINE_VERSION = 11;
@@ -160,6 +160,37 @@ export class Bookkeeping {
       `INSERT INTO ${this.#ds}._restduck_table_rows (load_id, resource, table_name, rows) VALUES ${counts.map(() => "(?, ?, ?, ?)").join(", ")}`,
       counts.flatMap(([table, rows]) => [loadId, resource, table, rows]),
     );
+  }
+
+  /**
+   * A batch's bookkeeping — the rows it wrote per table (countRows) and where the resource stands
+   * (saveCheckpoint) — then `then` (the COMMIT), as one round trip with the values written as literals.
+   * Each prepared statement costs three trips to DuckDB's thread and back, and every trip waits for a
+   * turn on a busy event loop, while the next batch waits for this one (BENCHMARKS.md, issue #15).
+   */
+  async recordBatch(loadId: string, resource: string, counts: [table: string, rows: number][], checkpoint: Checkpoint, then?: string): Promise<void> {
+    const next = checkpoint.next == null ? null : JSON.stringify(mapStrings(checkpoint.next, this.#seal));
+    const state = checkpoint.state === undefined ? null : JSON.stringify(mapStrings(checkpoint.state, this.#seal));
+    const texts = [loadId, resource, next, state, ...counts.map(([table]) => table)];
+    const numbers = [checkpoint.pages, checkpoint.rows, ...counts.map(([, rows]) => rows)];
+    // DuckDB reads SQL text up to a NUL byte; a count that is not a plain integer is not written as one.
+    if (texts.some((t) => t?.includes("\0")) || !numbers.every(Number.isSafeInteger)) {
+      await this.countRows(loadId, resource, counts);
+      await this.saveCheckpoint(loadId, resource, checkpoint, false);
+      if (then) await this.#db.run(then);
+      return;
+    }
+    const lit = (text: string | null) => (text === null ? "NULL" : quoteString(text));
+    const statements = [
+      `DELETE FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ${lit(loadId)} AND resource = ${lit(resource)}`,
+      `INSERT INTO ${this.#ds}._restduck_checkpoints (load_id, resource, next_request, pages, rows, done, state, updated_at) VALUES (${lit(loadId)}, ${lit(resource)}, ${lit(next)}, ${checkpoint.pages}, ${checkpoint.rows}, false, ${lit(state)}, now())`,
+    ];
+    if (counts.length > 0) {
+      const values = counts.map(([table, rows]) => `(${lit(loadId)}, ${lit(resource)}, ${lit(table)}, ${rows})`);
+      statements.unshift(`INSERT INTO ${this.#ds}._restduck_table_rows (load_id, resource, table_name, rows) VALUES ${values.join(", ")}`);
+    }
+    if (then) statements.push(then);
+    await this.#db.run(statements.join(";\n"));
   }
 
   /** Stores where a resource stands (replacing what this run stored for it before). */

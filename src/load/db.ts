@@ -143,6 +143,13 @@ export async function openDatabase(
       // DuckDB shows the limit rounded ("488.2 MiB"); setting that back lands 0.1 MiB lower each
       // time, so the limit this connection had is kept as it was first read.
       const limit = restoreTo && shown === restoreTo.shown ? restoreTo.limit : shown;
+      if (limit === restoreTo?.limit) {
+        // The limit is the one set last time, so DuckDB will show it as it does now: lowering and
+        // restoring it go in one round trip (a load calls this after every batch, and each trip waits
+        // for a turn on the event loop). A failed lowering stops the pair, so the limit is restored alone.
+        await connection.run(`SET memory_limit = '${RELEASE_TO}'; SET memory_limit = ${quoteString(limit)}`).catch(() => connection.run(`SET memory_limit = ${quoteString(limit)}`));
+        return;
+      }
       try {
         await connection.run(`SET memory_limit = '${RELEASE_TO}'`);
       } catch {

@@ -215,15 +215,11 @@ export class Loader {
       const root = batch.schema.tables[batch.rootTable];
       // A batch with no rows at all still commits its checkpoint.
       if (root) await strategy.write(tables, { batch, root, rootRows: batch.rows.get(batch.rootTable) ?? [], into });
-      await this.#books.countRows(
-        batch.loadId,
-        batch.resource,
-        [...batch.rows].filter(([, rows]) => rows.length > 0).map(([table, rows]) => [table, rows.length]),
-      );
       // The schema travels with the rows it describes, so a resumed run sees the columns a crashed one created.
       await this.#books.saveSchema(stored);
-      await this.#books.saveCheckpoint(batch.loadId, batch.resource, batch.checkpoint, false);
-      await this.#commit();
+      // The counts and the checkpoint go with the COMMIT in one round trip (recordBatch).
+      const counts = [...batch.rows].filter(([, rows]) => rows.length > 0).map(([table, rows]): [string, number] => [table, rows.length]);
+      await this.#books.recordBatch(batch.loadId, batch.resource, counts, batch.checkpoint, this.#atomic ? undefined : "COMMIT");
       if (this.#committed) this.#committed = stored;
     } catch (error) {
       await this.#rollback();

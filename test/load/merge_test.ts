@@ -127,3 +127,39 @@ test("a record that comes again in a later batch of the same run replaces the fi
   ]);
   assert.deepEqual(await queryDb(db, "select count(*)::int as n from fx_dataset.chat_messages__tags"), [{ n: 3 }]);
 });
+
+test("batches whose keys interleave with, span or repeat earlier ones merge by key, big integers too", async () => {
+  // An integer key is first checked by the batch's lowest and highest key: only a batch whose range
+  // holds no row of the table is appended unchecked. Each page is a batch here.
+  await using env = await testEnv({ api: { items: 0 } });
+  const { api } = env;
+  const big = "9007199254740993"; // 2^53 + 1: exact only as a bigint
+  const page = (n: number, items: string, last = false) =>
+    api.pages.set(`/p${n}`, `{"items": ${items}, "next": ${last ? "null" : JSON.stringify(`${api.url}/p${n + 1}`)}}`);
+  page(1, `[{"id": 2, "tags": ["a"]}, {"id": 10, "tags": ["old"]}]`);
+  page(2, `[{"id": 7, "tags": []}, {"id": 3, "tags": ["b"]}]`); // within 2..10 but new: checked, appended
+  page(3, `[{"id": 10, "tags": ["new", "er"], "edited": true}, {"id": 9}]`); // 9..10 holds 10 (as text "10" < "9")
+  page(4, `[{"id": ${big}, "tags": ["x"]}]`);
+  page(5, `[{"id": 4}, {"id": ${big}, "tags": ["y"], "edited": true}]`, true);
+  const db = env.path("f.duckdb");
+  const config = fixtureConfig(api.url, {
+    chat_messages: { primary_key: "id", write_disposition: "merge", endpoint: { path: "/p1", data_selector: "items", paginator: { type: "json_link", next_url_path: "next" } } },
+  });
+  await runPipeline(config, { database: db, batchPages: 1 });
+  assert.deepEqual(await queryDb(db, "select id::varchar as id, edited from fx_dataset.chat_messages order by chat_messages.id"), [
+    { id: "2", edited: null },
+    { id: "3", edited: null },
+    { id: "4", edited: null },
+    { id: "7", edited: null },
+    { id: "9", edited: null },
+    { id: "10", edited: true },
+    { id: big, edited: true },
+  ]);
+  assert.deepEqual(await queryDb(db, "select chat_messages_id::varchar as id, value from chat_messages__tags order by chat_messages_id, tags_idx"), [
+    { id: "2", value: "a" },
+    { id: "3", value: "b" },
+    { id: "10", value: "new" },
+    { id: "10", value: "er" },
+    { id: big, value: "y" },
+  ]);
+});

@@ -77,9 +77,20 @@ async function writeUpsert(tables: Tables, { batch, root, rootRows }: Write): Pr
   await db.run(`DROP TABLE ${stage}`);
 }
 
-/** True when none of the rows' primary keys is in the target table yet (checked by a join on a temp table of the keys). */
+/**
+ * True when none of the rows' primary keys is in the target table yet. An integer key first asks
+ * whether any row of the table lies between the batch's lowest and highest key: with keys that grow
+ * (ids, what most APIs page through) no row does, and DuckDB answers from its row groups' min/max
+ * without reading them. Otherwise, and for other keys, a join on a temp table of the keys decides;
+ * that costs a table, an Appender and a scan of the whole target per batch (BENCHMARKS.md, issue #15).
+ */
 async function keysAreNew(tables: Tables, target: string, root: TableSchema, pk: string[], rows: Row[]): Promise<boolean> {
   if (rows.length === 0) return true;
+  const range = pk.length === 1 && root.columns[pk[0]]?.data_type === "bigint" ? integerRange(rows, pk[0]) : undefined;
+  if (range) {
+    const inRange = await tables.db.all(`SELECT 1 FROM ${target} WHERE ${q(pk[0])} BETWEEN ${range.min} AND ${range.max} LIMIT 1`);
+    if (inRange.length === 0) return true;
+  }
   const keyTable: TableSchema = { ...root, columns: Object.fromEntries(pk.map((k) => [k, root.columns[k]])) };
   const keys = await tables.stage(keyTable, rows);
   const hit = await tables.db.all(`SELECT 1 FROM ${target} t JOIN ${keys} s ON ${pk.map((k) => `t.${q(k)} = ${castFromStage(root.columns[k], "s")}`).join(" AND ")} LIMIT 1`);
@@ -89,3 +100,17 @@ async function keysAreNew(tables: Tables, target: string, root: TableSchema, pk:
 
 /** The `merge` / `upsert` strategy. */
 export const upsert: WriteStrategy = { staged: false, write: writeUpsert };
+
+/** The lowest and highest value of an integer column over rows, as SQL literals; undefined if one is not an exact integer. */
+function integerRange(rows: Row[], column: string): { min: string; max: string } | undefined {
+  let min: number | bigint | undefined;
+  let max: number | bigint | undefined;
+  for (const row of rows) {
+    const v = row[column];
+    const n = typeof v === "bigint" || (typeof v === "number" && Number.isSafeInteger(v)) ? v : undefined;
+    if (n === undefined) return undefined;
+    if (min === undefined || n < min) min = n;
+    if (max === undefined || n > max) max = n;
+  }
+  return min === undefined ? undefined : { min: String(min), max: String(max) };
+}
