@@ -121,7 +121,8 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
       () => {
         if (reopen === controller) reopen = undefined;
         // The sleep is the clock here (a replay's sleep returns at once): the wait it slept out is over.
-        if (paced) turnServed = true;
+        // Only for a request still waiting: one granted meanwhile has taken the turn this sleep was for.
+        if (paced) turnServed = waiters.length > 0;
         else if (pausedUntil === until) {
           pausedUntil = -Infinity;
           pauseOwner = undefined;

@@ -15,8 +15,8 @@
  * least 1 s, at least the time that burst took) is the window: the pace starts
  * at 97% of that rate. Without a Retry-After it is what the server sustained
  * between the two refusals. A later episode, met while paced, means the pace
- * was too fast: the new one is what the server sustained since the episode
- * before (answers accepted over the time they took), kept between 70% (AWS SDKs'
+ * was too fast: the new one is what the server sustained since the last wait
+ * ended (answers accepted over the time they took), kept between 70% (AWS SDKs'
  * adaptive retry mode backs its learned rate off to 0.7 of the rate that was
  * refused, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html)
  * and 97% of the pace that failed. The learned rate lasts until the run ends.
@@ -77,8 +77,12 @@ const FAST_PROBE = 0.005;
 const SLOW_PROBE = 0.0005;
 /** Accept times kept for the first estimate: a window with more than this many still gives a rate, a low one, that probing raises. */
 const KEPT = 8192;
-/** Intervals a late request may catch up (GCRA's tolerance): a stalled event loop loses fewer turns, a window gets at most this many more. */
-const SLACK = 2;
+/**
+ * Share of the rate a late request may catch up (GCRA's tolerance, in whole intervals, one fewer
+ * than this share of a second's requests): a stalled event loop loses fewer turns, yet a 1 s window
+ * paced at 97% of its limit never gets more than the limit. 20/s gets none, 100/s two.
+ */
+const SLACK_SHARE = 0.03;
 
 /** Creates a rate that knows nothing until the server refuses a request. */
 export function createLearnedRate(options: LearnedRateOptions = {}): LearnedRate {
@@ -99,6 +103,7 @@ export function createLearnedRate(options: LearnedRateOptions = {}): LearnedRate
   let nextAt = -Infinity;
 
   const interval = () => 1000 / rate!;
+  const slack = () => Math.max(0, Math.floor(rate! * SLACK_SHARE) - 1);
 
   return {
     get rate() {
@@ -109,7 +114,9 @@ export function createLearnedRate(options: LearnedRateOptions = {}): LearnedRate
     },
     delay(now) {
       if (rate === undefined) return 0;
-      return Math.max(0, nextAt - SLACK * interval() - now);
+      const ms = nextAt - slack() * interval() - now;
+      // Under a microsecond is rounding (the intervals are fractions of a ms), not a wait.
+      return ms > 1e-3 ? ms : 0;
     },
     take(now, queued) {
       markAt ??= now;
@@ -141,8 +148,13 @@ export function createLearnedRate(options: LearnedRateOptions = {}): LearnedRate
           if (inWindow >= MIN_SAMPLE) rate = ((inWindow * 1000) / windowMs) * margin;
         }
       } else {
-        const span = Math.max(now - (markAt ?? now), wait, MIN_SPAN_MS);
-        const sustained = (accepted * 1000) / span;
+        // Since the last wait ended: the server asked for that wait, so it is not time the pace had.
+        const from = Math.max(markAt ?? now, last?.reopenAt ?? -Infinity);
+        let since = 0;
+        for (const at of times) if (at >= from) since++;
+        const span = Math.max(now - from, wait, MIN_SPAN_MS);
+        // A full ring undercounts: then every answer since the last refusal is the better count.
+        const sustained = ((since < KEPT ? since : accepted) * 1000) / span;
         ceiling = rate;
         rate = Math.min(rate * LEAST_DECREASE, Math.max(rate * MOST_DECREASE, sustained));
       }
