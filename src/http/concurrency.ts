@@ -134,15 +134,17 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
   };
 
   /** Whether the pace lets a request go at `t` (and if so, it takes its turn); else arms the wait for it. */
-  const paceAllows = (t: number, queued: boolean): boolean => {
+  const paceAllows = (t: number): boolean => {
     if (!pace) return true;
-    const wait = turnServed ? 0 : pace.delay(t);
+    const served = turnServed;
+    const wait = served ? 0 : pace.delay(t);
     if (wait > 0) {
       arm(wait, true);
       return false;
     }
     turnServed = false;
-    pace.take(t, queued);
+    // A turn that had to be waited for: the pace, not the slots or the client, holds requests back.
+    pace.take(t, served);
     return true;
   };
 
@@ -163,7 +165,7 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
         reopen = undefined;
       }
       const t = now();
-      if (waiters.length === 0 && inUse < Math.max(1, options.limit()) && t >= pausedUntil && paceAllows(t, false)) {
+      if (waiters.length === 0 && inUse < Math.max(1, options.limit()) && t >= pausedUntil && paceAllows(t)) {
         inUse++;
         return Promise.resolve(slot(r));
       }
@@ -199,7 +201,7 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
         if (waiters.length) arm(pausedUntil - t);
         return;
       }
-      while (waiters.length && inUse < Math.max(1, options.limit()) && paceAllows(t, true)) waiters.shift()!.grant();
+      while (waiters.length && inUse < Math.max(1, options.limit()) && paceAllows(t)) waiters.shift()!.grant();
     },
     pause(ms, owner) {
       if (!(ms > 0)) return;
@@ -288,7 +290,9 @@ export function createAdaptiveConcurrency(options: AdaptiveConcurrencyOptions): 
   const learned: LearnedRate | undefined = options.learnRate === false ? undefined : createLearnedRate();
   const pace: Pacer | undefined = learned && {
     delay: (t) => (governed() ? 0 : learned.delay(t)),
-    take: (t, queued) => learned.take(t, queued),
+    take: (t, queued) => {
+      if (!governed()) learned.take(t, queued);
+    },
   };
   const gate = createSlotGate({ limit: () => current, now, sleep: options.sleep, pace });
 

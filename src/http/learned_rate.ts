@@ -37,7 +37,7 @@
 export interface Pacer {
   /** How many ms the next request must wait before it may go (0: now). */
   delay(now: number): number;
-  /** A request goes at `now`; `queued` when it had to wait for its turn (the pace binds). */
+  /** A request goes at `now`; `queued` when it had to wait for its turn (the pace binds, so it may probe upward). */
   take(now: number, queued?: boolean): void;
 }
 
@@ -122,7 +122,7 @@ export function createLearnedRate(options: LearnedRateOptions = {}): LearnedRate
       markAt ??= now;
       if (rate === undefined) return;
       const step = interval();
-      // Queued behind the pace (not waiting on the client itself): the pace binds, so probe upward.
+      // Held back by the pace (not by the slots or the client's own speed): probe upward.
       if (queued) {
         const growth = ceiling !== undefined && rate >= ceiling * LEAST_DECREASE && rate < ceiling ? SLOW_PROBE : FAST_PROBE;
         rate *= 1 + growth * (step / 1000);
