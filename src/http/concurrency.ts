@@ -16,6 +16,13 @@
  * would only be refused again. Other failures (503, resets) do not shrink it:
  * they are not a request to slow down, and their waits hold no slot anyway.
  *
+ * Halving alone settles at one request at a time against a server that
+ * refuses with 429 but announces no budget, and still meets its limit once a
+ * window. So the gate can also pace its grants: a rate learned from the 429s
+ * (learned_rate.ts) spaces them out, and once it is learned a 429 lowers the
+ * pace instead of the slots. A configured rate or the server's rate headers
+ * (the client's rate limiter) win over it: then nothing is learned.
+ *
  * `walkPages` takes the limit as its `concurrency` (it reads `current` to
  * size its read-ahead and passes the slots to the HTTP client); the client
  * reports outcomes through `onSuccess`/`onThrottle`.

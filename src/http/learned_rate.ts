@@ -29,8 +29,9 @@
  * as CUBIC approaches the window where TCP last lost a packet (RFC 9438).
  *
  * Pacing is a GCRA (the virtual scheduling form of a token bucket): a request
- * may go one interval after the one before it, with two intervals of slack, so
- * a stalled event loop catches up by two requests but the pace never bursts.
+ * may go one interval after the one before it, with a little slack (two
+ * intervals at 100/s, none at 20/s), so a stalled event loop catches up a
+ * request or two but the pace never bursts.
  */
 
 /** Grants paced requests: how long the next must wait, and that one went. */
@@ -75,7 +76,7 @@ const LEAST_DECREASE = 0.97;
 /** Growth per second of queued requests, below 97% of the rate that failed and close to it. */
 const FAST_PROBE = 0.005;
 const SLOW_PROBE = 0.0005;
-/** Accept times kept for the first estimate: a window with more than this many still gives a rate, a low one, that probing raises. */
+/** Accept times kept for the estimates: a window with more than this many still gives a rate, a low one, that probing raises. */
 const KEPT = 8192;
 /**
  * Share of the rate a late request may catch up (GCRA's tolerance, in whole intervals, one fewer
