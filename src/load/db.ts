@@ -75,12 +75,14 @@ const RELEASE_TO = "16MB";
  * starts a new row group, and each checkpoint's vacuum merges the small ones at the end of a
  * table: it reads up to three row groups back and rewrites them, 75–100 MB of native memory for
  * the seed's tables, ~100 MB above a 1M-message run's memory between checkpoints, and more CPU (a
- * 1M-message load: peak 437 → 363 MB, CPU −13% without it; BENCHMARKS.md, session 5). A large load
+ * 1M-message load: peak 437 → 363 MB, CPU −13% without it; BENCHMARKS.md, session 5). 16 MB is
+ * about one checkpoint's worth (DuckDB's 16 MB WAL threshold), so the first, small merges of a
+ * large load still happen, as they do in a run of 100k messages (which adds ~20 MB). A large load
  * writes row groups of what one checkpoint holds (~50k messages at the 16 MB WAL threshold), which
- * need no merging; a small run (an incremental rerun, the first 32 MB of any run) keeps DuckDB's
+ * need no merging; a small run (an incremental rerun, the first 16 MB of any run) keeps DuckDB's
  * vacuum, so many small runs still end in full row groups. Counted in blocks the file uses.
  */
-export const VACUUM_UNTIL_BYTES = 32 * 1024 * 1024;
+export const VACUUM_UNTIL_BYTES = 16 * 1024 * 1024;
 
 /**
  * Opens (creating if needed) a DuckDB database. `memoryLimit` sets DuckDB's `memory_limit`
