@@ -207,12 +207,14 @@ export const LOADING_MALLOC_ARENAS = "2";
 
 /**
  * V8's young generation for a loading run on Node, in MB per semi-space. Node 24 lets it grow to
- * 134 MB (`v8.getHeapSpaceStatistics()`: new_space) while a run keeps 22–44 MB alive: the
- * largest share of a run's peak. V8 fixes the cap when the heap is created, so it too needs the
- * start-again; setFlagsFromString later changes nothing (scripts/bench_memory.ts). The Node CLI
- * does not start again (see reexecForLoading): this is the figure README suggests for NODE_OPTIONS.
+ * 128 MB (`v8.getHeapSpaceStatistics()`: new_space) while a run keeps 22–44 MB alive: the
+ * largest share of a run's peak. `--max-semi-space-size` is fixed when the heap is created
+ * (setFlagsFromString later changes nothing), so the Node CLI holds it from inside instead
+ * (capYoungGeneration), which needs no start-again. 32 MB (new space 64) took ~70 MB off a
+ * 500k-message load at the same CPU; 16 MB took ~90 MB but cost 20–35% more CPU (more objects
+ * promoted, more full collections with heap-growing-percent 10). BENCHMARKS.md, session 5.
  */
-export const LOADING_SEMI_SPACE_MB = 16;
+export const LOADING_SEMI_SPACE_MB = 32;
 
 /**
  * The RAM JavaScriptCore (Bun, the binary) sizes its heap by, in bytes. JSC grows its heap in
