@@ -165,8 +165,9 @@ export function tuneHeapForLoading(): void {
  * starting again. `--max-semi-space-size` is read only when the heap is created, but V8 reads
  * `--semi-space-growth-factor` each time it decides to grow new space after a scavenge: so after
  * each collection this sets the factor to 1 (no growth) once new space has reached the cap, and
- * back to V8's 2 should V8 have shrunk it below. New space grows in doublings, so it ends at the
- * first size ≥ the cap. A user's own semi-space or growth flag (command line or NODE_OPTIONS) stands.
+ * back to V8's 2 should V8 have shrunk it below. GC notifications arrive after the collection that
+ * grew it, so new space stops one growth step past the cap (12–14 MB for a cap of 2 × 4 MB,
+ * test/runtime/heap_test.ts). A user's own semi-space or growth flag (command line or NODE_OPTIONS) stands.
  * Returns what it installed, to stop it (tests), or undefined when it did nothing.
  */
 export function capYoungGeneration(semiSpaceMb: number, options: { given?: readonly string[] } = {}): { cap: number; stop: () => void } | undefined {

@@ -26,7 +26,7 @@ function youngGeneration(semiSpaceMb: number | undefined, nodeFlags: string[] = 
     for (let i = 0; i < 2_000_000; i++) {
       keep.push({ a: "x" + i, b: [i, i + 1], c: { d: i } });
       if (keep.length > 20_000) keep = keep.slice(10_000);
-      if (i % 50_000 === 0) {
+      if (i % 2_000 === 0) {
         await new Promise((r) => setImmediate(r));
         most = Math.max(most, getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size);
       }
@@ -42,10 +42,11 @@ function youngGeneration(semiSpaceMb: number | undefined, nodeFlags: string[] = 
 test("V8's young generation stops growing at the cap, set from inside the running process", { skip: !onNode && "V8's flags: Node only" }, () => {
   const free = youngGeneration(undefined);
   const capped = youngGeneration(4);
-  assert.ok(free.newSpaceMb > 16, `without the cap V8 grows new space past 2 × 8 MB here (${free.newSpaceMb} MB)`);
+  assert.ok(free.newSpaceMb >= 32, `without the cap V8 grows new space to 64–128 MB here (${free.newSpaceMb} MB)`);
   assert.equal(capped.capped, true);
-  // New space grows in doublings and the hold is set after the collection that grew it: at most one step past 2 × 4 MB.
-  assert.ok(capped.newSpaceMb <= 16, `new space ${capped.newSpaceMb} MB with a 4 MB semi-space cap`);
+  // The hold is set after the collection that grew new space past 2 × 4 MB: it stops one growth step
+  // beyond (12–14 MB seen), far below where V8 would go.
+  assert.ok(capped.newSpaceMb <= 24, `new space ${capped.newSpaceMb} MB with a 4 MB semi-space cap (${free.newSpaceMb} MB without)`);
 });
 
 test("a semi-space flag the user gave stands: the cap leaves V8 alone", { skip: !onNode && "V8's flags: Node only" }, () => {
