@@ -24,6 +24,8 @@ export interface Database {
    * Drops the table blocks DuckDB's buffer pool keeps cached: it evicts what it can by lowering
    * memory_limit for a moment, then restores the limit. A load calls it between batches (nothing
    * pinned), so a run's memory does not grow with the rows it wrote (see releaseMemory below).
+   * Once the load has added VACUUM_UNTIL_BYTES to the file, it also stops the checkpoints'
+   * row-group merging for this connection (`max_vacuum_tasks` 0).
    */
   releaseMemory(): Promise<void>;
   /**
@@ -68,13 +70,28 @@ export const WRITE_MEMORY_LIMIT = "512MB";
 const RELEASE_TO = "16MB";
 
 /**
+ * How much a connection writing a file may add to it before its checkpoints stop merging row
+ * groups (DuckDB's `max_vacuum_tasks` set to 0). Since DuckDB 1.4 a commit after a checkpoint
+ * starts a new row group, and each checkpoint's vacuum merges the small ones at the end of a
+ * table: it reads up to three row groups back and rewrites them, 75–100 MB of native memory for
+ * the seed's tables, ~100 MB above a 1M-message run's memory between checkpoints, and more CPU (a
+ * 1M-message load: peak 437 → 363 MB, CPU −13% without it; BENCHMARKS.md, session 5). 16 MB is
+ * about one checkpoint's worth (DuckDB's 16 MB WAL threshold), so the first, small merges of a
+ * large load still happen, as they do in a run of 100k messages (which adds ~20 MB). A large load
+ * writes row groups of what one checkpoint holds (~50k messages at the 16 MB WAL threshold), which
+ * need no merging; a small run (an incremental rerun, the first 16 MB of any run) keeps DuckDB's
+ * vacuum, so many small runs still end in full row groups. Counted in blocks the file uses.
+ */
+export const VACUUM_UNTIL_BYTES = 16 * 1024 * 1024;
+
+/**
  * Opens (creating if needed) a DuckDB database. `memoryLimit` sets DuckDB's `memory_limit`
  * (`null`: DuckDB's default); by default a local file opened for writing gets WRITE_MEMORY_LIMIT,
  * while read-only opens and `:memory:` (whose tables live in that memory) keep DuckDB's default.
  */
 export async function openDatabase(
   path: string,
-  options: { readOnly?: boolean; mustExist?: boolean; cwd?: string; memoryLimit?: string | null } = {},
+  options: { readOnly?: boolean; mustExist?: boolean; cwd?: string; memoryLimit?: string | null; vacuumUntilBytes?: number } = {},
 ): Promise<Database> {
   const local = isLocalPath(path);
   const abs = local ? resolve(options.cwd ?? process.cwd(), path) : path;
@@ -109,6 +126,14 @@ export async function openDatabase(
   const currentLimit = async () =>
     ((await connection.runAndReadAll("SELECT current_setting('memory_limit') AS limit")).getRowObjectsJson() as { limit: string }[])[0].limit;
   let restoreTo: { limit: string; shown: string } | undefined = memoryLimit ? { limit: memoryLimit, shown: await currentLimit() } : undefined;
+  // Bytes of the file in use (blocks written by checkpoints): what a load has added so far.
+  const usedBytes = async () =>
+    Number(
+      ((await connection.runAndReadAll("SELECT (used_blocks * block_size)::DOUBLE AS used FROM pragma_database_size() WHERE database_name = current_database()")).getRowObjectsJson() as { used: number }[])[0]
+        ?.used ?? 0,
+    );
+  const vacuumUntil = local && !options.readOnly ? (options.vacuumUntilBytes ?? VACUUM_UNTIL_BYTES) : undefined;
+  let vacuumWhileBelow = vacuumUntil === undefined ? undefined : (await usedBytes()) + vacuumUntil;
   let stopWith: AbortSignal | undefined;
   const refuseIfStopped = (sql: string) => {
     // ROLLBACK still runs: it is how the work a stop cut short is undone.
@@ -157,6 +182,11 @@ export async function openDatabase(
       } finally {
         await connection.run(`SET memory_limit = ${quoteString(limit)}`);
         restoreTo = { limit, shown: await currentLimit() };
+      }
+      // After each batch, so the checkpoints of a load that has grown large stop merging row groups (VACUUM_UNTIL_BYTES).
+      if (vacuumWhileBelow !== undefined && (await usedBytes()) >= vacuumWhileBelow) {
+        await connection.run("SET max_vacuum_tasks = 0");
+        vacuumWhileBelow = undefined;
       }
     },
     interruptOn(signal) {

@@ -3,7 +3,8 @@
  * `node:process`, which Bun, Deno and Node all provide.
  */
 import process from "node:process";
-import { setFlagsFromString } from "node:v8";
+import { PerformanceObserver } from "node:perf_hooks";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import type { Io } from "../cli/output.ts";
 
 /**
@@ -141,11 +142,12 @@ export async function exit(code: number): Promise<never> {
 }
 
 /**
- * Asks V8 to grow its heap in smaller steps. A run allocates fast (parsed pages, rows) but keeps
- * little alive (22–44 MB after a full GC); by default V8 lets the garbage grow the heap to 5–7×
- * that, and more the longer the run. With 10% steps a 1M-message run peaked ~100 MB lower at the
- * same CPU (scripts/bench_memory.ts). Only for the CLI on Node: Bun (the binary) and Deno have
- * their own heaps, and a library must not change its host's flags.
+ * Asks V8 to grow its heap in smaller steps, and to stop growing its young generation at
+ * LOADING_SEMI_SPACE_MB. A run allocates fast (parsed pages, rows) but keeps little alive
+ * (22–44 MB after a full GC); by default V8 lets the garbage grow the heap to 5–7× that, and more
+ * the longer the run. With 10% steps a 1M-message run peaked ~100 MB lower at the same CPU
+ * (scripts/bench_memory.ts). Only for the CLI on Node: Bun (the binary) and Deno have their own
+ * heaps, and a library must not change its host's flags.
  */
 export function tuneHeapForLoading(): void {
   const versions = process.versions as Record<string, string | undefined>;
@@ -155,6 +157,44 @@ export function tuneHeapForLoading(): void {
   } catch {
     // a runtime without the flag keeps its defaults
   }
+  capYoungGeneration(LOADING_SEMI_SPACE_MB, { given: [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)] });
+}
+
+/**
+ * Holds V8's young generation (new space: two semi-spaces) at `semiSpaceMb` per semi-space without
+ * starting again. `--max-semi-space-size` is read only when the heap is created, but V8 reads
+ * `--semi-space-growth-factor` each time it decides to grow new space after a scavenge: so after
+ * each collection this sets the factor to 1 (no growth) once new space has reached the cap, and
+ * back to V8's 2 should V8 have shrunk it below. GC notifications arrive after the collection that
+ * grew it, so new space stops one growth step past the cap (12–14 MB for a cap of 2 × 4 MB,
+ * test/runtime/heap_test.ts). A user's own semi-space or growth flag (command line or NODE_OPTIONS) stands.
+ * Returns what it installed, to stop it (tests), or undefined when it did nothing.
+ */
+export function capYoungGeneration(semiSpaceMb: number, options: { given?: readonly string[] } = {}): { cap: number; stop: () => void } | undefined {
+  const given = (options.given ?? []).map((f) => f.split("=")[0].replace(/_/g, "-"));
+  if (given.some((f) => f === "--max-semi-space-size" || f === "--semi-space-growth-factor" || f === "--min-semi-space-size")) return undefined;
+  const cap = 2 * semiSpaceMb * 1024 * 1024;
+  let holding = false;
+  const check = () => {
+    const size = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size;
+    if (size === undefined || size >= cap === holding) return;
+    holding = size >= cap;
+    setFlagsFromString(`--semi-space-growth-factor=${holding ? 1 : 2}`);
+  };
+  let observer: PerformanceObserver;
+  try {
+    observer = new PerformanceObserver(check);
+    observer.observe({ entryTypes: ["gc"] });
+  } catch {
+    return undefined; // no GC entries on this runtime: V8 keeps its defaults
+  }
+  return {
+    cap,
+    stop() {
+      observer.disconnect();
+      if (holding) setFlagsFromString("--semi-space-growth-factor=2");
+    },
+  };
 }
 
 /**
@@ -168,12 +208,14 @@ export const LOADING_MALLOC_ARENAS = "2";
 
 /**
  * V8's young generation for a loading run on Node, in MB per semi-space. Node 24 lets it grow to
- * 134 MB (`v8.getHeapSpaceStatistics()`: new_space) while a run keeps 22–44 MB alive: the
- * largest share of a run's peak. V8 fixes the cap when the heap is created, so it too needs the
- * start-again; setFlagsFromString later changes nothing (scripts/bench_memory.ts). The Node CLI
- * does not start again (see reexecForLoading): this is the figure README suggests for NODE_OPTIONS.
+ * 128 MB (`v8.getHeapSpaceStatistics()`: new_space) while a run keeps 22–44 MB alive: the
+ * largest share of a run's peak. `--max-semi-space-size` is fixed when the heap is created
+ * (setFlagsFromString later changes nothing), so the Node CLI holds it from inside instead
+ * (capYoungGeneration), which needs no start-again. 32 MB (new space 64) took ~70 MB off a
+ * 500k-message load at the same CPU; 16 MB took ~90 MB but cost 20–35% more CPU (more objects
+ * promoted, more full collections with heap-growing-percent 10). BENCHMARKS.md, session 5.
  */
-export const LOADING_SEMI_SPACE_MB = 16;
+export const LOADING_SEMI_SPACE_MB = 32;
 
 /**
  * The RAM JavaScriptCore (Bun, the binary) sizes its heap by, in bytes. JSC grows its heap in

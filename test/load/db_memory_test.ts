@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { prepareConfig } from "../../src/config/index.ts";
-import { openDatabase } from "../../src/load/db.ts";
+import { openDatabase, VACUUM_UNTIL_BYTES } from "../../src/load/db.ts";
 import { SEED_ENV, seedConfig, testEnv } from "../helpers/index.ts";
 
 const limitOf = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
@@ -48,4 +48,42 @@ test("a run releases DuckDB's memory after its batches and leaves the connection
   const summary = await env.run(config, { db, batchPages: 1 });
   assert.equal(summary.resources[0].rows, 1000);
   assert.equal(await limitOf(db), limit, "ten batches, ten releases, no drift");
+});
+
+const vacuumTasks = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
+  (await db.all<{ n: string }>("SELECT current_setting('max_vacuum_tasks')::VARCHAR AS n"))[0].n;
+
+test("once a load has added its first VACUUM_UNTIL_BYTES to the file, its checkpoints stop merging row groups", async () => {
+  await using env = await testEnv();
+  const db = await openDatabase(env.db, { vacuumUntilBytes: 4 * 1024 * 1024 });
+  const defaults = await vacuumTasks(db);
+  assert.notEqual(defaults, "0", "a fresh connection keeps DuckDB's vacuum");
+  // A small batch: below the bound, nothing changes.
+  await db.run("CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS s FROM range(1000)");
+  await db.run("CHECKPOINT");
+  await db.releaseMemory();
+  assert.equal(await vacuumTasks(db), defaults);
+  // Past it: the next checkpoints write row groups as they are.
+  await db.run("INSERT INTO t SELECT range AS id, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS s FROM range(500000)");
+  await db.run("CHECKPOINT");
+  await db.releaseMemory();
+  assert.equal(await vacuumTasks(db), "0");
+  db.close();
+  // Counted per connection from what the file held at open: the next run starts with the vacuum again.
+  const next = await openDatabase(env.db, { vacuumUntilBytes: 4 * 1024 * 1024 });
+  assert.equal(await vacuumTasks(next), defaults);
+  await next.releaseMemory();
+  assert.equal(await vacuumTasks(next), defaults);
+  next.close();
+});
+
+test("a small run keeps DuckDB's row-group merging: the default bound is well above an incremental batch", async () => {
+  await using env = await testEnv({ chat: { messages: 1000 } });
+  const db = await env.open();
+  const defaults = await vacuumTasks(db);
+  const config = prepareConfig(seedConfig(env.chat.url), { env: SEED_ENV, cwd: "/nonexistent" });
+  await env.run(config, { db, batchPages: 1 });
+  assert.notEqual(defaults, "0");
+  assert.equal(await vacuumTasks(db), defaults);
+  assert.ok(VACUUM_UNTIL_BYTES >= 16 * 1024 * 1024, "at least one checkpoint's worth (DuckDB's 16 MB WAL threshold)");
 });
