@@ -173,15 +173,15 @@ export async function openDatabase(
         // restoring it go in one round trip (a load calls this after every batch, and each trip waits
         // for a turn on the event loop). A failed lowering stops the pair, so the limit is restored alone.
         await connection.run(`SET memory_limit = '${RELEASE_TO}'; SET memory_limit = ${quoteString(limit)}`).catch(() => connection.run(`SET memory_limit = ${quoteString(limit)}`));
-        return;
-      }
-      try {
-        await connection.run(`SET memory_limit = '${RELEASE_TO}'`);
-      } catch {
-        // Pinned blocks can keep it above that: then it evicted what it could.
-      } finally {
-        await connection.run(`SET memory_limit = ${quoteString(limit)}`);
-        restoreTo = { limit, shown: await currentLimit() };
+      } else {
+        try {
+          await connection.run(`SET memory_limit = '${RELEASE_TO}'`);
+        } catch {
+          // Pinned blocks can keep it above that: then it evicted what it could.
+        } finally {
+          await connection.run(`SET memory_limit = ${quoteString(limit)}`);
+          restoreTo = { limit, shown: await currentLimit() };
+        }
       }
       // After each batch, so the checkpoints of a load that has grown large stop merging row groups (VACUUM_UNTIL_BYTES).
       if (vacuumWhileBelow !== undefined && (await usedBytes()) >= vacuumWhileBelow) {
