@@ -16,19 +16,11 @@
  * would only be refused again. Other failures (503, resets) do not shrink it:
  * they are not a request to slow down, and their waits hold no slot anyway.
  *
- * Halving alone settles at one request at a time against a server that
- * refuses with 429 but announces no budget, and still meets its limit once a
- * window. So the gate can also pace its grants: a rate learned from the 429s
- * (learned_rate.ts) spaces them out, and once it is learned a 429 lowers the
- * pace instead of the slots. A configured rate or the server's rate headers
- * (the client's rate limiter) win over it: then nothing is learned.
- *
  * `walkPages` takes the limit as its `concurrency` (it reads `current` to
  * size its read-ahead and passes the slots to the HTTP client); the client
  * reports outcomes through `onSuccess`/`onThrottle`.
  */
 import type { HttpEvent } from "./client.ts";
-import { createLearnedRate, type LearnedRate, type Pacer } from "./learned_rate.ts";
 import { abortableSleep } from "./sleep.ts";
 
 /**
@@ -77,8 +69,6 @@ export interface SlotGate extends Slots {
 export interface SlotGateOptions {
   /** Slots there are now (read on every grant, so it may change). */
   limit: () => number;
-  /** Spaces the grants out in time (a rate learned from 429s); a request waiting for its turn holds no slot. */
-  pace?: Pacer;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -92,19 +82,13 @@ interface Waiter {
 export function createSlotGate(options: SlotGateOptions): SlotGate {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
-  const pace = options.pace;
   const waiters: Waiter[] = [];
   let inUse = 0;
   let nextRank = 0;
   let pausedUntil = -Infinity;
   let pauseOwner: number | undefined;
-  /** Ends the timer that reopens the gate after a pause or a paced wait; armed only while someone waits. */
+  /** Ends the timer that reopens the gate after a pause; armed only while someone waits. */
   let reopen: AbortController | undefined;
-  /**
-   * A paced wait was slept out: the next grant goes whatever the clock says, as a pause's does
-   * (a replay's or a test's sleep returns at once, and must not leave the gate spinning).
-   */
-  let turnServed = false;
 
   const slot = (rank: number): Slot => {
     let held = true;
@@ -119,7 +103,7 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
     };
   };
 
-  const arm = (ms: number, paced = false) => {
+  const arm = (ms: number) => {
     if (reopen) return;
     const controller = new AbortController();
     reopen = controller;
@@ -127,10 +111,8 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
     sleep(ms, controller.signal).then(
       () => {
         if (reopen === controller) reopen = undefined;
-        // The sleep is the clock here (a replay's sleep returns at once): the wait it slept out is over.
-        // Only for a request still waiting: one granted meanwhile has taken the turn this sleep was for.
-        if (paced) turnServed = waiters.length > 0;
-        else if (pausedUntil === until) {
+        // The sleep is the clock here (a replay's sleep returns at once): the pause it waited out is over.
+        if (pausedUntil === until) {
           pausedUntil = -Infinity;
           pauseOwner = undefined;
         }
@@ -138,21 +120,6 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
       },
       () => {},
     );
-  };
-
-  /** Whether the pace lets a request go at `t` (and if so, it takes its turn); else arms the wait for it. */
-  const paceAllows = (t: number): boolean => {
-    if (!pace) return true;
-    const served = turnServed;
-    const wait = served ? 0 : pace.delay(t);
-    if (wait > 0) {
-      arm(wait, true);
-      return false;
-    }
-    turnServed = false;
-    // A turn that had to be waited for: the pace, not the slots or the client, holds requests back.
-    pace.take(t, served);
-    return true;
   };
 
   const gate: SlotGate = {
@@ -171,8 +138,7 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
         reopen?.abort();
         reopen = undefined;
       }
-      const t = now();
-      if (waiters.length === 0 && inUse < Math.max(1, options.limit()) && t >= pausedUntil && paceAllows(t)) {
+      if (waiters.length === 0 && inUse < Math.max(1, options.limit()) && now() >= pausedUntil) {
         inUse++;
         return Promise.resolve(slot(r));
       }
@@ -208,7 +174,7 @@ export function createSlotGate(options: SlotGateOptions): SlotGate {
         if (waiters.length) arm(pausedUntil - t);
         return;
       }
-      while (waiters.length && inUse < Math.max(1, options.limit()) && paceAllows(t)) waiters.shift()!.grant();
+      while (waiters.length && inUse < Math.max(1, options.limit())) waiters.shift()!.grant();
     },
     pause(ms, owner) {
       if (!(ms > 0)) return;
@@ -245,16 +211,6 @@ export interface AdaptiveConcurrencyOptions {
   now?: () => number;
   /** Waits out a 429's Retry-After before the gate reopens (default: a timer). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /**
-   * Learn the server's rate from its 429s and pace requests just under it (default true; see
-   * learned_rate.ts). Off for a configured `client.rate_limit`, which wins, and for a replay.
-   */
-  learnRate?: boolean;
-  /**
-   * Whether another pace governs now (the server's X-RateLimit-* headers, read by the client's
-   * rate limiter): then nothing is learned and a learned rate does not pace.
-   */
-  governed?: () => boolean;
   /** Called whenever `current` changes. */
   onChange?: (current: number, reason: "throttle" | "recover") => void;
 }
@@ -266,8 +222,6 @@ export interface AdaptiveConcurrency extends Slots {
   readonly max: number;
   /** Requests on the wire now. */
   readonly inUse: number;
-  /** Requests per second learned from 429s and paced at, if any (see learned_rate.ts). */
-  readonly rate: number | undefined;
   /** A response succeeded. */
   onSuccess(): void;
   /**
@@ -293,15 +247,7 @@ export function createAdaptiveConcurrency(options: AdaptiveConcurrencyOptions): 
   let lastDecrease = -Infinity;
   /** Growth waits until then. */
   let holdUntil = -Infinity;
-  const governed = options.governed ?? (() => false);
-  const learned: LearnedRate | undefined = options.learnRate === false ? undefined : createLearnedRate();
-  const pace: Pacer | undefined = learned && {
-    delay: (t) => (governed() ? 0 : learned.delay(t)),
-    take: (t, queued) => {
-      if (!governed()) learned.take(t, queued);
-    },
-  };
-  const gate = createSlotGate({ limit: () => current, now, sleep: options.sleep, pace });
+  const gate = createSlotGate({ limit: () => current, now, sleep: options.sleep });
 
   const limiter: AdaptiveConcurrency = {
     get current() {
@@ -311,12 +257,8 @@ export function createAdaptiveConcurrency(options: AdaptiveConcurrencyOptions): 
     get inUse() {
       return gate.inUse;
     },
-    get rate() {
-      return governed() ? undefined : learned?.rate;
-    },
     acquire: (signal, rank) => gate.acquire(signal, rank),
     onSuccess() {
-      if (learned && !governed()) learned.onAccepted(now());
       if (current >= max || now() < holdUntil) return;
       successes++;
       if (successes >= current) {
@@ -330,12 +272,6 @@ export function createAdaptiveConcurrency(options: AdaptiveConcurrencyOptions): 
       const t = now();
       holdUntil = Math.max(holdUntil, t + Math.max(0, retryAfterMs ?? 0) + holdMs);
       if (retryAfterMs !== undefined) gate.pause(retryAfterMs, rank);
-      // Once paced, the pace takes the decrease: the slots only bound what is on the wire, and
-      // halving them to one request at a time would leave the server's window partly unused.
-      if (learned && !governed()) {
-        learned.onRefused(t, retryAfterMs);
-        if (learned.rate !== undefined) return;
-      }
       if (t - lastDecrease < cooldownMs) return;
       lastDecrease = t;
       successes = 0;

@@ -62,11 +62,6 @@ export interface RateLimiter {
    * response, and the `slot` its acquire returned.
    */
   release(headers?: Headers, slot?: number): void;
-  /**
-   * Whether this limiter paces the requests: a configured rate, or a server that has announced its
-   * budget in headers. A pace learned from 429s (concurrency.ts) yields to it.
-   */
-  readonly governs?: boolean;
 }
 
 const DEFAULT_REMAINING = "x-ratelimit-remaining";
@@ -154,13 +149,8 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
   /** The budget was guessed at a reset, not read from a response. */
   let provisional = false;
   let inFlight = 0;
-  /** A response has announced the server's budget. */
-  let announced = false;
 
   return {
-    get governs() {
-      return ring !== undefined || announced;
-    },
     async acquire(signal, onWait) {
       let waitedMs = 0;
       let reason: ThrottleReason | undefined;
@@ -221,7 +211,6 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
       if (remainingText == null) return;
       const remaining = Number(remainingText.trim());
       if (!Number.isFinite(remaining)) return;
-      announced = true;
       const t = now();
       const reset = parseReset(headers.get(resetHeader), resetFormat, t);
       const limitValue = Number(headers.get(limitHeader) ?? NaN);

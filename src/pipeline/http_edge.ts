@@ -9,7 +9,7 @@ import { createAuthenticator } from "../auth/index.ts";
 import type { LoadedConfig, ResourcePlan } from "../config/index.ts";
 import { createHttpClient, originOf, type HttpClient, type HttpEvent } from "../http/client.ts";
 import { createAdaptiveConcurrency, DEFAULT_CONCURRENCY, type AdaptiveConcurrency } from "../http/concurrency.ts";
-import { createRateLimiter, rateLimitOptions } from "../http/rate_limit.ts";
+import { rateLimitOptions } from "../http/rate_limit.ts";
 import { createRecorder, readRecording, replayFetch, type Recorder } from "../http/record.ts";
 import type { Redactor } from "../redact.ts";
 import type { PipelineEvent, RunOptions } from "./types.ts";
@@ -72,19 +72,9 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     else emit({ type: "auth_refresh", resource, url: e.url });
   };
   // A configured concurrency is where the limit starts and a hard cap; without one it starts at the
-  // seed's 4 and grows to 16 while the API answers well (issue #15). A 429 halves it until a rate is
-  // learned from the 429s; then the rate takes the decreases.
+  // seed's 4 and grows to 16 while the API answers well (issue #15). Either way a 429 halves it.
   const explicit = options.concurrency ?? plan.concurrency;
-  // A replay has no server to pace for.
-  const limiter = options.replay !== undefined ? undefined : createRateLimiter({ now: options.now, sleep: sleepImpl, ...rateLimitOptions(plan.rateLimit) });
-  const adaptive = createAdaptiveConcurrency({
-    ...(explicit !== undefined ? { max: explicit } : DEFAULT_CONCURRENCY),
-    sleep: sleepImpl,
-    now: options.now,
-    // A configured client.rate_limit, and a server that announces its budget in headers, win over a learned rate.
-    learnRate: limiter !== undefined && !limiter.governs,
-    governed: () => limiter?.governs === true,
-  });
+  const adaptive = createAdaptiveConcurrency({ ...(explicit !== undefined ? { max: explicit } : DEFAULT_CONCURRENCY), sleep: sleepImpl, now: options.now });
   const baseHttp = createHttpClient({
     baseUrl: plan.baseUrl,
     trustedOrigins: trustedOrigins(loaded, toFetch),
@@ -92,7 +82,8 @@ export function runHttp(loaded: LoadedConfig, toFetch: ResourcePlan[], options: 
     retry: plan.retry,
     redactor,
     onEvent: onHttp,
-    rateLimit: limiter,
+    // A replay has no server to pace for.
+    rateLimit: options.replay !== undefined ? undefined : rateLimitOptions(plan.rateLimit),
     maxResponseBytes: plan.maxResponseBytes,
     adaptive,
     fetch: fetchImpl,
