@@ -16,6 +16,12 @@ import { quoteIdent as q, quoteString, type Database } from "./db.ts";
 /** dlt's schema engine version that `_dlt_version.engine_version` carries. */
 export const SCHEMA_ENGINE_VERSION = 11;
 
+type SqlValue = string | number | boolean | null;
+/** One statement, its values written by `v`: as `?` with the value bound, or as a literal. */
+type Statement = (v: (value: SqlValue) => string) => string;
+/** A value as SQL literal text (quotes doubled: a value never ends the literal). */
+const literal = (value: SqlValue): string => (value === null ? "NULL" : typeof value === "string" ? quoteString(value) : String(value));
+
 /** DDL for the bookkeeping tables of a dataset schema (quoted name). */
 export const BOOKKEEPING_DDL = (ds: string): string => `
 CREATE TABLE IF NOT EXISTS ${ds}._dlt_loads (
@@ -155,59 +161,57 @@ export class Bookkeeping {
 
   /** Records the rows a batch wrote per table, for the _restduck_runs view; in the batch's transaction, so a crash never counts twice. */
   async countRows(loadId: string, resource: string, counts: [table: string, rows: number][]): Promise<void> {
-    if (counts.length === 0) return;
-    await this.#db.run(
-      `INSERT INTO ${this.#ds}._restduck_table_rows (load_id, resource, table_name, rows) VALUES ${counts.map(() => "(?, ?, ?, ?)").join(", ")}`,
-      counts.flatMap(([table, rows]) => [loadId, resource, table, rows]),
-    );
+    await this.#runPrepared(this.#countRowsSql(loadId, resource, counts));
   }
 
   /**
-   * A batch's bookkeeping — the rows it wrote per table (countRows) and where the resource stands
-   * (saveCheckpoint) — then `then` (the COMMIT), as one round trip with the values written as literals.
-   * Each prepared statement costs three trips to DuckDB's thread and back, and every trip waits for a
-   * turn on a busy event loop, while the next batch waits for this one (BENCHMARKS.md, issue #15).
+   * A batch's bookkeeping — countRows and saveCheckpoint — then `then` (the COMMIT), as one round trip
+   * with the values written as literals. Each prepared statement costs three trips to DuckDB's thread
+   * and back, and every trip waits for a turn on a busy event loop, while the next batch waits for this
+   * one (BENCHMARKS.md, issue #15).
    */
   async recordBatch(loadId: string, resource: string, counts: [table: string, rows: number][], checkpoint: Checkpoint, then?: string): Promise<void> {
-    const next = checkpoint.next == null ? null : JSON.stringify(mapStrings(checkpoint.next, this.#seal));
-    const state = checkpoint.state === undefined ? null : JSON.stringify(mapStrings(checkpoint.state, this.#seal));
-    const texts = [loadId, resource, next, state, ...counts.map(([table]) => table)];
-    const numbers = [checkpoint.pages, checkpoint.rows, ...counts.map(([, rows]) => rows)];
+    const statements = [...this.#countRowsSql(loadId, resource, counts), ...this.#checkpointSql(loadId, resource, checkpoint, false)];
+    const values: SqlValue[] = [];
+    for (const statement of statements) statement((v) => (values.push(v), "?"));
     // DuckDB reads SQL text up to a NUL byte; a count that is not a plain integer is not written as one.
-    if (texts.some((t) => t?.includes("\0")) || !numbers.every(Number.isSafeInteger)) {
-      await this.countRows(loadId, resource, counts);
-      await this.saveCheckpoint(loadId, resource, checkpoint, false);
+    if (values.some((v) => (typeof v === "string" ? v.includes("\0") : typeof v === "number" && !Number.isSafeInteger(v)))) {
+      await this.#runPrepared(statements);
       if (then) await this.#db.run(then);
       return;
     }
-    const lit = (text: string | null) => (text === null ? "NULL" : quoteString(text));
-    const statements = [
-      `DELETE FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ${lit(loadId)} AND resource = ${lit(resource)}`,
-      `INSERT INTO ${this.#ds}._restduck_checkpoints (load_id, resource, next_request, pages, rows, done, state, updated_at) VALUES (${lit(loadId)}, ${lit(resource)}, ${lit(next)}, ${checkpoint.pages}, ${checkpoint.rows}, false, ${lit(state)}, now())`,
-    ];
-    if (counts.length > 0) {
-      const values = counts.map(([table, rows]) => `(${lit(loadId)}, ${lit(resource)}, ${lit(table)}, ${rows})`);
-      statements.unshift(`INSERT INTO ${this.#ds}._restduck_table_rows (load_id, resource, table_name, rows) VALUES ${values.join(", ")}`);
-    }
-    if (then) statements.push(then);
-    await this.#db.run(statements.join(";\n"));
+    await this.#db.run([...statements.map((statement) => statement(literal)), ...(then ? [then] : [])].join(";\n"));
   }
 
   /** Stores where a resource stands (replacing what this run stored for it before). */
   async saveCheckpoint(loadId: string, resource: string, checkpoint: Checkpoint, done: boolean): Promise<void> {
-    await this.#db.run(`DELETE FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ? AND resource = ?`, [loadId, resource]);
-    await this.#db.run(
-      `INSERT INTO ${this.#ds}._restduck_checkpoints (load_id, resource, next_request, pages, rows, done, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, now())`,
-      [
-        loadId,
-        resource,
-        checkpoint.next == null ? null : JSON.stringify(mapStrings(checkpoint.next, this.#seal)),
-        checkpoint.pages,
-        checkpoint.rows,
-        done,
-        checkpoint.state === undefined ? null : JSON.stringify(mapStrings(checkpoint.state, this.#seal)),
-      ],
-    );
+    await this.#runPrepared(this.#checkpointSql(loadId, resource, checkpoint, done));
+  }
+
+  #countRowsSql(loadId: string, resource: string, counts: [table: string, rows: number][]): Statement[] {
+    if (counts.length === 0) return [];
+    return [
+      (v) =>
+        `INSERT INTO ${this.#ds}._restduck_table_rows (load_id, resource, table_name, rows) VALUES ${counts.map(([table, rows]) => `(${v(loadId)}, ${v(resource)}, ${v(table)}, ${v(rows)})`).join(", ")}`,
+    ];
+  }
+
+  #checkpointSql(loadId: string, resource: string, checkpoint: Checkpoint, done: boolean): Statement[] {
+    const next = checkpoint.next == null ? null : JSON.stringify(mapStrings(checkpoint.next, this.#seal));
+    const state = checkpoint.state === undefined ? null : JSON.stringify(mapStrings(checkpoint.state, this.#seal));
+    return [
+      (v) => `DELETE FROM ${this.#ds}._restduck_checkpoints WHERE load_id = ${v(loadId)} AND resource = ${v(resource)}`,
+      (v) =>
+        `INSERT INTO ${this.#ds}._restduck_checkpoints (load_id, resource, next_request, pages, rows, done, state, updated_at) VALUES (${v(loadId)}, ${v(resource)}, ${v(next)}, ${v(checkpoint.pages)}, ${v(checkpoint.rows)}, ${v(done)}, ${v(state)}, now())`,
+    ];
+  }
+
+  /** Runs each statement on its own, its values bound as parameters. */
+  async #runPrepared(statements: Statement[]): Promise<void> {
+    for (const statement of statements) {
+      const params: SqlValue[] = [];
+      await this.#db.run(statement((v) => (params.push(v), "?")), params);
+    }
   }
 
   /** Stores a new schema version in `_dlt_version` if it changed since the stored one. */

@@ -13,7 +13,7 @@
 import type { Schema, TableSchema } from "../normalize/types.ts";
 import { forgetStates } from "./bookkeeping.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
-import { rootOf, tablesOf } from "./tables.ts";
+import { rootOf, tablesIn, tablesOf } from "./tables.ts";
 
 export const REFRESH_MODES = ["drop_sources", "drop_resources", "drop_data"] as const;
 export type RefreshMode = (typeof REFRESH_MODES)[number];
@@ -48,9 +48,7 @@ export async function refreshDataset(
   const staging = q(`${dataset}_staging`);
   await db.run("BEGIN TRANSACTION");
   try {
-    const existing = new Set(
-      (await db.all<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'`, [dataset])).map((r) => r.table_name),
-    );
+    const existing = await tablesIn(db, dataset);
     const hasStaging = (await db.all(`SELECT 1 FROM information_schema.schemata WHERE schema_name = ?`, [`${dataset}_staging`])).length > 0;
     for (const table of tables) {
       if (mode === "drop_data") {
