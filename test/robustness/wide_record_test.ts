@@ -65,6 +65,20 @@ const columnsOf = (db: string) =>
 const tablesOf = async (db: string) =>
   (await queryDb<{ name: string }>(db, "SELECT table_name AS name FROM duckdb_tables() WHERE schema_name = 'wide_dataset' ORDER BY 1")).map((t) => t.name);
 
+/**
+ * Loads the normal page, then adds two million rows by hand: the rebuild for 1,000 new columns then
+ * writes two billion cells, one statement of several minutes. Returns the table's columns.
+ */
+async function loadWithBulkRows(db: string): Promise<ColumnInfo[]> {
+  await load(db, "/normal");
+  const handle = await openDatabase(db);
+  await handle.run(
+    "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
+  );
+  handle.close();
+  return columnsOf(db);
+}
+
 describe("a record with thousands of new keys", () => {
   test("2,000 new keys for a table that exists load within DuckDB's 512 MB limit, keeping its rows, columns and constraints", async () => {
     await using env = await testEnv({ prefix: "restduck-wide-" });
@@ -128,14 +142,7 @@ describe("a record with thousands of new keys", () => {
 
   test("the first SIGTERM interrupts a long DuckDB statement: exit 143, run interrupted, the table as it was, no spill files", async () => {
     await using env = await testEnv({ prefix: "restduck-wide-" });
-    await load(env.db, "/normal");
-    // Two million rows make the rebuild for 1,000 new columns write two billion cells: one statement of several minutes.
-    const handle = await openDatabase(env.db);
-    await handle.run(
-      "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
-    );
-    handle.close();
-    const before = await columnsOf(env.db);
+    const before = await loadWithBulkRows(env.db);
     const file = env.config(config("/wide_1000"), "wide.json");
     const proc = spawnCli(["run", file, "--db", env.db, "--json"], { cwd: env.dir });
     // SIGTERM once the wide page is in: its batch is being loaded (or about to be).
@@ -168,13 +175,7 @@ describe("a record with thousands of new keys", () => {
 
 test("aborting a library run interrupts its long DuckDB statement, and the pipeline's connection works on", async () => {
   await using env = await testEnv({ prefix: "restduck-wide-" });
-  await load(env.db, "/normal");
-  const handle = await openDatabase(env.db);
-  await handle.run(
-    "INSERT INTO wide_dataset.things (id, name, score, _dlt_load_id, _dlt_id) SELECT 10000 + i, 'bulk', 0, 'bulk', 'bulk' || i FROM range(2000000) r(i)",
-  );
-  handle.close();
-  const before = await columnsOf(env.db);
+  const before = await loadWithBulkRows(env.db);
   await using p = pipeline({ database: env.db });
   const controller = new AbortController();
   // As in the CLI test: waiting the statement out takes minutes, interrupting it a moment.
