@@ -2,9 +2,11 @@
  * Where the time goes: runs restduck's stages one after another on the same
  * pages, calling the library modules directly (createHttpClient, walkPages,
  * Normalizer, Loader, refreshViews), with a timer around each stage, plus
- * alternatives for the load (batch sizes, append vs merge, NDJSON through
- * read_json). Each stage runs alone, so the sum is what a run would cost
- * without overlap.
+ * alternatives for the load (batch sizes, append vs merge, JSON text through
+ * json_transform, NDJSON through read_json) and what a worker's copies of
+ * records and rows would cost. Each stage runs alone, so the sum is what a run
+ * would cost without overlap; each says how long the JavaScript thread itself
+ * was busy and the process's CPU, since DuckDB works on threads of its own.
  *
  *   node scripts/bench_profile.ts [--messages 100000] [--concurrency 16]
  *   node --cpu-prof --cpu-prof-dir /tmp/prof scripts/bench_profile.ts   # then open the .cpuprofile in Chrome DevTools
@@ -14,6 +16,8 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { performance } from "node:perf_hooks";
+import { deserialize, serialize } from "node:v8";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createAuthenticator } from "../src/auth/index.ts";
@@ -44,8 +48,14 @@ const cacheDir = join(tmpdir(), "restduck-bench-cache");
 const results: { stage: string; ms: number; note?: string }[] = [];
 async function time<T>(stage: string, fn: () => Promise<T> | T, note?: string): Promise<T> {
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
   const out = await fn();
   const ms = performance.now() - t0;
+  // How much of the stage the JavaScript thread itself was busy: work DuckDB does on its own threads is not.
+  const cpu = process.cpuUsage(cpu0);
+  const busy = `JS thread busy ${performance.eventLoopUtilization(elu0).active.toFixed(0)} ms, process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`;
+  note = note ? `${note}; ${busy}` : busy;
   results.push({ stage, ms, note });
   console.error(`${stage.padEnd(60)} ${ms.toFixed(0).padStart(7)} ms  ${((messages / ms) * 1000).toFixed(0).padStart(9)} msg/s${note ? `  ${note}` : ""}`);
   return out;
@@ -121,7 +131,7 @@ async function loadAll(label: string, normalized: RowsByTable[], schema: Schema,
     console.error(`    memory: DuckDB buffer manager ${mem[0].mb.toFixed(0)} MB, process RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, JS heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
     results.push({ stage: `load: ${label} — statements`, ms: 0, note: JSON.stringify({ firstBatchesMs: avg(perBatch.slice(0, tenth)), lastBatchesMs: avg(perBatch.slice(-tenth)), byKind: Object.fromEntries(byKind) }) });
     byKind.clear();
-    if (label.startsWith("merge, 10 pages")) {
+    if (label.startsWith("merge, 50 pages")) {
       await time("views: refreshViews once", () =>
         refreshViews(db, { dataset: "bench_dataset", schema, resources: [{ name: "chat_messages", table: rootTable, primaryKey: pk }], views: {} }),
       );
@@ -211,6 +221,19 @@ async function appenderOnly(all: Map<string, Row[]>, schema: Schema): Promise<vo
         appender.closeSync();
       }
     });
+    // The same rows as JSON text that DuckDB unpacks (json_transform): the JavaScript thread only
+    // stringifies, DuckDB builds the rows on its own thread. Compare both CPU and "JS thread busy".
+    await time("load: JSON text + json_transform (one INSERT per 8,192 rows, all tables)", async () => {
+      for (const [table, rows] of all) {
+        const cols = Object.values(schema.tables[table].columns);
+        const kind = (t: string) => (t === "bigint" ? "BIGINT" : t === "double" ? "DOUBLE" : t === "bool" ? "BOOLEAN" : "VARCHAR");
+        await db.run(`CREATE TEMP TABLE "j_${table}" (${cols.map((c) => `"${c.name}" ${kind(c.data_type)}`).join(", ")})`);
+        const spec = JSON.stringify([Object.fromEntries(cols.map((c) => [c.name, kind(c.data_type)]))]).replace(/'/g, "''");
+        for (let i = 0; i < rows.length; i += 8192) {
+          await db.run(`INSERT INTO temp.main."j_${table}" SELECT unnest(json_transform($1::VARCHAR, '${spec}'), recursive := true)`, [JSON.stringify(rows.slice(i, i + 8192))]);
+        }
+      }
+    });
     // The same rows as NDJSON files read by DuckDB (one INSERT per table).
     await time("load: NDJSON files + read_json (write + read, all tables)", async () => {
       for (const [table, rows] of all) {
@@ -263,16 +286,22 @@ async function main(): Promise<void> {
     for (const n of normalized) concatRows(all, n);
     const counts = [...all].map(([t, r]) => `${t}=${r.length}`).join(", ");
     console.error(`rows: ${counts}`);
-    await time("normalize: structuredClone(schema) per 10-page batch (run.ts does this)", () => {
-      for (let i = 0; i < pages.length; i += 10) structuredClone(schema);
+    await time("normalize: structuredClone(schema) per 50-page batch (the batcher does this)", () => {
+      for (let i = 0; i < pages.length; i += 50) structuredClone(schema);
     });
+    // What handing the row work to a worker would cost in copies (postMessage is this serialization):
+    // each page's records to it, each page's rows back to the thread that owns the database.
+    const recordCopies = await time("worker handoff: serialize each page's records (the sender's side)", () => pages.map((records) => serialize(records)));
+    await time("worker handoff: deserialize each page's records (the worker's side)", () => recordCopies.forEach((b) => deserialize(b)));
+    const rowCopies = await time("worker handoff: serialize each page's rows (the worker's side)", () => normalized.map((rows) => serialize(rows)));
+    await time("worker handoff: deserialize each page's rows (the database thread's side)", () => rowCopies.forEach((b) => deserialize(b)));
 
     const rootTable = normalizer.rootTable;
     const pk = normalizer.primaryKeyColumns;
-    await loadAll("merge, 10 pages per batch (run.ts default)", normalized, schema, rootTable, pk, "merge", 10);
+    await loadAll("merge, 50 pages per batch (the default)", normalized, schema, rootTable, pk, "merge", 50);
     await loadAll("merge, 100 pages per batch", normalized, schema, rootTable, pk, "merge", 100);
-    await loadAll("merge, 10 pages per batch, checkpoint_threshold 1GB", normalized, schema, rootTable, pk, "merge", 10, "SET checkpoint_threshold = '1GB'");
-    await loadAll("append, 10 pages per batch", normalized, schema, rootTable, pk, "append", 10);
+    await loadAll("merge, 50 pages per batch, checkpoint_threshold 1GB", normalized, schema, rootTable, pk, "merge", 50, "SET checkpoint_threshold = '1GB'");
+    await loadAll("append, 50 pages per batch", normalized, schema, rootTable, pk, "append", 50);
     await loadAll("append, 100 pages per batch", normalized, schema, rootTable, pk, "append", 100);
     await appenderOnly(all, schema);
   } finally {
