@@ -23,7 +23,7 @@ import { ExactNumber } from "../exact_json.ts";
 /** Bytes in a row id before base64 (dlt's `DLT_ID_LENGTH_BYTES`). */
 export const ROW_ID_BYTES = 10;
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_CODES = Uint8Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", (ch) => ch.charCodeAt(0));
 // One getRandomValues call fills ids for this many rows; the call is the expensive part.
 const POOL_IDS = 4096;
 const pool = new Uint8Array(ROW_ID_BYTES * POOL_IDS);
@@ -327,15 +327,23 @@ function _absorb(state: Int32Array, offset: number, count: number): void {
   }
 }
 
-/** Base64 of the 10 bytes at `offset`, without the two padding characters. */
+/**
+ * Base64 of the 10 bytes at `offset`, without the two padding characters. One `fromCharCode` makes
+ * the 14 characters as one flat string: built by `+=`, an id was 4–10× slower (every row has one),
+ * and on JavaScriptCore it stayed a rope that DuckDB's Appender then had to flatten (issue #15).
+ */
 function _base64(bytes: Uint8Array, offset: number): string {
-  let out = "";
-  for (let i = offset; i < offset + 9; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + BASE64[(n >> 6) & 63] + BASE64[n & 63];
-  }
+  const c = BASE64_CODES;
+  const a = (bytes[offset] << 16) | (bytes[offset + 1] << 8) | bytes[offset + 2];
+  const b = (bytes[offset + 3] << 16) | (bytes[offset + 4] << 8) | bytes[offset + 5];
+  const d = (bytes[offset + 6] << 16) | (bytes[offset + 7] << 8) | bytes[offset + 8];
   const last = bytes[offset + 9];
-  return out + BASE64[last >> 2] + BASE64[(last & 3) << 4];
+  return String.fromCharCode(
+    c[a >> 18], c[(a >> 12) & 63], c[(a >> 6) & 63], c[a & 63],
+    c[b >> 18], c[(b >> 12) & 63], c[(b >> 6) & 63], c[b & 63],
+    c[d >> 18], c[(d >> 12) & 63], c[(d >> 6) & 63], c[d & 63],
+    c[last >> 2], c[(last & 3) << 4],
+  );
 }
 
 function _sortedJson(value: unknown): string {
