@@ -18,12 +18,21 @@ async function writeUpsert(tables: Tables, { batch, root, rootRows }: Write): Pr
   const pk = batch.primaryKey;
   // The last record seen wins among duplicates in one batch, nested rows included. Deduplicating
   // here (one Map pass) saves DuckDB a window-function copy and a filter per child table.
-  const lastCopy = new Map<string, Row>();
+  // A one-column key that is a number, string or bigint is its own Map key (no string per row);
+  // an object key (an exact number) and a key of several columns go by their JSON.
+  const lastCopy = new Map<unknown, Row>();
   let nullKeys = 0;
+  const only = pk.length === 1 ? pk[0] : undefined;
   for (const row of rootRows) {
+    if (only !== undefined) {
+      const value = row[only] ?? null;
+      if (value === null) nullKeys++;
+      lastCopy.set(typeof value === "object" && value !== null ? `object:${stringifyJson(value)}` : value, row);
+      continue;
+    }
     const key = pk.map((k) => row[k] ?? null);
     if (key.includes(null)) nullKeys++;
-    lastCopy.set(key.length === 1 ? String(typeof key[0]) + ":" + stringifyJson(key[0]) : stringifyJson(key), row);
+    lastCopy.set(stringifyJson(key), row);
   }
   if (nullKeys > 0) {
     throw new DatabaseError(`${batch.resource}: ${nullKeys} record(s) in this batch have no value for the primary key (${pk.join(", ")})`, {
