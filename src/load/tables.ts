@@ -5,6 +5,8 @@
  */
 import { duckdbType, type Row, type Schema, type TableSchema } from "../normalize/types.ts";
 import { appendRows, directPutter, putter, stagingType, type Put } from "./appender.ts";
+import { ENGINE } from "../shared/engine.ts";
+import { bulkable, insertJson, ROWS_PER_STATEMENT, type BulkTarget } from "./bulk.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
 import { addColumns } from "./widen.ts";
 
@@ -21,6 +23,11 @@ export class Tables {
   /** The tables each schema held when first asked; one created since is in #known, one dropped is forgotten here too. */
   readonly #listed = new Map<string, Set<string>>();
   #stageSeq = 0;
+  /**
+   * Rows reach DuckDB as JSON text (bulk.ts) rather than through the Appender: on JavaScriptCore,
+   * whose Appender calls cost the most (BENCHMARKS.md, issue #15). Tests set it to compare the two.
+   */
+  rowsAsJson = ENGINE === "javascriptcore";
 
   constructor(db: Database, dataset: string) {
     this.db = db;
@@ -85,11 +92,27 @@ export class Tables {
    */
   async append(schema: string, table: TableSchema, rows: Row[]): Promise<void> {
     await this.ensure(schema, table);
-    const order = [...this.#known.get(`${schema}.${table.name}`)!];
-    const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
-    await appendRows(this.db, { table: table.name, schema, catalog: null }, rows, (appender, row) => {
-      for (let c = 0; c < order.length; c++) puts[c](appender, row[order[c]]);
+    const columns = Object.values(table.columns);
+    const target: BulkTarget = { table: `${q(schema)}.${q(table.name)}`, columns, mode: "cast" };
+    await this.#write(target, rows, async (from, to) => {
+      const order = [...this.#known.get(`${schema}.${table.name}`)!];
+      const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
+      await appendRows(this.db, { table: table.name, schema, catalog: null }, from === 0 && to === rows.length ? rows : rows.slice(from, to), (appender, row) => {
+        for (let c = 0; c < order.length; c++) puts[c](appender, row[order[c]]);
+      });
     });
+  }
+
+  /**
+   * Writes rows through the Appender (`append(from, to)`), or on JavaScriptCore as JSON text
+   * (bulk.ts) in statements of ROWS_PER_STATEMENT where JSON carries the values exactly.
+   */
+  async #write(target: BulkTarget, rows: Row[], append: (from: number, to: number) => Promise<void>): Promise<void> {
+    if (!this.rowsAsJson || !bulkable(target.columns)) return append(0, rows.length);
+    for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
+      const to = Math.min(rows.length, from + ROWS_PER_STATEMENT);
+      if (!(await insertJson(this.db, target, rows, from, to))) await append(from, to);
+    }
   }
 
   /**
@@ -102,13 +125,16 @@ export class Tables {
     const defs = cols.map((c) => `${q(c.name)} ${stagingType(c)}`);
     if (withSeq) defs.push(`_rd_seq BIGINT`);
     await this.db.run(`CREATE TEMP TABLE ${q(name)} (${defs.join(", ")})`);
-    const puts = cols.map(putter);
-    const names = cols.map((c) => c.name);
-    await appendRows(this.db, { table: name, schema: "main", catalog: "temp" }, rows, (appender, row, i) => {
-      for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
-      if (withSeq) appender.appendInteger(i);
+    const staged = `temp.main.${q(name)}`;
+    await this.#write({ table: staged, columns: cols, mode: "stage", withSeq }, rows, async (from, to) => {
+      const puts = cols.map(putter);
+      const names = cols.map((c) => c.name);
+      await appendRows(this.db, { table: name, schema: "main", catalog: "temp" }, from === 0 && to === rows.length ? rows : rows.slice(from, to), (appender, row, i) => {
+        for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
+        if (withSeq) appender.appendInteger(from + i);
+      });
     });
-    return `temp.main.${q(name)}`;
+    return staged;
   }
 }
 
