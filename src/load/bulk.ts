@@ -7,17 +7,21 @@
  * and JSON 2.2 s. So tables.ts takes this path on JavaScriptCore only (BENCHMARKS.md, issue #15).
  *
  * It carries only what JSON carries exactly, so a chunk goes to the Appender instead when it holds
- * a value JSON would change or DuckDB's JSON reader refuses (see `carries`: a bigint, a non-finite
- * double or -0, a value of another type than its column's), a lone UTF-16 surrogate (DuckDB
- * rejects the escape), or text too long for one string. Tables with JSON or binary columns, or
+ * a value JSON would change or DuckDB's JSON reader refuses: a bigint (JSON.stringify throws), a
+ * non-finite double or -0 (`carries`), a lone UTF-16 surrogate (DuckDB rejects the escape), or
+ * text too long for one string. Tables with JSON or binary columns, or
  * more than MAX_COLUMNS, always use the Appender.
  */
 import { castFromStage, stagingType } from "./appender.ts";
 import { quoteIdent as q, quoteString, type Database } from "./db.ts";
 import type { ColumnSchema, Row } from "../normalize/types.ts";
 
-/** Rows per INSERT: bounds the JSON text of one statement (~0.5 KB a seed row: a few MB). */
-export const ROWS_PER_STATEMENT = 8192;
+/**
+ * Rows per INSERT, one DuckDB vector's worth. It bounds the JSON text of a statement and what DuckDB
+ * parses it into: at 8,192 the binary's 100k peak was ~13 MB higher than the Appender's, at 2,048 on
+ * par, and the CPU saved the same or more (BENCHMARKS.md, issue #15).
+ */
+export const ROWS_PER_STATEMENT = 2048;
 
 /** Where the rows go, and how each column's value is read back out of the JSON. */
 export interface BulkTarget {
@@ -80,30 +84,19 @@ export async function insertJson(db: Database, target: BulkTarget, rows: Row[], 
 const LONE_SURROGATE = /\\ud[89a-f]/i;
 
 /**
- * Whether every value of `column` in `rows` comes back from JSON as exactly what the Appender would
- * store: text as strings, integers as safe integers (a bigint makes JSON.stringify throw), doubles
- * finite and not -0 (JSON prints NaN as null and -0 as 0), booleans as booleans. DuckDB's
- * json_transform would otherwise convert silently (1.5 into a BIGINT column becomes 2).
+ * Whether JSON brings `column`'s values back as the Appender would store them. Rows come as the
+ * normalizer makes them, each value already of its column's type (coerceValue): text as strings,
+ * integers as safe integers or bigints (JSON.stringify throws on those: the caller falls back), and
+ * booleans. Only a double can still be one JSON cannot carry: NaN and ±Infinity print as null and
+ * -0 as 0. Checking every column instead cost as much as the JSON saved on JavaScriptCore, where a
+ * lookup by column name across rows of many shapes is slow.
  */
 function carries(column: ColumnSchema, rows: Row[]): boolean {
+  if (stagingType(column) !== "DOUBLE") return true;
   const name = column.name;
-  switch (stagingType(column)) {
-    case "VARCHAR":
-      for (const row of rows) if (row[name] != null && typeof row[name] !== "string") return false;
-      return true;
-    case "BIGINT":
-      for (const row of rows) if (row[name] != null && !Number.isSafeInteger(row[name])) return false;
-      return true;
-    case "DOUBLE":
-      for (const row of rows) {
-        const v = row[name];
-        if (v != null && (typeof v !== "number" || !Number.isFinite(v) || Object.is(v, -0))) return false;
-      }
-      return true;
-    case "BOOLEAN":
-      for (const row of rows) if (row[name] != null && typeof row[name] !== "boolean") return false;
-      return true;
-    default:
-      return false;
+  for (const row of rows) {
+    const v = row[name];
+    if (v != null && (typeof v !== "number" || !Number.isFinite(v) || Object.is(v, -0))) return false;
   }
+  return true;
 }

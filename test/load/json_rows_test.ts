@@ -30,7 +30,10 @@ function table(name: string, columns = COLUMNS): TableSchema {
   return { name, write_disposition: "append", columns: Object.fromEntries(columns.map((c) => [c.name, c])) };
 }
 
-/** Rows as the normalizer hands them over, each kind of value at its edges; `id` orders them. */
+/**
+ * Rows as the normalizer hands them over (each value already of its column's type, as coerceValue
+ * makes it), each kind of value at its edges; `id` orders them.
+ */
 function oddRows(): Row[] {
   const odd = 'we"ird it\'s \\ ünï';
   return [
@@ -47,7 +50,6 @@ function oddRows(): Row[] {
     { id: 11, ratio: Number.POSITIVE_INFINITY, text: "infinity" },
     { id: 12 },
     { id: 13, text: null, ratio: null, flag: null, at: null },
-    { id: 14, text: 1e21 as unknown as string, flag: true },
   ];
 }
 
