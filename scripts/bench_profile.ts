@@ -54,7 +54,10 @@ async function time<T>(stage: string, fn: () => Promise<T> | T, note?: string): 
   const ms = performance.now() - t0;
   // How much of the stage the JavaScript thread itself was busy: work DuckDB does on its own threads is not.
   const cpu = process.cpuUsage(cpu0);
-  const busy = `JS thread busy ${performance.eventLoopUtilization(elu0).active.toFixed(0)} ms, process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`;
+  const elu = performance.eventLoopUtilization(elu0);
+  // Bun answers eventLoopUtilization with zeros: say so rather than print "busy 0 ms".
+  const thread = elu.active + elu.idle > 0 ? `${elu.active.toFixed(0)} ms` : "not measured on this runtime";
+  const busy = `JS thread busy ${thread}, process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`;
   note = note ? `${note}; ${busy}` : busy;
   results.push({ stage, ms, note });
   console.error(`${stage.padEnd(60)} ${ms.toFixed(0).padStart(7)} ms  ${((messages / ms) * 1000).toFixed(0).padStart(9)} msg/s${note ? `  ${note}` : ""}`);
