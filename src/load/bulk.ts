@@ -9,8 +9,8 @@
  * It carries only what JSON carries exactly, so a chunk goes to the Appender instead when it holds
  * a value JSON would change or DuckDB's JSON reader refuses: a bigint (JSON.stringify throws), a
  * non-finite double or -0 (`carries`), a lone UTF-16 surrogate (DuckDB rejects the escape), or
- * text too long for one string. Tables with JSON or binary columns, or
- * more than MAX_COLUMNS, always use the Appender.
+ * text too long for one string. Tables with JSON or binary columns, or more than MAX_COLUMNS,
+ * always use the Appender.
  */
 import { castFromStage, stagingType } from "./appender.ts";
 import { quoteIdent as q, quoteString, type Database } from "./db.ts";
@@ -49,12 +49,12 @@ export function bulkable(columns: ColumnSchema[]): boolean {
 }
 
 /**
- * Inserts `rows[from, to)` as one JSON statement and returns true, or returns false without
- * writing anything when a value cannot travel as JSON (the caller appends those rows instead).
+ * Inserts `chunk` as one JSON statement and returns true, or returns false without writing
+ * anything when a value cannot travel as JSON (the caller appends those rows instead). `offset`
+ * is the chunk's place in the batch, for `_rd_seq`.
  */
-export async function insertJson(db: Database, target: BulkTarget, rows: Row[], from: number, to: number): Promise<boolean> {
+export async function insertJson(db: Database, target: BulkTarget, chunk: Row[], offset: number): Promise<boolean> {
   const { columns } = target;
-  const chunk = from === 0 && to === rows.length ? rows : rows.slice(from, to);
   if (!columns.every((column) => carries(column, chunk))) return false;
   let json: string;
   try {
@@ -71,7 +71,7 @@ export async function insertJson(db: Database, target: BulkTarget, rows: Row[], 
   const values = columns.map((c) => (target.mode === "cast" ? castFromStage(c, "r") : `r.${q(c.name)}`));
   if (target.withSeq) {
     names.push("_rd_seq");
-    values.push(`s + ${from - 1}`);
+    values.push(`s + ${offset - 1}`);
   }
   await db.run(
     `INSERT INTO ${target.table} (${names.join(", ")}) SELECT ${values.join(", ")} ` +

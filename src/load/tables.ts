@@ -94,24 +94,25 @@ export class Tables {
     await this.ensure(schema, table);
     const columns = Object.values(table.columns);
     const target: BulkTarget = { table: `${q(schema)}.${q(table.name)}`, columns, mode: "cast" };
-    await this.#write(target, rows, async (from, to) => {
+    await this.#write(target, rows, async (chunk) => {
       const order = [...this.#known.get(`${schema}.${table.name}`)!];
       const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
-      await appendRows(this.db, { table: table.name, schema, catalog: null }, from === 0 && to === rows.length ? rows : rows.slice(from, to), (appender, row) => {
+      await appendRows(this.db, { table: table.name, schema, catalog: null }, chunk, (appender, row) => {
         for (let c = 0; c < order.length; c++) puts[c](appender, row[order[c]]);
       });
     });
   }
 
   /**
-   * Writes rows through the Appender (`append(from, to)`), or on JavaScriptCore as JSON text
-   * (bulk.ts) in statements of ROWS_PER_STATEMENT where JSON carries the values exactly.
+   * Writes rows through the Appender (`append(chunk, offset)`, offset being the chunk's place in
+   * `rows`), or on JavaScriptCore as JSON text (bulk.ts) in statements of ROWS_PER_STATEMENT where
+   * JSON carries the values exactly.
    */
-  async #write(target: BulkTarget, rows: Row[], append: (from: number, to: number) => Promise<void>): Promise<void> {
-    if (!this.rowsAsJson || !bulkable(target.columns)) return append(0, rows.length);
+  async #write(target: BulkTarget, rows: Row[], append: (chunk: Row[], offset: number) => Promise<void>): Promise<void> {
+    if (!this.rowsAsJson || !bulkable(target.columns)) return append(rows, 0);
     for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
-      const to = Math.min(rows.length, from + ROWS_PER_STATEMENT);
-      if (!(await insertJson(this.db, target, rows, from, to))) await append(from, to);
+      const chunk = rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(from, from + ROWS_PER_STATEMENT);
+      if (!(await insertJson(this.db, target, chunk, from))) await append(chunk, from);
     }
   }
 
@@ -126,12 +127,12 @@ export class Tables {
     if (withSeq) defs.push(`_rd_seq BIGINT`);
     await this.db.run(`CREATE TEMP TABLE ${q(name)} (${defs.join(", ")})`);
     const staged = `temp.main.${q(name)}`;
-    await this.#write({ table: staged, columns: cols, mode: "stage", withSeq }, rows, async (from, to) => {
+    await this.#write({ table: staged, columns: cols, mode: "stage", withSeq }, rows, async (chunk, offset) => {
       const puts = cols.map(putter);
       const names = cols.map((c) => c.name);
-      await appendRows(this.db, { table: name, schema: "main", catalog: "temp" }, from === 0 && to === rows.length ? rows : rows.slice(from, to), (appender, row, i) => {
+      await appendRows(this.db, { table: name, schema: "main", catalog: "temp" }, chunk, (appender, row, i) => {
         for (let c = 0; c < names.length; c++) puts[c](appender, row[names[c]]);
-        if (withSeq) appender.appendInteger(from + i);
+        if (withSeq) appender.appendInteger(offset + i);
       });
     });
     return staged;
