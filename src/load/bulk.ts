@@ -35,6 +35,8 @@ export interface BulkTarget {
   mode: "stage" | "cast";
   /** Also fill the staging table's `_rd_seq` with each row's place in the rows given. */
   withSeq?: boolean;
+  /** Rows for this table always take the Appender (a table with an index: tables.ts). */
+  appenderOnly?: boolean;
 }
 
 /**

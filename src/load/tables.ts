@@ -8,7 +8,7 @@ import { appendRows, directPutter, putter, stagingType, type Put } from "./appen
 import { ENGINE } from "../shared/engine.ts";
 import { bulkable, insertJson, ROWS_PER_STATEMENT, type BulkTarget } from "./bulk.ts";
 import { quoteIdent as q, type Database } from "./db.ts";
-import { addColumns } from "./widen.ts";
+import { addColumns, hasIndexes } from "./widen.ts";
 
 /** Where a batch writes: the open database, the dataset schema and its staging schema. */
 export class Tables {
@@ -22,6 +22,8 @@ export class Tables {
   readonly #known = new Map<string, Set<string>>();
   /** The tables each schema held when first asked; one created since is in #known, one dropped is forgotten here too. */
   readonly #listed = new Map<string, Set<string>>();
+  /** Tables that have an index or a key, unique or check constraint: made or changed by hand, since restduck adds none. */
+  readonly #indexed = new Set<string>();
   #stageSeq = 0;
   /**
    * Rows reach DuckDB as JSON text (bulk.ts) rather than through the Appender: on JavaScriptCore,
@@ -42,9 +44,11 @@ export class Tables {
     if (schema === undefined) {
       this.#known.clear();
       this.#listed.clear();
+      this.#indexed.clear();
     } else {
       this.#known.delete(`${schema}.${table}`);
       this.#listed.get(schema)?.delete(table!);
+      this.#indexed.delete(`${schema}.${table}`);
     }
   }
 
@@ -82,6 +86,7 @@ export class Tables {
     if (!listed.has(name)) return undefined;
     const known = new Set(await columnsOf(this.db, schema, name));
     this.#known.set(`${schema}.${name}`, known);
+    if (await hasIndexes(this.db, schema, name)) this.#indexed.add(`${schema}.${name}`);
     return known;
   }
 
@@ -93,7 +98,10 @@ export class Tables {
   async append(schema: string, table: TableSchema, rows: Row[]): Promise<void> {
     await this.ensure(schema, table);
     const columns = Object.values(table.columns);
-    const target: BulkTarget = { table: `${q(schema)}.${q(table.name)}`, columns, mode: "cast" };
+    // A table with an index keeps the Appender: DuckDB 1.5 once failed a COMMIT of JSON-inserted rows
+    // into one ("node without metadata in ARTOperator::Insert"), and restduck's own tables have none.
+    const indexed = this.#indexed.has(`${schema}.${table.name}`);
+    const target: BulkTarget = { table: `${q(schema)}.${q(table.name)}`, columns, mode: "cast", appenderOnly: indexed };
     await this.#write(target, rows, async (chunk) => {
       const order = [...this.#known.get(`${schema}.${table.name}`)!];
       const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
@@ -109,7 +117,7 @@ export class Tables {
    * JSON carries the values exactly.
    */
   async #write(target: BulkTarget, rows: Row[], append: (chunk: Row[], offset: number) => Promise<void>): Promise<void> {
-    if (!this.rowsAsJson || !bulkable(target.columns)) return append(rows, 0);
+    if (!this.rowsAsJson || target.appenderOnly || !bulkable(target.columns)) return append(rows, 0);
     for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
       const chunk = rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(from, from + ROWS_PER_STATEMENT);
       if (!(await insertJson(this.db, target, chunk, from))) await append(chunk, from);

@@ -46,6 +46,17 @@ interface ExistingColumn {
   column_default: string | null;
 }
 
+/** Whether a table has an index, or a constraint other than NOT NULL (a key, unique or check): none that restduck makes. */
+export async function hasIndexes(db: Database, schema: string, table: string): Promise<boolean> {
+  const where = "database_name = current_database() AND schema_name = ? AND table_name = ?";
+  const [found] = await db.all<{ n: number }>(
+    `SELECT ((SELECT count(*) FROM duckdb_indexes() WHERE ${where})
+           + (SELECT count(*) FROM duckdb_constraints() WHERE ${where} AND constraint_type <> 'NOT NULL'))::INTEGER AS n`,
+    [schema, table, schema, table],
+  );
+  return found.n > 0;
+}
+
 /**
  * Rebuilds `schema.table` with `columns` added at the end: its columns keep their names, order,
  * types, NOT NULL and defaults (as DuckDB describes them), its rows stay as they were. Returns
@@ -55,12 +66,11 @@ interface ExistingColumn {
  */
 async function rebuildWith(db: Database, schema: string, table: string, columns: ColumnSchema[]): Promise<boolean> {
   const where = "database_name = current_database() AND schema_name = ? AND table_name = ?";
+  if (await hasIndexes(db, schema, table)) return false;
   const [extras] = await db.all<{ n: number }>(
-    `SELECT ((SELECT count(*) FROM duckdb_indexes() WHERE ${where})
-           + (SELECT count(*) FROM duckdb_constraints() WHERE ${where} AND constraint_type <> 'NOT NULL')
-           + (SELECT count(*) FROM duckdb_columns() WHERE ${where} AND comment IS NOT NULL)
+    `SELECT ((SELECT count(*) FROM duckdb_columns() WHERE ${where} AND comment IS NOT NULL)
            + (SELECT count(*) FROM duckdb_tables() WHERE ${where} AND (comment IS NOT NULL OR sql LIKE '%GENERATED ALWAYS AS%')))::INTEGER AS n`,
-    [schema, table, schema, table, schema, table, schema, table],
+    [schema, table, schema, table],
   );
   if (extras.n > 0) return false;
   const existing = await db.all<ExistingColumn>(
