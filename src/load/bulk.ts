@@ -9,8 +9,8 @@
  * It carries only what JSON carries exactly, so a chunk goes to the Appender instead when it holds
  * a value JSON would change or DuckDB's JSON reader refuses: a bigint (JSON.stringify throws), a
  * non-finite double or -0 (`carries`), a lone UTF-16 surrogate (DuckDB rejects the escape), or
- * text too long for one string. Tables with JSON or binary columns, or more than MAX_COLUMNS,
- * always use the Appender.
+ * text too long for one string. Tables with JSON or binary columns, more than MAX_COLUMNS, or an
+ * index (tables.ts) always use the Appender.
  */
 import { castFromStage, stagingType } from "./appender.ts";
 import { quoteIdent as q, quoteString, type Database } from "./db.ts";
