@@ -10,16 +10,13 @@
  *   node scripts/bench_load.ts --url http://127.0.0.1:PORT [--rounds 5] [--variants A=,B=RD_X:1+RD_Y:1] [--memory]
  */
 import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createAuthenticator } from "../src/auth/index.ts";
-import { createHttpClient } from "../src/http/client.ts";
 import { openDatabase } from "../src/load/db.ts";
 import { Loader } from "../src/load/loader.ts";
-import { Normalizer } from "../src/normalize/normalizer.ts";
 import type { Row, RowsByTable, Schema } from "../src/normalize/types.ts";
-import { createPaginator, walkPages } from "../src/paginate/index.ts";
-import { Redactor } from "../src/redact.ts";
-import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, PAGE } from "./bench_server.ts";
+import { seedNormalizer, seedRecords } from "./bench_seed.ts";
 
 const { values: opts } = parseArgs({
   options: { url: { type: "string" }, rounds: { type: "string", default: "5" }, variants: { type: "string", default: "A=" }, pages: { type: "string", default: "50" }, memory: { type: "boolean", default: false } },
@@ -29,18 +26,11 @@ const variants = opts.variants!.split(",").map((v) => {
   const sets = env.join("=").split("+").filter(Boolean).map((kv) => kv.split(":") as [string, string]);
   return { name, sets };
 });
-const http = createHttpClient({ baseUrl: opts.url!, retry: { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true } as never });
-const auth = createAuthenticator(
-  { type: "oauth2_client_credentials", access_token_url: `${opts.url}/oauth/token`, client_id: BENCH_CLIENT_ID, client_secret: BENCH_CLIENT_SECRET, default_token_expiration: 3600, client_auth: "body" } as never,
-  { http, redactor: new Redactor() },
-);
-const pages: unknown[][] = [];
-const paginator = createPaginator({ type: "offset", limit: PAGE, offset: 0, offset_param: "offset", limit_param: "limit", stop_after_empty_page: true } as never);
-for await (const page of walkPages({ method: "GET", url: "/v1/messages", params: {} }, { http: { request: (r, o) => http.request(r, { ...o, auth }) }, paginator, dataSelector: "messages", concurrency: 8 })) pages.push(page.records);
+const pages = await seedRecords(opts.url!, 8);
 
 function normalizeAll(): { normalized: RowsByTable[]; schema: Schema; rootTable: string; pk: string[] } {
   const schema: Schema = { name: "bench", version: 1, tables: {} };
-  const normalizer = new Normalizer(schema, { loadId: "1", table: "chat_messages", resource: "chat_messages", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
+  const normalizer = seedNormalizer(schema);
   return { normalized: pages.map((r) => normalizer.normalize(r)), schema, rootTable: normalizer.rootTable, pk: normalizer.primaryKeyColumns };
 }
 
@@ -53,7 +43,7 @@ async function load(): Promise<{ wall: number; cpu: number }> {
     for (const n of normalized.slice(i, i + per)) for (const [t, r] of n) rows.set(t, [...(rows.get(t) ?? []), ...r]);
     batches.push(rows);
   }
-  const path = "/tmp/cpu/bench_load.duckdb";
+  const path = join(tmpdir(), "restduck-bench", "bench_load.duckdb");
   rmSync(path, { force: true });
   rmSync(`${path}.wal`, { force: true });
   const c0 = process.cpuUsage();

@@ -33,17 +33,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
-import { createAuthenticator } from "../src/auth/index.ts";
 import { prepareConfig } from "../src/config/index.ts";
 import { seedConfig } from "../src/demo/chat_api.ts";
-import { createHttpClient } from "../src/http/client.ts";
 import { openDatabase, type Database } from "../src/load/db.ts";
 import { Loader } from "../src/load/loader.ts";
-import { Normalizer } from "../src/normalize/normalizer.ts";
 import type { Row, Schema } from "../src/normalize/types.ts";
-import { createPaginator, walkPages } from "../src/paginate/index.ts";
 import { runPipeline } from "../src/pipeline/run.ts";
-import { Redactor } from "../src/redact.ts";
+import { seedNormalizer, seedPages } from "./bench_seed.ts";
 import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, buildPages, PAGE } from "./bench_server.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -162,19 +158,6 @@ async function settings(db: Database): Promise<Record<string, string>> {
   return Object.fromEntries(rows.map((r) => [r.name, r.value]));
 }
 
-function authedHttp(url: string) {
-  const retry = { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true };
-  const http = createHttpClient({ baseUrl: url, retry });
-  const auth = createAuthenticator(
-    { type: "oauth2_client_credentials", access_token_url: `${url}/oauth/token`, client_id: BENCH_CLIENT_ID, client_secret: BENCH_CLIENT_SECRET, default_token_expiration: 3600, client_auth: "body" } as never,
-    { http, redactor: new Redactor() },
-  );
-  return { request: (req: Parameters<typeof http.request>[0], o?: Parameters<typeof http.request>[1]) => http.request(req, { ...o, auth }) };
-}
-
-const newNormalizer = (schema: Schema) =>
-  new Normalizer(schema, { loadId: "1", table: "chat_messages", resource: "chat_messages", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
-
 async function freshDb(path: string): Promise<Database> {
   for (const f of [path, `${path}.wal`]) rmSync(f, { force: true });
   const db = await openDatabase(path);
@@ -192,11 +175,10 @@ async function child(stage: string, messages: number): Promise<void> {
   if (stage === "fetch" || stage === "normalize") {
     sampler = new Sampler();
     const schema: Schema = { name: "bench", version: 1, tables: {} };
-    const normalizer = newNormalizer(schema);
-    const paginator = createPaginator({ type: "offset", limit: PAGE, offset: 0, offset_param: "offset", limit_param: "limit", stop_after_empty_page: true } as never);
+    const normalizer = seedNormalizer(schema);
     let n = 0;
     let rows = 0;
-    for await (const page of walkPages({ method: "GET", url: "/v1/messages", params: {} }, { http: authedHttp(opts.url!), paginator, dataSelector: "messages", concurrency: Number(opts.concurrency) })) {
+    for await (const page of seedPages(opts.url!, Number(opts.concurrency))) {
       if (stage === "normalize") for (const [, r] of normalizer.normalize(page.records)) rows += r.length;
       if (++n % every === 0) sampler.milestone(`${n} pages`);
     }
@@ -216,7 +198,7 @@ async function child(stage: string, messages: number): Promise<void> {
       return buf.toString("utf8");
     };
     const schema: Schema = { name: "bench", version: 1, tables: {} };
-    const normalizer = newNormalizer(schema);
+    const normalizer = seedNormalizer(schema);
     const loader = await Loader.open(db, { dataset: "bench_dataset", pipelineName: "bench" });
     await loader.startRun("1", { version: "bench", resumed: false });
     const batchPages = Number(opts["batch-pages"]);

@@ -20,16 +20,14 @@ import { performance } from "node:perf_hooks";
 import { deserialize, serialize } from "node:v8";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createAuthenticator } from "../src/auth/index.ts";
-import { createHttpClient } from "../src/http/client.ts";
+import { stagingType } from "../src/load/appender.ts";
+import { insertJson, ROWS_PER_STATEMENT } from "../src/load/bulk.ts";
 import { openDatabase } from "../src/load/db.ts";
 import { Loader } from "../src/load/loader.ts";
 import { refreshViews } from "../src/load/views.ts";
-import { Normalizer } from "../src/normalize/normalizer.ts";
 import type { Row, RowsByTable, Schema } from "../src/normalize/types.ts";
-import { createPaginator, walkPages } from "../src/paginate/index.ts";
-import { Redactor } from "../src/redact.ts";
-import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, buildPages, PAGE } from "./bench_server.ts";
+import { seedNormalizer, seedRecords } from "./bench_seed.ts";
+import { buildPages } from "./bench_server.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const { values: opts } = parseArgs({
@@ -204,11 +202,10 @@ async function appenderOnly(all: Map<string, Row[]>, schema: Schema): Promise<vo
     await time("load: Appender only (all tables, VARCHAR staging as Loader)", async () => {
       for (const [table, rows] of all) {
         const cols = Object.values(schema.tables[table].columns);
-        const kind = (t: string) => (t === "bigint" ? "BIGINT" : t === "double" ? "DOUBLE" : t === "bool" ? "BOOLEAN" : "VARCHAR");
-        await db.run(`CREATE TEMP TABLE "s_${table}" (${cols.map((c) => `"${c.name}" ${kind(c.data_type)}`).join(", ")})`);
+        await db.run(`CREATE TEMP TABLE "s_${table}" (${cols.map((c) => `"${c.name}" ${stagingType(c)}`).join(", ")})`);
         const appender = await db.connection.createAppender(`s_${table}`, "main", "temp");
         const names = cols.map((c) => c.name);
-        const kinds = cols.map((c) => kind(c.data_type));
+        const kinds = cols.map(stagingType);
         for (const row of rows) {
           for (let c = 0; c < names.length; c++) {
             const v = row[names[c]];
@@ -224,16 +221,15 @@ async function appenderOnly(all: Map<string, Row[]>, schema: Schema): Promise<vo
         appender.closeSync();
       }
     });
-    // The same rows as JSON text that DuckDB unpacks (json_transform): the JavaScript thread only
-    // stringifies, DuckDB builds the rows on its own thread. Compare both CPU and "JS thread busy".
-    await time("load: JSON text + json_transform (one INSERT per 8,192 rows, all tables)", async () => {
+    // The same rows as JSON text that DuckDB unpacks (load/bulk.ts, the binary's way in): the JavaScript
+    // thread only stringifies, DuckDB builds the rows on its own thread. Compare both CPU and "JS thread busy".
+    await time(`load: JSON text + json_transform (bulk.ts, ${ROWS_PER_STATEMENT.toLocaleString("en")} rows a statement, all tables)`, async () => {
       for (const [table, rows] of all) {
-        const cols = Object.values(schema.tables[table].columns);
-        const kind = (t: string) => (t === "bigint" ? "BIGINT" : t === "double" ? "DOUBLE" : t === "bool" ? "BOOLEAN" : "VARCHAR");
-        await db.run(`CREATE TEMP TABLE "j_${table}" (${cols.map((c) => `"${c.name}" ${kind(c.data_type)}`).join(", ")})`);
-        const spec = JSON.stringify([Object.fromEntries(cols.map((c) => [c.name, kind(c.data_type)]))]).replace(/'/g, "''");
-        for (let i = 0; i < rows.length; i += 8192) {
-          await db.run(`INSERT INTO temp.main."j_${table}" SELECT unnest(json_transform($1::VARCHAR, '${spec}'), recursive := true)`, [JSON.stringify(rows.slice(i, i + 8192))]);
+        const columns = Object.values(schema.tables[table].columns);
+        await db.run(`CREATE TEMP TABLE "j_${table}" (${columns.map((c) => `"${c.name}" ${stagingType(c)}`).join(", ")})`);
+        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+          const target = { table: `temp.main."j_${table}"`, columns, mode: "stage" as const };
+          if (!(await insertJson(db, target, rows.slice(i, i + ROWS_PER_STATEMENT), i))) throw new Error(`${table}: rows JSON cannot carry`);
         }
       }
     });
@@ -256,19 +252,7 @@ async function appenderOnly(all: Map<string, Row[]>, schema: Schema): Promise<vo
 async function main(): Promise<void> {
   const server = await startServer();
   try {
-    const retry = { max_retries: 3, backoff_factor: 2, max_delay: 60, status_codes: [429, 500, 502, 503, 504], timeout: 30, respect_retry_after: true };
-    const http = createHttpClient({ baseUrl: server.url, retry });
-    const auth = createAuthenticator(
-      { type: "oauth2_client_credentials", access_token_url: `${server.url}/oauth/token`, client_id: BENCH_CLIENT_ID, client_secret: BENCH_CLIENT_SECRET, default_token_expiration: 3600, client_auth: "body" } as never,
-      { http, redactor: new Redactor() },
-    );
-    const authed = { request: (req: Parameters<typeof http.request>[0], o?: Parameters<typeof http.request>[1]) => http.request(req, { ...o, auth }) };
-    const fetchPages = async () => {
-      const pages: unknown[][] = [];
-      const paginator = createPaginator({ type: "offset", limit: PAGE, offset: 0, offset_param: "offset", limit_param: "limit", stop_after_empty_page: true } as never);
-      for await (const page of walkPages({ method: "GET", url: "/v1/messages", params: {} }, { http: authed, paginator, dataSelector: "messages", concurrency })) pages.push(page.records);
-      return pages;
-    };
+    const fetchPages = () => seedRecords(server.url, concurrency);
     await time(`fetch: warm-up walk (concurrency ${concurrency})`, fetchPages);
     const pages = await time(`fetch: HTTP client + JSON.parse + walkPages (concurrency ${concurrency})`, fetchPages);
 
@@ -283,7 +267,7 @@ async function main(): Promise<void> {
     });
 
     const schema: Schema = { name: "bench", version: 1, tables: {} };
-    const normalizer = new Normalizer(schema, { loadId: "1", table: "chat_messages", resource: "chat_messages", primaryKey: ["id"], writeDisposition: "merge", mergeStrategy: "upsert" });
+    const normalizer = seedNormalizer(schema);
     const normalized = await time("normalize: Normalizer.normalize per page", () => pages.map((records) => normalizer.normalize(records)));
     const all = new Map<string, Row[]>();
     for (const n of normalized) concatRows(all, n);
