@@ -17,11 +17,11 @@ import { quoteIdent as q, quoteString, type Database } from "./db.ts";
 import type { ColumnSchema, Row } from "../normalize/types.ts";
 
 /**
- * Rows per INSERT, one DuckDB vector's worth. It bounds the JSON text of a statement and what DuckDB
- * parses it into: at 8,192 the binary's 100k peak was ~13 MB higher than the Appender's, at 2,048 on
- * par, and the CPU saved the same or more (BENCHMARKS.md, issue #15).
+ * Rows per INSERT. It bounds the JSON text of one statement (a few MB of seed rows), and each
+ * statement has a fixed cost: on Bun, 100k messages' rows took 1.0–1.2 CPU s at 8,192 rows a
+ * statement, 1.7–1.9 s at 2,048, and 1.2–1.5 s through the Appender (BENCHMARKS.md, issue #15).
  */
-export const ROWS_PER_STATEMENT = 2048;
+export const ROWS_PER_STATEMENT = 8192;
 
 /** Where the rows go, and how each column's value is read back out of the JSON. */
 export interface BulkTarget {

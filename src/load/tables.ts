@@ -22,8 +22,11 @@ export class Tables {
   readonly #known = new Map<string, Set<string>>();
   /** The tables each schema held when first asked; one created since is in #known, one dropped is forgotten here too. */
   readonly #listed = new Map<string, Set<string>>();
-  /** Tables that have an index or a key, unique or check constraint: made or changed by hand, since restduck adds none. */
-  readonly #indexed = new Set<string>();
+  /**
+   * Whether a table has an index or a key, unique or check constraint (made or changed by hand:
+   * restduck adds none), asked only when rows would go as JSON.
+   */
+  readonly #indexed = new Map<string, boolean>();
   #stageSeq = 0;
   /**
    * Rows reach DuckDB as JSON text (bulk.ts) rather than through the Appender: on JavaScriptCore,
@@ -72,6 +75,7 @@ export class Tables {
       await this.db.run(`CREATE TABLE ${q(schema)}.${q(table.name)} (${defs.join(", ")})`);
       known = new Set(Object.keys(table.columns));
       this.#known.set(key, known);
+      this.#indexed.set(key, false);
     }
     const added = Object.values(table.columns).filter((c) => !known.has(c.name));
     await addColumns(this.db, schema, table.name, added);
@@ -86,8 +90,14 @@ export class Tables {
     if (!listed.has(name)) return undefined;
     const known = new Set(await columnsOf(this.db, schema, name));
     this.#known.set(`${schema}.${name}`, known);
-    if (await hasIndexes(this.db, schema, name)) this.#indexed.add(`${schema}.${name}`);
     return known;
+  }
+
+  async #hasIndexes(schema: string, name: string): Promise<boolean> {
+    const key = `${schema}.${name}`;
+    let has = this.#indexed.get(key);
+    if (has === undefined) this.#indexed.set(key, (has = await hasIndexes(this.db, schema, name)));
+    return has;
   }
 
   /**
@@ -100,8 +110,7 @@ export class Tables {
     const columns = Object.values(table.columns);
     // A table with an index keeps the Appender: DuckDB 1.5 once failed a COMMIT of JSON-inserted rows
     // into one ("node without metadata in ARTOperator::Insert"), and restduck's own tables have none.
-    const indexed = this.#indexed.has(`${schema}.${table.name}`);
-    const target: BulkTarget = { table: `${q(schema)}.${q(table.name)}`, columns, mode: "cast", appenderOnly: indexed };
+    const target: BulkTarget = { table: `${q(schema)}.${q(table.name)}`, columns, mode: "cast", appenderOnly: this.rowsAsJson && (await this.#hasIndexes(schema, table.name)) };
     await this.#write(target, rows, async (chunk) => {
       const order = [...this.#known.get(`${schema}.${table.name}`)!];
       const puts: Put[] = order.map((name) => (table.columns[name] ? directPutter(table.columns[name]) : (a) => a.appendNull()));
